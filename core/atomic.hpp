@@ -1,0 +1,132 @@
+// core::Atomic and core::SpinLock — the only ways core/ touches shared state.
+//
+// Atomic<T> is std::atomic<T> with two differences: every access is a sync
+// point (see sync.hpp), and there are no default memory orders, so each call
+// site states its order and (by project rule) says in a comment what it pairs
+// with. peek() and init() are the two non-sync accesses, for quiescent reads
+// (audit, dumps) and for initialisation before the object is shared.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <type_traits>
+
+#include "core/sync.hpp"
+
+namespace core {
+
+template <class T>
+class Atomic {
+  static_assert(std::is_trivially_copyable_v<T>);
+  static_assert(std::atomic<T>::is_always_lock_free, "model atomics must be lock-free");
+
+ public:
+  constexpr Atomic() noexcept : v_{} {}
+  constexpr explicit Atomic(T v) noexcept : v_(v) {}
+  Atomic(const Atomic&) = delete;
+  Atomic& operator=(const Atomic&) = delete;
+
+  T load(std::memory_order mo) const noexcept {
+    sync_point(SyncOp::Load, &v_);
+    return v_.load(mo);
+  }
+  void store(T v, std::memory_order mo) noexcept {
+    sync_point(SyncOp::Store, &v_);
+    v_.store(v, mo);
+  }
+  T exchange(T v, std::memory_order mo) noexcept {
+    sync_point(SyncOp::Rmw, &v_);
+    return v_.exchange(v, mo);
+  }
+  T fetch_add(T d, std::memory_order mo) noexcept
+    requires std::is_integral_v<T>
+  {
+    sync_point(SyncOp::Rmw, &v_);
+    return v_.fetch_add(d, mo);
+  }
+  T fetch_sub(T d, std::memory_order mo) noexcept
+    requires std::is_integral_v<T>
+  {
+    sync_point(SyncOp::Rmw, &v_);
+    return v_.fetch_sub(d, mo);
+  }
+  T fetch_or(T d, std::memory_order mo) noexcept
+    requires std::is_integral_v<T>
+  {
+    sync_point(SyncOp::Rmw, &v_);
+    return v_.fetch_or(d, mo);
+  }
+  T fetch_and(T d, std::memory_order mo) noexcept
+    requires std::is_integral_v<T>
+  {
+    sync_point(SyncOp::Rmw, &v_);
+    return v_.fetch_and(d, mo);
+  }
+  // Strong only: a weak CAS's spurious failures would make the model's
+  // behaviour depend on the hardware, not on the schedule. Spurious failures
+  // are injected deliberately by fault sites instead (harness issue).
+  bool compare_exchange(T& expected, T desired, std::memory_order success,
+                        std::memory_order failure) noexcept {
+    sync_point(SyncOp::Cas, &v_);
+    return v_.compare_exchange_strong(expected, desired, success, failure);
+  }
+
+  // Quiescent read: not a sync point. Legal where no other thread can write
+  // (the audit at quiescence) or where a torn view is acceptable because the
+  // value is only printed (violation dumps). relaxed: no ordering is needed
+  // for either use; quiescence itself is ordered by the harness's barrier.
+  T peek() const noexcept { return v_.load(std::memory_order_relaxed); }
+  // Initialisation before the object is visible to any other thread (memmap
+  // init). relaxed: publication of the whole table orders it.
+  void init(T v) noexcept { v_.store(v, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<T> v_;
+};
+
+// A test-and-test-and-set spinlock (the kernel's spinlock_t, minus fairness).
+// Waiting spins on sync points; it never blocks in the OS.
+class SpinLock {
+ public:
+  SpinLock() = default;
+  SpinLock(const SpinLock&) = delete;
+  SpinLock& operator=(const SpinLock&) = delete;
+
+  void lock() noexcept {
+    for (;;) {
+      uint32_t expected = 0;
+      // acquire: pairs with the release store in unlock(), so the critical
+      // section sees everything the previous holder wrote.
+      if (locked_.compare_exchange(expected, 1, std::memory_order_acquire, std::memory_order_relaxed))
+        return;
+      // relaxed: only a hint to retry the CAS, which does the ordering.
+      while (locked_.load(std::memory_order_relaxed) != 0) cpu_relax();
+    }
+  }
+  bool try_lock() noexcept {
+    uint32_t expected = 0;
+    // acquire: pairs with the release store in unlock().
+    return locked_.compare_exchange(expected, 1, std::memory_order_acquire, std::memory_order_relaxed);
+  }
+  void unlock() noexcept {
+    // release: pairs with the acquire CAS in lock()/try_lock().
+    locked_.store(0, std::memory_order_release);
+  }
+  bool is_locked_quiescent() const noexcept { return locked_.peek() != 0; }
+
+ private:
+  Atomic<uint32_t> locked_{0};
+};
+
+class SpinGuard {
+ public:
+  explicit SpinGuard(SpinLock& l) noexcept : l_(l) { l_.lock(); }
+  ~SpinGuard() { l_.unlock(); }
+  SpinGuard(const SpinGuard&) = delete;
+  SpinGuard& operator=(const SpinGuard&) = delete;
+
+ private:
+  SpinLock& l_;
+};
+
+}  // namespace core

@@ -1,0 +1,210 @@
+// core::audit — structural and accounting checks at quiescence.
+#include "core/audit.hpp"
+
+#include <string>
+
+#include "core/model.hpp"
+
+namespace core {
+
+HolderLedger::HolderLedger(uint32_t nr_frames) : refs_(nr_frames, 0), frozen_(nr_frames, nullptr) {}
+
+void HolderLedger::add_ref(Pfn head, int64_t nr) {
+  if (head < refs_.size()) refs_[head] += nr;
+}
+
+void HolderLedger::add_frozen(Pfn head, const char* holder) {
+  if (head >= frozen_.size()) return;
+  if (frozen_[head] != nullptr) double_frozen_.push_back(head);
+  frozen_[head] = holder;
+}
+
+std::string AuditReport::summary() const {
+  std::string s = clean() ? "clean" : std::to_string(violations.size()) + " violation(s)";
+  s += ": " + std::to_string(free_frames) + " free frames, " + std::to_string(allocated_folios) +
+       " allocated folios, " + std::to_string(frozen_folios) + " frozen folios, " + std::to_string(tail_frames) +
+       " tail frames, " + std::to_string(unpopulated_frames) + " unpopulated device frames";
+  return s;
+}
+
+namespace {
+
+enum class Place : uint8_t { None, Buddy, Allocated, Tail, Frozen, Unpopulated };
+
+struct Auditor {
+  Model& m;
+  const FrameTable& t;
+  HolderLedger ledger;
+  AuditReport r;
+  std::vector<Place> place;
+
+  Auditor(Model& model, const HolderLedger& in) : m(model), t(model.frames()), ledger(in), place(t.size(), Place::None) {}
+
+  void add(ViolationKind k, Pfn p, const char* site, std::string detail) {
+    Violation v;
+    v.kind = k;
+    v.pfn = p;
+    v.site = site;
+    v.detail = std::move(detail);
+    v.frame = t.snapshot(p);
+    r.violations.push_back(std::move(v));
+  }
+
+  void check_free_lists() {
+    const Buddy& b = m.buddy();
+    for (ZoneType zt : {ZoneType::Normal, ZoneType::Movable}) {
+      const Zone& z = b.zone(zt);
+      uint32_t counted = 0;
+      for (unsigned o = 0; o <= b.max_page_order(); ++o) {
+        for (unsigned mti = 0; mti < kNrMigrateTypes; ++mti) {
+          const auto mt = static_cast<MigrateType>(mti);
+          const FreeArea& a = z.free_area[o][mti];
+          uint32_t nr = 0;
+          Pfn prev = kNoPfn;
+          for (Pfn p = a.head; p != kNoPfn; p = t.frame(p).lru_next) {
+            if (!z.span.contains(p)) {
+              add(ViolationKind::BuddyCorrupt, t.pfn_valid(p) ? p : kNoPfn, "audit:free_list",
+                  std::string("free list entry outside zone ") + zone_name(zt));
+              break;
+            }
+            if (++nr > z.span.size()) {
+              add(ViolationKind::BuddyCorrupt, p, "audit:free_list", "cycle in a free list");
+              break;
+            }
+            const Frame& f = t.frame(p);
+            if (f.lru_prev != prev) add(ViolationKind::BuddyCorrupt, p, "audit:free_list", "broken back link");
+            prev = p;
+            if (static_cast<PageType>(f.page_type.peek()) != PageType::Buddy)
+              add(ViolationKind::BuddyCorrupt, p, "audit:free_list", "on a free list but not PageBuddy");
+            if (f.order.peek() != o)
+              add(ViolationKind::BuddyCorrupt, p, "audit:free_list",
+                  "on the order-" + std::to_string(o) + " list with order " + std::to_string(f.order.peek()));
+            if ((p & ((1u << o) - 1)) != 0)
+              add(ViolationKind::BuddyCorrupt, p, "audit:free_list", "misaligned for order " + std::to_string(o));
+            if (f.refcount.peek() != 0)
+              add(ViolationKind::BuddyCorrupt, p, "audit:free_list",
+                  "free block head has refcount " + std::to_string(f.refcount.peek()));
+            if (t.pageblock_migratetype_quiescent(p) != mt)
+              add(ViolationKind::BuddyCorrupt, p, "audit:free_list",
+                  std::string("on a ") + migratetype_name(mt) + " list in a " +
+                      migratetype_name(t.pageblock_migratetype_quiescent(p)) + " pageblock");
+            for (Pfn q = p; q < p + (1u << o) && q < z.span.end; ++q) {
+              if (place[q] != Place::None)
+                add(ViolationKind::DoubleOwner, q, "audit:free_list", "frame is in two free blocks");
+              place[q] = Place::Buddy;
+              if (q != p && t.frame(q).refcount.peek() != 0)
+                add(ViolationKind::BuddyCorrupt, q, "audit:free_list",
+                    "frame inside a free block has refcount " + std::to_string(t.frame(q).refcount.peek()));
+            }
+            counted += 1u << o;
+          }
+          if (nr != a.nr_free)
+            add(ViolationKind::BuddyCorrupt, kNoPfn, "audit:free_list",
+                std::string(zone_name(zt)) + " order " + std::to_string(o) + " " + migratetype_name(mt) +
+                    ": nr_free " + std::to_string(a.nr_free) + " but " + std::to_string(nr) + " on the list");
+        }
+      }
+      if (counted != z.nr_free_pages)
+        add(ViolationKind::BuddyCorrupt, kNoPfn, "audit:free_list",
+            std::string(zone_name(zt)) + ": nr_free_pages " + std::to_string(z.nr_free_pages) + " but " +
+                std::to_string(counted) + " frames on its lists");
+    }
+  }
+
+  void check_frame(Pfn p) {
+    const Frame& f = t.frame(p);
+    const int32_t rc = f.refcount.peek();
+    const int64_t named = ledger.refs(p);
+    const char* frozen_by = ledger.frozen_holder(p);
+    if (place[p] == Place::Buddy) {
+      r.free_frames++;
+      if (named != 0 || frozen_by != nullptr)
+        add(ViolationKind::HeldButFree, p, "audit:accounting",
+            frozen_by != nullptr ? std::string("free frame is held frozen by ") + frozen_by
+                                 : "holders name " + std::to_string(named) + " reference(s) on a free frame");
+      return;
+    }
+    if (static_cast<PageType>(f.page_type.peek()) == PageType::Buddy) {
+      add(ViolationKind::BuddyCorrupt, p, "audit:structure", "PageBuddy but on no free list");
+      return;
+    }
+    if (f.flags.peek() & pg::tail) {
+      r.tail_frames++;
+      place[p] = Place::Tail;
+      const Pfn h = f.head.peek();
+      if (!t.pfn_valid(h) || h >= p || !(t.frame(h).flags.peek() & pg::head) ||
+          h + (1u << t.frame(h).order.peek()) <= p)
+        add(ViolationKind::TailCorrupt, p, "audit:structure",
+            "tail names head " + std::to_string(h) + ", which does not cover it");
+      if (rc != 0)
+        add(ViolationKind::TailCorrupt, p, "audit:structure", "tail page has refcount " + std::to_string(rc));
+      if (named != 0 || frozen_by != nullptr)
+        add(ViolationKind::TailCorrupt, p, "audit:accounting", "a holder names a tail page instead of its head");
+      return;
+    }
+    if (rc > 0) {
+      r.allocated_folios++;
+      place[p] = Place::Allocated;
+      if (frozen_by != nullptr)
+        add(ViolationKind::DoubleOwner, p, "audit:accounting",
+            std::string("held frozen by ") + frozen_by + " but refcount is " + std::to_string(rc));
+      if (rc > named)
+        add(ViolationKind::Leak, p, "audit:accounting",
+            "refcount " + std::to_string(rc) + ", holders name " + std::to_string(named) + ": " +
+                std::to_string(rc - named) + " reference(s) leaked");
+      else if (rc < named)
+        add(ViolationKind::RefcountDeficit, p, "audit:accounting",
+            "refcount " + std::to_string(rc) + ", holders name " + std::to_string(named) + ": " +
+                std::to_string(named - rc) + " reference(s) missing");
+      return;
+    }
+    if (rc < 0) {
+      add(ViolationKind::RefcountUnderflow, p, "audit:accounting", "negative refcount " + std::to_string(rc));
+      return;
+    }
+    // rc == 0, not free, not a tail: frozen, or nowhere.
+    if (frozen_by != nullptr) {
+      r.frozen_folios++;
+      place[p] = Place::Frozen;
+      if (named != 0)
+        add(ViolationKind::RefcountDeficit, p, "audit:accounting",
+            std::string("frozen by ") + frozen_by + " yet holders name " + std::to_string(named) + " reference(s)");
+      return;
+    }
+    if (named != 0) {
+      add(ViolationKind::RefcountDeficit, p, "audit:accounting",
+          "refcount 0, holders name " + std::to_string(named) + " reference(s)");
+      return;
+    }
+    if (t.zone_of(p) == ZoneType::Device) {
+      r.unpopulated_frames++;
+      place[p] = Place::Unpopulated;
+      return;
+    }
+    add(ViolationKind::LostFrame, p, "audit:structure",
+        "refcount 0, not in the buddy, no holder: the frame is lost to the allocator");
+  }
+
+  void run() {
+    for (unsigned o = 0; o < kNrOwners; ++o) {
+      FolioOwnerOps* ops = m.owner_ops(static_cast<OwnerId>(o));
+      if (ops != nullptr && o != static_cast<unsigned>(OwnerId::Buddy)) ops->audit_claims(m, ledger);
+    }
+    for (Pfn p : ledger.double_frozen())
+      add(ViolationKind::DoubleOwner, p, "audit:accounting", "two holders own the same frozen folio");
+    check_free_lists();
+    for (Pfn p = 0; p < t.size(); ++p) check_frame(p);
+  }
+};
+
+}  // namespace
+
+AuditReport audit(Model& m, const HolderLedger& ledger, bool report) {
+  Auditor a(m, ledger);
+  a.run();
+  if (report)
+    for (const Violation& v : a.r.violations) m.report(v);
+  return std::move(a.r);
+}
+
+}  // namespace core

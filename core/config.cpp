@@ -1,0 +1,39 @@
+// core::ModelConfig — validation.
+#include "core/config.hpp"
+
+#include <string>
+#include <utility>
+
+#include "core/types.hpp"
+
+namespace core {
+
+const char* free_dispatch_name(FreeDispatch d) noexcept {
+  switch (d) {
+    case FreeDispatch::OwnerHook: return "owner-hook";
+    case FreeDispatch::PerTypeChecks: return "per-type-checks";
+  }
+  return "?";
+}
+
+std::string ModelConfig::validate() const {
+  if (max_page_order > kMaxPageOrderLimit)
+    return "max_page_order " + std::to_string(max_page_order) + " is above " + std::to_string(kMaxPageOrderLimit);
+  const uint32_t pb = 1u << max_page_order;
+  if (block_frames == 0 || block_frames % pb != 0)
+    return "block_frames " + std::to_string(block_frames) + " is not a positive multiple of the pageblock (" +
+           std::to_string(pb) + " frames)";
+  for (auto [name, n] : {std::pair{"normal_frames", normal_frames}, std::pair{"movable_frames", movable_frames},
+                         std::pair{"device_frames", device_frames}}) {
+    if (n % block_frames != 0)
+      return std::string(name) + " " + std::to_string(n) + " is not a multiple of block_frames " +
+             std::to_string(block_frames);
+  }
+  if (normal_frames == 0) return "normal_frames must be at least one memory block";
+  if (uint64_t(normal_frames) + movable_frames + device_frames >= kNoPfn) return "too many frames";
+  if (refcount_limit < 2 * GUP_PIN_COUNTING_BIAS)
+    return "refcount_limit " + std::to_string(refcount_limit) + " is below 2 * GUP_PIN_COUNTING_BIAS";
+  return {};
+}
+
+}  // namespace core

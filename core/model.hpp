@@ -1,0 +1,83 @@
+// core::Model — one instance of the modelled page allocator.
+//
+// The Model owns the frame table, the buddy allocator, the owner registry,
+// its configuration (sizes, design variants) and what it has reported. No
+// hidden globals: two Models can live in one process, and everything reaches
+// the model through a reference.
+//
+// What the model does not capture (stated loudly, as Shuttle does):
+//  - It follows the C++ memory model, not the LKMM: kernel barriers appear as
+//    acquire/release/acq_rel orders on the atomic they guard, and a weak-memory
+//    reordering the C++ model allows but x86 does not will not show up on the
+//    test machine. The deterministic scheduler runs every access as SeqCst.
+//  - RCU is simplified; there are no interrupts, no per-CPU state, no
+//    preemption-disabled regions: a "CPU" is an actor.
+//  - Page tables, the LRU, memcg, reclaim and the page cache's xarray are
+//    reduced to what the refcount protocols need.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/atomic.hpp"
+#include "core/buddy.hpp"
+#include "core/config.hpp"
+#include "core/frame_table.hpp"
+#include "core/owner.hpp"
+#include "core/probe.hpp"
+#include "core/violation.hpp"
+
+namespace core {
+
+class Model {
+ public:
+  // Throws std::invalid_argument when cfg.validate() is not empty.
+  explicit Model(const ModelConfig& cfg);
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+  ~Model();
+
+  const ModelConfig& config() const noexcept { return cfg_; }
+  FrameTable& frames() noexcept { return table_; }
+  const FrameTable& frames() const noexcept { return table_; }
+  Frame& frame(Pfn p) noexcept { return table_.frame(p); }
+  Buddy& buddy() noexcept { return buddy_; }
+  const Buddy& buddy() const noexcept { return buddy_; }
+  int32_t refcount_limit() const noexcept { return cfg_.refcount_limit; }
+
+  // Owner registry (seed 000). The buddy is registered at construction.
+  void register_owner(OwnerId id, FolioOwnerOps* ops);
+  FolioOwnerOps* owner_ops(OwnerId id) const noexcept { return owners_[static_cast<unsigned>(id)]; }
+
+  // Violations. report() snapshots the frame and records a Violation event
+  // in its history, then hands it to the sink (or keeps it).
+  void report(ViolationKind kind, Pfn pfn, const char* site, std::string detail);
+  void report(Violation v);
+  void set_violation_sink(ViolationSink* sink) noexcept;
+  uint64_t violation_count() const noexcept;
+  // Kept violations (the first kMaxKept), when no sink is installed.
+  std::vector<Violation> violations() const;
+  void clear_violations();
+  static constexpr size_t kMaxKept = 64;
+
+  ProbeCounters& probes() noexcept { return probes_; }
+  void probe(Probe p) noexcept { probes_.hit(p); }
+
+ private:
+  ModelConfig cfg_;
+  FrameTable table_;
+  Buddy buddy_;
+  std::unique_ptr<FolioOwnerOps> buddy_owner_;
+  std::array<FolioOwnerOps*, kNrOwners> owners_{};
+
+  ProbeCounters probes_;
+  // Violation bookkeeping is diagnostics, not model state: the count is a
+  // plain std::atomic; the kept list is under a SpinLock (reports are rare).
+  std::atomic<uint64_t> nr_violations_{0};
+  std::atomic<ViolationSink*> sink_{nullptr};
+  mutable SpinLock violations_lock_;
+  std::vector<Violation> kept_;  // protected by violations_lock_
+};
+
+}  // namespace core

@@ -1,0 +1,41 @@
+// core::owner — the one hook that intercepts a folio's refcount reaching zero.
+//
+// Seed 000 (folio_owner_ops): instead of an ever-growing list of per-type
+// checks on the page freeing fast path, each folio names its owner, and the
+// zero transition calls that owner's free path through one registry. The
+// buddy is the default owner and costs one predictable branch; hugetlb, the
+// device pgmap, the PageOffline driver and guest_memfd register their own.
+//
+// DesignConfig::free_dispatch selects the old design instead (PerTypeChecks):
+// mainline's __folio_put with hard-coded zone-device and hugetlb checks and
+// nothing for anyone else.
+#pragma once
+
+#include "core/types.hpp"
+
+namespace core {
+
+class Model;
+class HolderLedger;
+
+class FolioOwnerOps {
+ public:
+  virtual const char* name() const noexcept = 0;
+  // The folio at `head` (owned by this owner) has just reached refcount 0 and
+  // is in the FREEING state: only this call may touch it.
+  virtual void free_folio(Model& m, Pfn head) = 0;
+  // Audit: record every frame this owner holds (pools, pgmaps, ...) and the
+  // references it holds, as a holder would. Called at quiescence only.
+  virtual void audit_claims(const Model& m, HolderLedger& ledger) const;
+  virtual ~FolioOwnerOps() = default;
+};
+
+// The zero transition: called by folio_put() & co. when the count reached 0.
+void __folio_put(Model& m, Pfn head);
+
+// The buddy's free path for a folio that reached zero (page_cache_release,
+// then free_frozen_pages in the kernel). Public so that benchmarks can
+// compare it with the dispatching __folio_put.
+void free_folio_to_buddy(Model& m, Pfn head);
+
+}  // namespace core
