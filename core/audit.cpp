@@ -3,11 +3,16 @@
 
 #include <string>
 
+#include "core/mm.hpp"
 #include "core/model.hpp"
 
 namespace core {
 
-HolderLedger::HolderLedger(uint32_t nr_frames) : refs_(nr_frames, 0), frozen_(nr_frames, nullptr) {}
+HolderLedger::HolderLedger(uint32_t nr_frames) : refs_(nr_frames, 0), pins_(nr_frames, 0), frozen_(nr_frames, nullptr) {}
+
+void HolderLedger::add_pin(Pfn head, int64_t nr) {
+  if (head < pins_.size()) pins_[head] += nr;
+}
 
 void HolderLedger::add_ref(Pfn head, int64_t nr) {
   if (head < refs_.size()) refs_[head] += nr;
@@ -111,17 +116,76 @@ struct Auditor {
     }
   }
 
+  std::vector<int64_t> mapped;  // present PTEs per folio head
+  std::vector<int64_t> cached;  // page-cache references per folio head
+
+  void check_structures() {
+    mapped.assign(t.size(), 0);
+    cached.assign(t.size(), 0);
+    for (uint32_t i = 0; i < m.nr_mms(); ++i) {
+      const Mm& mm = m.mm(i);
+      for (uint32_t s = 0; s < mm.nr_slots(); ++s) {
+        const uint64_t v = mm.pte(s).peek();
+        if (v == 0) continue;
+        const Pfn page = pte::pfn(v);
+        if (!t.pfn_valid(page)) {
+          add(ViolationKind::MappingCorrupt, kNoPfn, "audit:mm", "PTE names pfn " + std::to_string(page));
+          continue;
+        }
+        if (pte::is_migration(v)) {
+          add(ViolationKind::MappingCorrupt, page, "audit:mm",
+              "migration entry left behind at mm " + std::to_string(i) + " slot " + std::to_string(s));
+          continue;
+        }
+        mapped[t.frame(page).head.peek()]++;
+      }
+    }
+    for (uint16_t id : {kFileMapping, kGmemMapping}) {
+      const PageCache& pc = m.page_cache(id);
+      for (uint32_t i = 0; i < pc.size(); ++i) {
+        const Pfn h = pc.entry(i).peek();
+        if (h == kNoPfn) continue;
+        if (!t.pfn_valid(h)) {
+          add(ViolationKind::MappingCorrupt, kNoPfn, "audit:page_cache", "entry names pfn " + std::to_string(h));
+          continue;
+        }
+        const Frame& f = t.frame(h);
+        const uint32_t nr = 1u << f.order.peek();
+        if (f.mapping.peek() != id || i < f.index.peek() || i >= f.index.peek() + nr) {
+          add(ViolationKind::MappingCorrupt, h, "audit:page_cache",
+              "index " + std::to_string(i) + " names this folio, whose mapping/index are " +
+                  std::to_string(f.mapping.peek()) + "/" + std::to_string(f.index.peek()));
+          continue;
+        }
+        if (i == f.index.peek()) cached[h] += nr;
+      }
+    }
+  }
+
   void check_frame(Pfn p) {
     const Frame& f = t.frame(p);
     const int32_t rc = f.refcount.peek();
-    const int64_t named = ledger.refs(p);
+    const int64_t pins = ledger.pins(p);
+    const bool large = (f.flags.peek() & pg::head) != 0;
+    const int64_t named = ledger.refs(p) + (large ? pins : pins * GUP_PIN_COUNTING_BIAS) + mapped[p] + cached[p];
+    if (place[p] != Place::Buddy && !(f.flags.peek() & pg::tail)) {
+      if (f.mapcount.peek() != mapped[p])
+        add(ViolationKind::MapcountMismatch, p, "audit:accounting",
+            "mapcount " + std::to_string(f.mapcount.peek()) + ", " + std::to_string(mapped[p]) + " PTE(s) map it");
+      if (f.pincount.peek() != (large ? pins : 0))
+        add(ViolationKind::PincountMismatch, p, "audit:accounting",
+            "pincount " + std::to_string(f.pincount.peek()) + ", holders name " + std::to_string(pins) + " pin(s)");
+      if (f.mapping.peek() != 0 && cached[p] == 0)
+        add(ViolationKind::MappingCorrupt, p, "audit:page_cache",
+            "folio->mapping is " + std::to_string(f.mapping.peek()) + " but no page-cache entry names it");
+    }
     const char* frozen_by = ledger.frozen_holder(p);
     if (place[p] == Place::Buddy) {
       r.free_frames++;
       if (named != 0 || frozen_by != nullptr)
         add(ViolationKind::HeldButFree, p, "audit:accounting",
             frozen_by != nullptr ? std::string("free frame is held frozen by ") + frozen_by
-                                 : "holders name " + std::to_string(named) + " reference(s) on a free frame");
+                                 : "holders, PTEs or page caches name " + std::to_string(named) + " reference(s) on a free frame");
       return;
     }
     if (static_cast<PageType>(f.page_type.peek()) == PageType::Buddy) {
@@ -138,7 +202,7 @@ struct Auditor {
             "tail names head " + std::to_string(h) + ", which does not cover it");
       if (rc != 0)
         add(ViolationKind::TailCorrupt, p, "audit:structure", "tail page has refcount " + std::to_string(rc));
-      if (named != 0 || frozen_by != nullptr)
+      if (ledger.refs(p) != 0 || pins != 0 || frozen_by != nullptr || mapped[p] != 0 || cached[p] != 0)
         add(ViolationKind::TailCorrupt, p, "audit:accounting", "a holder names a tail page instead of its head");
       return;
     }
@@ -193,7 +257,12 @@ struct Auditor {
     for (Pfn p : ledger.double_frozen())
       add(ViolationKind::DoubleOwner, p, "audit:accounting", "two holders own the same frozen folio");
     check_free_lists();
+    check_structures();
     for (Pfn p = 0; p < t.size(); ++p) check_frame(p);
+    for (unsigned o = 0; o < kNrOwners; ++o) {
+      FolioOwnerOps* ops = m.owner_ops(static_cast<OwnerId>(o));
+      if (ops != nullptr) ops->audit_check(m, ledger, r.violations);
+    }
   }
 };
 

@@ -8,8 +8,11 @@
 // order covers them.
 //
 // Accounting: given the ledger of what holders hold (the harness's actors,
-// plus what each registered owner claims), every allocated folio's refcount
-// equals the references its holders can name. A refcount above that is a
+// plus what each registered owner claims), plus the references the model's
+// own structures hold (one per present PTE, folio_nr_pages per page-cache
+// folio), every allocated folio's refcount equals the references its holders
+// can name; its mapcount equals its PTEs; a large folio's pincount equals the
+// pins named. A refcount above that is a
 // leak, reported with the pfn and how many references nobody can name.
 //
 // Call only at quiescence: no thread may be inside the model. It reads with
@@ -35,11 +38,16 @@ class HolderLedger {
   // A holder holds `nr` references on the folio at `head` (a pin on a small
   // folio is GUP_PIN_COUNTING_BIAS references).
   void add_ref(Pfn head, int64_t nr = 1);
+  // A holder holds `nr` GUP pins on the folio at `head`: each is
+  // GUP_PIN_COUNTING_BIAS references on a small folio, one reference plus
+  // one pincount on a large one.
+  void add_pin(Pfn head, int64_t nr = 1);
   // A holder owns the folio at `head` frozen (refcount 0, off the free lists).
   // `holder` names it in reports; it must outlive the ledger (a literal).
   void add_frozen(Pfn head, const char* holder);
 
   int64_t refs(Pfn p) const { return refs_[p]; }
+  int64_t pins(Pfn p) const { return pins_[p]; }
   const char* frozen_holder(Pfn p) const { return frozen_[p]; }
   uint32_t size() const { return static_cast<uint32_t>(refs_.size()); }
   // Set when a frame was added twice as frozen (two owners of one frame).
@@ -47,6 +55,7 @@ class HolderLedger {
 
  private:
   std::vector<int64_t> refs_;
+  std::vector<int64_t> pins_;
   std::vector<const char*> frozen_;
   std::vector<Pfn> double_frozen_;
 };

@@ -50,6 +50,9 @@ void Buddy::init_free_all() {
       f.head.init(p);
       f.generation.init(0);
       f.payload.init(0);
+      f.mapping.init(0);
+      f.index.init(0);
+      f.rcu_free_after.init(0);
     }
     SpinGuard g(z.lock);
     const uint32_t block = 1u << max_order_;
@@ -157,6 +160,8 @@ void Buddy::prep_new_page(Pfn pfn, unsigned order, bool frozen) {
   h.mapcount.store(0, std::memory_order_relaxed);                                   // relaxed: see above
   h.pincount.store(0, std::memory_order_relaxed);                                   // relaxed: see above
   h.generation.fetch_add(1, std::memory_order_relaxed);                             // relaxed: see above
+  h.mapping.store(0, std::memory_order_relaxed);                                    // relaxed: see above
+  h.rcu_free_after.store(0, std::memory_order_relaxed);                             // relaxed: see above
   h.record(frozen ? RefEvent::AllocFrozen : RefEvent::Alloc, 0);
   if (!frozen) set_page_refcounted(m_, pfn);
 }
@@ -208,6 +213,7 @@ bool Buddy::free_pages_prepare(Pfn head, unsigned order) {
   else if (h.pincount.load(std::memory_order_relaxed) != 0) bad = "nonzero pincount";
   else if (h.flags.load(std::memory_order_relaxed) & pg::tail) bad = "freeing a tail page";
   else if (h.order.load(std::memory_order_relaxed) != order) bad = "order does not match the folio";
+  else if (h.mapping.load(std::memory_order_relaxed) != 0) bad = "non-NULL mapping";
   if (bad == nullptr) {
     for (Pfn p = head + 1; p < head + (1u << order); ++p) {
       Frame& t = t_.frame(p);

@@ -16,6 +16,14 @@ const char* free_dispatch_name(FreeDispatch d) noexcept {
   return "?";
 }
 
+const char* gmem_pin_policy_name(GmemPinPolicy p) noexcept {
+  switch (p) {
+    case GmemPinPolicy::RefuseLongterm: return "refuse-longterm";
+    case GmemPinPolicy::SplitSmallFolios: return "split-small-folios";
+  }
+  return "?";
+}
+
 std::string ModelConfig::validate() const {
   if (max_page_order > kMaxPageOrderLimit)
     return "max_page_order " + std::to_string(max_page_order) + " is above " + std::to_string(kMaxPageOrderLimit);
@@ -33,6 +41,13 @@ std::string ModelConfig::validate() const {
   if (uint64_t(normal_frames) + movable_frames + device_frames >= kNoPfn) return "too many frames";
   if (refcount_limit < 2 * GUP_PIN_COUNTING_BIAS)
     return "refcount_limit " + std::to_string(refcount_limit) + " is below 2 * GUP_PIN_COUNTING_BIAS";
+  if (nr_mms == 0 || nr_mms > 64 || mm_slots == 0 || mm_slots > 4096) return "nr_mms must be 1..64 and mm_slots 1..4096";
+  if (file_pages > 4096) return "file_pages must be at most 4096";
+  if (gmem_huge_order > max_page_order) return "gmem_huge_order is above max_page_order";
+  if (gmem_pages % (1u << gmem_huge_order) != 0) return "gmem_pages is not a multiple of the gmem huge folio";
+  if (gmem_pages > 4096) return "gmem_pages must be at most 4096";
+  if (rcu_readers == 0 || rcu_readers > 1024) return "rcu_readers must be 1..1024";
+  if (migrate_passes == 0) return "migrate_passes must be at least 1";
   return {};
 }
 

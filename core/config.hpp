@@ -18,10 +18,22 @@ enum class FreeDispatch : uint8_t {
 };
 const char* free_dispatch_name(FreeDispatch d) noexcept;
 
+// guest_memfd and long-term pins (seed 003).
+enum class GmemPinPolicy : uint8_t {
+  // (a) refuse FOLL_LONGTERM pins on shared guest_memfd pages: conversion is
+  // then only ever delayed by transient references.
+  RefuseLongterm,
+  // (b) back each huge page by 4 KiB folios (unmovable, still tracked as one
+  // huge page), so a long-term pin on one subpage blocks only that subpage.
+  SplitSmallFolios,
+};
+const char* gmem_pin_policy_name(GmemPinPolicy p) noexcept;
+
 // The design variants the seeds argue about. Later core issues add theirs
 // here (PageOffline, ZONE_DEVICE, guest_memfd); legacy ones are off by default.
 struct DesignConfig {
   FreeDispatch free_dispatch = FreeDispatch::OwnerHook;
+  GmemPinPolicy gmem_pin_policy = GmemPinPolicy::RefuseLongterm;
 };
 
 struct ModelConfig {
@@ -40,6 +52,23 @@ struct ModelConfig {
   // goes past it, and try-style gets refuse to. INT32_MAX is the kernel's
   // int; tests lower it so that CVE-2019-11487-style overflows are reachable.
   int32_t refcount_limit = std::numeric_limits<int32_t>::max();
+  // Process address spaces (mm_struct) and the page-table slots of each.
+  uint32_t nr_mms = 2;
+  uint32_t mm_slots = 16;
+  // One regular file's page cache: indices 0 .. file_pages-1.
+  uint32_t file_pages = 16;
+  // guest_memfd: 4 KiB pages in the file, backed by folios of gmem_huge_order
+  // ("huge" in the model's scale) unless the pin policy splits them.
+  uint32_t gmem_pages = 16;
+  uint8_t gmem_huge_order = 2;
+  // Sync points a shared->private conversion spins waiting for transient
+  // references to drop before it returns busy (-EAGAIN).
+  uint32_t gmem_convert_spins = 512;
+  // RCU reader slots (concurrent rcu_read_lock sections).
+  uint32_t rcu_readers = 16;
+  // Passes migrate_pages() makes over a folio before giving up (the kernel's
+  // NR_MAX_MIGRATE_PAGES_RETRY is 10; small here so failures are quick).
+  uint32_t migrate_passes = 3;
   DesignConfig design;
 
   uint32_t total_frames() const noexcept { return normal_frames + movable_frames + device_frames; }

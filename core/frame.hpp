@@ -102,6 +102,17 @@ struct Frame {
   // A little data a holder writes and reads back, so lost data and
   // use-after-free are observable.
   Atomic<uint64_t> payload;
+  // Page-cache membership (folio->mapping, folio->index): the file id
+  // (0 = none) and the index in it. Written under that file's xa_lock with
+  // the folio locked; read speculatively by migration and truncate, which
+  // re-check under the lock.
+  Atomic<uint16_t> mapping;
+  Atomic<uint32_t> index;
+  // RCU: a folio removed from a page cache may still be touched, without a
+  // reference, by lookups that read the slot before the removal. It must not
+  // be freed until grace period `rcu_free_after` has completed (0: no such
+  // constraint). Checked on the free path.
+  Atomic<uint64_t> rcu_free_after;
 
   // List links (buddy free list, pool free lists). Plain fields: only read
   // or written under the lock of the list the frame is on.

@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "core/guest_memfd.hpp"
+
 namespace core {
 namespace {
 
@@ -22,9 +24,18 @@ const ModelConfig& checked(const ModelConfig& cfg) {
 
 Model::Model(const ModelConfig& cfg)
     : cfg_(checked(cfg)), table_(cfg_), buddy_(*this, table_, cfg_.max_page_order),
-      buddy_owner_(std::make_unique<BuddyOwner>()) {
+      buddy_owner_(std::make_unique<BuddyOwner>()), rcu_(cfg_.rcu_readers),
+      file_(std::make_unique<PageCache>(kFileMapping, cfg_.file_pages)),
+      gmem_(std::make_unique<GuestMemfd>(*this, kGmemMapping, cfg_.gmem_pages, cfg_.gmem_huge_order)) {
   owners_[static_cast<unsigned>(OwnerId::Buddy)] = buddy_owner_.get();
+  owners_[static_cast<unsigned>(OwnerId::Guestmem)] = gmem_.get();
+  for (uint32_t i = 0; i < cfg_.nr_mms; ++i) mms_.push_back(std::make_unique<Mm>(i, cfg_.mm_slots));
   buddy_.init_free_all();
+}
+
+PageCache& Model::page_cache(uint16_t mapping_id) noexcept {
+  MODEL_BUG_ON(mapping_id != kFileMapping && mapping_id != kGmemMapping);
+  return mapping_id == kGmemMapping ? gmem_->cache() : *file_;
 }
 
 Model::~Model() = default;

@@ -23,12 +23,21 @@
 #include "core/atomic.hpp"
 #include "core/buddy.hpp"
 #include "core/config.hpp"
+#include "core/filemap.hpp"
 #include "core/frame_table.hpp"
+#include "core/mm.hpp"
 #include "core/owner.hpp"
 #include "core/probe.hpp"
+#include "core/rcu.hpp"
 #include "core/violation.hpp"
 
 namespace core {
+
+class GuestMemfd;
+
+// Page-cache ids (folio->mapping values); 0 means "not in a page cache".
+inline constexpr uint16_t kFileMapping = 1;
+inline constexpr uint16_t kGmemMapping = 2;
 
 class Model {
  public:
@@ -45,6 +54,18 @@ class Model {
   Buddy& buddy() noexcept { return buddy_; }
   const Buddy& buddy() const noexcept { return buddy_; }
   int32_t refcount_limit() const noexcept { return cfg_.refcount_limit; }
+
+  // Process address spaces, the regular file's page cache, guest_memfd, RCU.
+  uint32_t nr_mms() const noexcept { return static_cast<uint32_t>(mms_.size()); }
+  Mm& mm(uint32_t i) noexcept { return *mms_[i]; }
+  const Mm& mm(uint32_t i) const noexcept { return *mms_[i]; }
+  PageCache& file() noexcept { return *file_; }
+  const PageCache& file() const noexcept { return *file_; }
+  GuestMemfd& gmem() noexcept { return *gmem_; }
+  const GuestMemfd& gmem() const noexcept { return *gmem_; }
+  // The page cache a folio->mapping value names.
+  PageCache& page_cache(uint16_t mapping_id) noexcept;
+  Rcu& rcu() noexcept { return rcu_; }
 
   // Owner registry (seed 000). The buddy is registered at construction.
   void register_owner(OwnerId id, FolioOwnerOps* ops);
@@ -70,6 +91,10 @@ class Model {
   Buddy buddy_;
   std::unique_ptr<FolioOwnerOps> buddy_owner_;
   std::array<FolioOwnerOps*, kNrOwners> owners_{};
+  Rcu rcu_;
+  std::vector<std::unique_ptr<Mm>> mms_;
+  std::unique_ptr<PageCache> file_;
+  std::unique_ptr<GuestMemfd> gmem_;
 
   ProbeCounters probes_;
   // Violation bookkeeping is diagnostics, not model state: the count is a

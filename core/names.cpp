@@ -88,6 +88,12 @@ const char* violation_kind_name(ViolationKind k) noexcept {
     case ViolationKind::DoubleOwner: return "double-owner";
     case ViolationKind::BuddyCorrupt: return "buddy-corrupt";
     case ViolationKind::TailCorrupt: return "tail-corrupt";
+    case ViolationKind::MapcountMismatch: return "mapcount-mismatch";
+    case ViolationKind::PincountMismatch: return "pincount-mismatch";
+    case ViolationKind::UseAfterFree: return "use-after-free";
+    case ViolationKind::DataLoss: return "data-loss";
+    case ViolationKind::Security: return "security";
+    case ViolationKind::MappingCorrupt: return "mapping-corrupt";
   }
   return "?";
 }
@@ -107,6 +113,23 @@ const char* probe_name(Probe p) noexcept {
     case Probe::FreeToIsolated: return "free landed on an ISOLATE list";
     case Probe::IsolateBusy: return "pageblock already isolated";
     case Probe::SplitRefused: return "split refused (extra refs or pins)";
+    case Probe::MapRaceTruncate: return "map found the file folio truncated";
+    case Probe::CacheLookupRetry: return "page-cache lookup retried (try_get failed or slot changed)";
+    case Probe::CacheLookupPutLast: return "page-cache lookup's backing-out put freed the folio";
+    case Probe::RcuWaitedForReader: return "synchronize_rcu waited for a reader";
+    case Probe::TruncateRetry: return "truncate found the folio moved and retried";
+    case Probe::GupFastNotPresent: return "GUP-fast found no present PTE";
+    case Probe::GupFastBackedOut: return "GUP-fast PTE re-check failed, grab undone";
+    case Probe::GupFastHeadChanged: return "GUP-fast folio re-check failed (split race)";
+    case Probe::GupRefusedOverflow: return "GUP grab refused at the refcount limit";
+    case Probe::LongtermMigrated: return "FOLL_LONGTERM migrated a folio out of ZONE_MOVABLE";
+    case Probe::MigrateFreedUnderUs: return "migration found the folio freed under it";
+    case Probe::MigrateExtraRefs: return "migration freeze failed: extra references or pins";
+    case Probe::MigrateLocked: return "migration could not lock the folio";
+    case Probe::MigrateSucceeded: return "migration succeeded";
+    case Probe::GmemConvertWaited: return "guest_memfd conversion waited for transient references";
+    case Probe::GmemConvertBusy: return "guest_memfd conversion busy (-EAGAIN)";
+    case Probe::GmemLongtermRefused: return "long-term pin on shared guest_memfd page refused (a)";
   }
   return "?";
 }

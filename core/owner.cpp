@@ -7,8 +7,23 @@
 namespace core {
 
 void FolioOwnerOps::audit_claims(const Model&, HolderLedger&) const {}
+void FolioOwnerOps::audit_check(Model&, const HolderLedger&, std::vector<Violation>&) const {}
+
+void folio_check_rcu_free(Model& m, Pfn head) {
+  Frame& f = m.frame(head);
+  // relaxed: set before the folio left its page cache; the acq_rel put that
+  // reached zero orders that write before this read.
+  const uint64_t after = f.rcu_free_after.load(std::memory_order_relaxed);
+  if (after == 0) return;
+  if (m.rcu().completed() < after)
+    m.report(ViolationKind::UseAfterFree, head, "__folio_put",
+             "freed before RCU grace period " + std::to_string(after) +
+                 " completed: a page-cache lookup may still touch it without a reference");
+  f.rcu_free_after.store(0, std::memory_order_relaxed);  // relaxed: FREEING, only we touch it
+}
 
 void free_folio_to_buddy(Model& m, Pfn head) {
+  folio_check_rcu_free(m, head);
   // relaxed: the put that reached zero (acq_rel) ordered every holder's
   // writes; in FREEING nobody else writes the order.
   const unsigned order = m.frame(head).order.load(std::memory_order_relaxed);

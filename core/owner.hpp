@@ -11,7 +11,10 @@
 // nothing for anyone else.
 #pragma once
 
+#include <vector>
+
 #include "core/types.hpp"
+#include "core/violation.hpp"
 
 namespace core {
 
@@ -27,6 +30,8 @@ class FolioOwnerOps {
   // Audit: record every frame this owner holds (pools, pgmaps, ...) and the
   // references it holds, as a holder would. Called at quiescence only.
   virtual void audit_claims(const Model& m, HolderLedger& ledger) const;
+  // Audit: owner-specific checks once the ledger is complete (quiescence).
+  virtual void audit_check(Model& m, const HolderLedger& ledger, std::vector<Violation>& out) const;
   virtual ~FolioOwnerOps() = default;
 };
 
@@ -37,5 +42,7 @@ void __folio_put(Model& m, Pfn head);
 // then free_frozen_pages in the kernel). Public so that benchmarks can
 // compare it with the dispatching __folio_put.
 void free_folio_to_buddy(Model& m, Pfn head);
+// The RCU grace-period rule on every free path (see filemap.hpp).
+void folio_check_rcu_free(Model& m, Pfn head);
 
 }  // namespace core

@@ -27,8 +27,25 @@ enum class Probe : uint8_t {
   FreeToIsolated,       // a free landed on an ISOLATE list
   IsolateBusy,          // start_isolate_page_range found the block already isolated
   SplitRefused,         // split_folio found extra refs or pins
+  MapRaceTruncate,      // map_page found the file folio truncated under the folio lock
+  CacheLookupRetry,     // filemap_get_folio: try_get failed or the slot changed (step 3), retried
+  CacheLookupPutLast,   // ... and the backing-out put was the last one
+  RcuWaitedForReader,   // synchronize_rcu waited for a reader that started before it
+  TruncateRetry,        // truncate found the folio moved (migration) and retried
+  GupFastNotPresent,    // GUP-fast found no present PTE (or a migration entry)
+  GupFastBackedOut,     // GUP-fast's PTE re-check failed: the grab was undone
+  GupFastHeadChanged,   // GUP-fast's folio re-check failed (split race, c24d37322548)
+  GupRefusedOverflow,   // a grab refused: the count would pass the limit (CVE-2019-11487)
+  LongtermMigrated,     // FOLL_LONGTERM migrated a folio out of ZONE_MOVABLE first
+  MigrateFreedUnderUs,  // migration found only its own reference left
+  MigrateExtraRefs,     // migration's freeze failed: extra references or pins
+  MigrateLocked,        // migration could not take the folio lock
+  MigrateSucceeded,
+  GmemConvertWaited,    // shared->private conversion waited for transient references
+  GmemConvertBusy,      // ... and gave up (-EAGAIN)
+  GmemLongtermRefused,  // policy (a): a long-term pin on a shared guest_memfd page refused
 };
-inline constexpr unsigned kNrProbes = 13;
+inline constexpr unsigned kNrProbes = 30;
 const char* probe_name(Probe p) noexcept;
 
 class ProbeCounters {

@@ -2,6 +2,7 @@
 // page flags, owners, and the kernel constants the protocols are built on.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <limits>
 

@@ -38,8 +38,14 @@ enum class ViolationKind : uint8_t {
   DoubleOwner,         // audit: a frame is in two places at once
   BuddyCorrupt,        // audit: free lists inconsistent
   TailCorrupt,         // audit: tail with a refcount or a wrong head
+  MapcountMismatch,    // audit: mapcount differs from the mappings that exist
+  PincountMismatch,    // audit: pincount differs from the pins holders name
+  UseAfterFree,        // a folio freed while a reader may still touch it (RCU), or accessed after free
+  DataLoss,            // payload lost or handed out while the host may still use it
+  Security,            // a private guest_memfd page the host can still map, pin or read
+  MappingCorrupt,      // audit: page-cache entry and folio->mapping/index disagree, or a stray migration entry
 };
-inline constexpr unsigned kNrViolationKinds = 16;
+inline constexpr unsigned kNrViolationKinds = 22;
 const char* violation_kind_name(ViolationKind k) noexcept;
 
 struct Violation {

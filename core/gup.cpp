@@ -1,0 +1,149 @@
+// core::gup — see gup.hpp.
+#include "core/gup.hpp"
+
+#include "core/folio.hpp"
+#include "core/guest_memfd.hpp"
+#include "core/migrate.hpp"
+#include "core/mm.hpp"
+#include "core/page_ref.hpp"
+
+namespace core {
+namespace {
+
+// The number of references one grab adds, by folio size and flags.
+int32_t grab_refs(Model& m, Pfn head, unsigned flags) {
+  // relaxed: the caller holds a reference or the PTL; the order is stable.
+  const bool large = m.frame(head).order.load(std::memory_order_relaxed) > 0;
+  return (flags & foll::pin) && !large ? GUP_PIN_COUNTING_BIAS : 1;
+}
+
+void account_pin(Model& m, Pfn head) {
+  // relaxed: a pin count; the reference taken before it keeps the folio
+  // alive, and readers that decide on it (migration) freeze first.
+  if (m.frame(head).order.load(std::memory_order_relaxed) > 0) m.frame(head).pincount.fetch_add(1, std::memory_order_relaxed);
+}
+
+// try_grab_folio(): the slow path's grab; the PTL keeps the mapping's
+// reference, so the count is > 0 unless something is broken.
+int try_grab_folio(Model& m, Pfn head, unsigned flags) {
+  const int32_t nr = grab_refs(m, head, flags);
+  // relaxed: see above; the add below is the real operation.
+  if (m.frame(head).refcount.load(std::memory_order_relaxed) <= 0) return -ENOMEM;
+  if (!folio_ref_add_unless(m, head, nr, 0)) {
+    m.probe(Probe::GupRefusedOverflow);
+    return -ENOMEM;
+  }
+  if (flags & foll::pin) account_pin(m, head);
+  return 0;
+}
+
+// Undo of one grab (gup_put_folio).
+void gup_put_folio(Model& m, Pfn head, unsigned flags) {
+  if ((flags & foll::pin) && m.frame(head).order.load(std::memory_order_relaxed) > 0) {  // relaxed: we hold it
+    // relaxed: see account_pin().
+    int32_t old = m.frame(head).pincount.fetch_sub(1, std::memory_order_relaxed);
+    if (old <= 0) m.report(ViolationKind::PincountMismatch, head, "unpin_user_page", "pincount was " + std::to_string(old));
+  }
+  folio_put_refs(m, head, grab_refs(m, head, flags));
+}
+
+GupResult slow_once(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
+  GupResult r;
+  SpinGuard g(mm.ptl);
+  // relaxed: under the PTL.
+  const uint64_t v = mm.pte(slot).load(std::memory_order_relaxed);
+  if (pte::is_migration(v)) return GupResult{-EAGAIN};  // migration_entry_wait: retry later
+  if (!pte::is_present(v)) return GupResult{-EFAULT};
+  r.page = pte::pfn(v);
+  r.head = page_folio(m, r.page);
+  if ((flags & foll::longterm) && !gmem_may_longterm_pin(m, r.page)) {
+    m.probe(Probe::GmemLongtermRefused);
+    return GupResult{-EPERM};
+  }
+  r.err = try_grab_folio(m, r.head, flags);
+  return r;
+}
+
+}  // namespace
+
+bool folio_is_longterm_pinnable(Model& m, Pfn head) {
+  const ZoneType z = m.frames().zone_of(head);
+  if (z == ZoneType::Movable || z == ZoneType::Device) return false;
+  return m.frames().get_pfnblock_migratetype(head) != MigrateType::Isolate;
+}
+
+GupResult get_user_page(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
+  if (slot >= mm.nr_slots() || (flags & (foll::get | foll::pin)) == 0 || ((flags & foll::get) && (flags & foll::pin)) ||
+      ((flags & foll::longterm) && !(flags & foll::pin)))
+    return GupResult{-EINVAL};
+  // __gup_longterm_locked(): pin, check, migrate what is not pinnable, repeat.
+  for (uint32_t pass = 0;; ++pass) {
+    GupResult r = slow_once(m, mm, slot, flags);
+    if (r.err != 0) return r;
+    if (!(flags & foll::longterm) || folio_is_longterm_pinnable(m, r.head)) {
+      gmem_check_host_access(m, r.page, "get_user_page");
+      return r;
+    }
+    // check_and_migrate_movable_pages(): keep one plain reference as the
+    // isolation reference, drop the pin, migrate to ZONE_NORMAL, retry.
+    folio_get(m, r.head);
+    gup_put_folio(m, r.head, flags);
+    if (pass + 1 >= m.config().migrate_passes) {
+      folio_put(m, r.head);
+      return GupResult{-EAGAIN};
+    }
+    const int err = migrate_folio(m, r.head, ZoneType::Normal);  // consumes the isolation reference
+    if (err == 0) m.probe(Probe::LongtermMigrated);
+  }
+}
+
+GupResult get_user_page_fast(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
+  if (slot >= mm.nr_slots() || (flags & (foll::get | foll::pin)) == 0) return GupResult{-EINVAL};
+  // 1. acquire: pairs with the release store in map_page(), so the page's
+  //    folio identity written before the mapping is visible.
+  const uint64_t v = mm.pte(slot).load(std::memory_order_acquire);
+  if (!pte::is_present(v)) {
+    m.probe(Probe::GupFastNotPresent);
+    return GupResult{-EFAULT};
+  }
+  GupResult r;
+  r.page = pte::pfn(v);
+  // 2. try_get_folio(): speculative grab on the head, then re-check the head.
+  r.head = page_folio(m, r.page);
+  if (!folio_ref_try_add(m, r.head, 1)) return GupResult{-EAGAIN};
+  if (page_folio(m, r.page) != r.head) {
+    m.probe(Probe::GupFastHeadChanged);
+    folio_put(m, r.head);
+    return GupResult{-EAGAIN};
+  }
+  if ((flags & foll::longterm) && (!folio_is_longterm_pinnable(m, r.head) || !gmem_may_longterm_pin(m, r.page))) {
+    folio_put(m, r.head);
+    return GupResult{-EAGAIN};  // the slow path migrates (or refuses) it
+  }
+  // 3. pin accounting, then the PTE re-check.
+  if (flags & foll::pin) {
+    const int32_t extra = grab_refs(m, r.head, flags) - 1;
+    if (extra > 0 && !folio_ref_add_unless(m, r.head, extra, 0)) {
+      m.probe(Probe::GupRefusedOverflow);
+      folio_put(m, r.head);
+      return GupResult{-ENOMEM};
+    }
+    account_pin(m, r.head);
+  }
+  // seq_cst: pairs with the seq_cst PTE clear in zap_pte_locked() and the
+  // migration entry store: either the zapper sees our reference, or we see
+  // its PTE change (smp_mb__after_atomic in the kernel).
+  if (mm.pte(slot).load(std::memory_order_seq_cst) != v) {
+    m.probe(Probe::GupFastBackedOut);
+    gup_put_folio(m, r.head, flags);
+    return GupResult{-EAGAIN};
+  }
+  gmem_check_host_access(m, r.page, "get_user_page_fast");
+  return r;
+}
+
+void put_user_page(Model& m, Pfn page) { folio_put(m, page_folio(m, page)); }
+
+void unpin_user_page(Model& m, Pfn page) { gup_put_folio(m, page_folio(m, page), foll::pin); }
+
+}  // namespace core

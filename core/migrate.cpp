@@ -1,0 +1,161 @@
+// core::migrate — see migrate.hpp.
+#include "core/migrate.hpp"
+
+#include <vector>
+
+#include "core/filemap.hpp"
+#include "core/folio.hpp"
+#include "core/mm.hpp"
+#include "core/page_ref.hpp"
+
+namespace core {
+
+int32_t folio_expected_refs(Model& m, Pfn head) {
+  // relaxed: the caller holds the folio lock, which mapping changes require.
+  const bool cached = m.frame(head).mapping.load(std::memory_order_relaxed) != 0;
+  return 1 + (cached ? static_cast<int32_t>(folio_nr_pages(m, head)) : 0);
+}
+
+namespace {
+
+struct MigrationPte {
+  Mm* mm;
+  uint32_t slot;
+  uint32_t offset;  // page offset within the folio
+};
+
+struct UnmapCtx {
+  Model& m;
+  Pfn head;
+  std::vector<MigrationPte> ptes;
+};
+
+// try_to_migrate_one(): a present PTE becomes a migration entry (PTL held).
+bool to_migration_entry(void* c, Mm& mm, uint32_t slot, uint64_t v) {
+  auto& ctx = *static_cast<UnmapCtx*>(c);
+  if (!pte::is_present(v)) return true;
+  // seq_cst: pairs with GUP-fast's seq_cst PTE re-check.
+  mm.pte(slot).store(pte::mk_migration(pte::pfn(v)), std::memory_order_seq_cst);
+  // relaxed: mapcount, see map_page().
+  ctx.m.frame(ctx.head).mapcount.fetch_sub(1, std::memory_order_relaxed);
+  ctx.ptes.push_back(MigrationPte{&mm, slot, pte::pfn(v) - ctx.head});
+  return true;
+}
+
+// remove_migration_ptes(): each migration entry maps `to` (src on failure,
+// dst on success) again, with a reference and a mapcount.
+void remove_migration_ptes(Model& m, const std::vector<MigrationPte>& ptes, Pfn to) {
+  for (const MigrationPte& p : ptes) {
+    SpinGuard g(p.mm->ptl);
+    folio_get(m, to);
+    m.frame(to).mapcount.fetch_add(1, std::memory_order_relaxed);  // relaxed: see map_page()
+    // release: pairs with GUP-fast's acquire PTE read.
+    p.mm->pte(p.slot).store(pte::mk(to + p.offset), std::memory_order_release);
+  }
+}
+
+}  // namespace
+
+int migrate_folio(Model& m, Pfn src, ZoneType target) {
+  Frame& s = m.frame(src);
+  // relaxed: we hold a reference; the owner of a live folio does not change.
+  if (static_cast<OwnerId>(s.owner.load(std::memory_order_relaxed)) != OwnerId::Buddy) {
+    folio_put(m, src);
+    return -EBUSY;
+  }
+  // 1.
+  if (!folio_trylock(m, src)) {
+    m.probe(Probe::MigrateLocked);
+    folio_put(m, src);
+    return -EAGAIN;
+  }
+  if (folio_ref_count(m, src) == 1) {
+    m.probe(Probe::MigrateFreedUnderUs);
+    folio_unlock(m, src);
+    folio_put(m, src);
+    return 0;
+  }
+  const uint32_t nr = folio_nr_pages(m, src);
+  const unsigned order = static_cast<unsigned>(__builtin_ctz(nr));
+  // 2.
+  UnmapCtx ctx{m, src, {}};
+  rmap_walk(m, src, nr, to_migration_entry, &ctx);
+  if (!ctx.ptes.empty()) folio_put_refs(m, src, static_cast<int32_t>(ctx.ptes.size()));
+  auto fail = [&](int err, Pfn dst) {
+    if (dst != kNoPfn) folio_put(m, dst);
+    remove_migration_ptes(m, ctx.ptes, src);
+    folio_unlock(m, src);
+    folio_put(m, src);
+    return err;
+  };
+  // 3.
+  const Pfn dst = alloc_pages(m, target, order);
+  if (dst == kNoPfn) return fail(-ENOMEM, kNoPfn);
+  // 4. folio_migrate_mapping().
+  const int32_t expected = folio_expected_refs(m, src);
+  // relaxed: the folio lock orders mapping changes.
+  const uint16_t mapping = s.mapping.load(std::memory_order_relaxed);
+  if (mapping != 0) {
+    PageCache& pc = m.page_cache(mapping);
+    bool frozen;
+    {
+      SpinGuard g(pc.xa_lock);
+      frozen = folio_ref_freeze(m, src, expected);
+      if (frozen) {
+        // relaxed: the folio lock is held.
+        const uint32_t index = s.index.load(std::memory_order_relaxed);
+        folio_ref_add(m, dst, static_cast<int32_t>(nr));  // the cache's references move to dst
+        // relaxed (three): published by the release entry stores below.
+        m.frame(dst).mapping.store(mapping, std::memory_order_relaxed);
+        m.frame(dst).index.store(index, std::memory_order_relaxed);
+        s.mapping.store(0, std::memory_order_relaxed);
+        // release: pairs with the acquire reads in filemap_get_folio().
+        for (uint32_t i = index; i < index + nr; ++i) pc.entry(i).store(dst, std::memory_order_release);
+        folio_ref_unfreeze(m, src, expected - static_cast<int32_t>(nr));
+      }
+    }
+    if (!frozen) {
+      m.probe(Probe::MigrateExtraRefs);
+      return fail(-EAGAIN, dst);
+    }
+  } else {
+    if (!folio_ref_freeze(m, src, expected)) {
+      m.probe(Probe::MigrateExtraRefs);
+      return fail(-EAGAIN, dst);
+    }
+    folio_ref_unfreeze(m, src, expected);
+  }
+  // 5. folio_migrate_copy(): payload of every page.
+  for (uint32_t i = 0; i < nr; ++i)
+    // relaxed (both): src is unmapped and only we hold it; dst is not yet
+    // visible except through the cache, whose readers take a reference
+    // (acquire) after the entry store (release) above — and the payload is
+    // user data that the model only compares at quiescence.
+    m.frame(dst + i).payload.store(m.frame(src + i).payload.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  // 6.
+  remove_migration_ptes(m, ctx.ptes, dst);
+  // 7.
+  folio_unlock(m, src);
+  folio_put(m, dst);
+  folio_put(m, src);  // the isolation reference: the last one, src is freed
+  m.probe(Probe::MigrateSucceeded);
+  return 0;
+}
+
+Pfn pfn_walk_get(Model& m, Pfn pfn) {
+  if (!m.frames().pfn_valid(pfn)) return kNoPfn;
+  const Pfn head = page_folio(m, pfn);
+  if (!folio_try_get(m, head)) return kNoPfn;
+  // Re-check: pfn still belongs to the folio we took a reference on, and
+  // that is a folio head (not a tail of something merged since).
+  // relaxed (all three): we hold a reference on `head`, so its layout is stable.
+  const bool ok = page_folio(m, pfn) == head && !(m.frame(head).flags.load(std::memory_order_relaxed) & pg::tail) &&
+                  pfn < head + (1u << m.frame(head).order.load(std::memory_order_relaxed));
+  if (!ok) {
+    folio_put(m, head);  // maybe the last reference: the walker frees what it never owned
+    return kNoPfn;
+  }
+  return head;
+}
+
+}  // namespace core

@@ -1,0 +1,80 @@
+// core::Mm — a process address space (mm_struct): page-table slots that map
+// pages of folios, the page-table lock, and the reverse map.
+//
+// A present PTE at a slot maps one page (a frame of some folio) and holds one
+// reference and one mapcount on the folio (the kernel counts per page; the
+// model counts on the folio). A migration entry replaces a PTE while its
+// folio migrates: not present, so GUP-fast backs out and faults wait.
+//
+// Left out: page-table levels (one flat table per mm), split PTLs, TLB
+// flushes (the model's "TLB" is the PTE itself), THP PMD mappings, COW.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "core/atomic.hpp"
+#include "core/types.hpp"
+
+namespace core {
+
+class Model;
+
+namespace pte {
+inline constexpr uint64_t present = 1ull << 63;
+inline constexpr uint64_t migration = 1ull << 62;
+inline constexpr uint64_t mk(Pfn page) { return present | page; }
+inline constexpr uint64_t mk_migration(Pfn page) { return migration | page; }
+inline constexpr Pfn pfn(uint64_t v) { return static_cast<Pfn>(v & 0xffffffffu); }
+inline constexpr bool is_present(uint64_t v) { return (v & present) != 0; }
+inline constexpr bool is_migration(uint64_t v) { return (v & migration) != 0; }
+}  // namespace pte
+
+class Mm {
+ public:
+  Mm(uint32_t id, uint32_t nr_slots);
+  Mm(const Mm&) = delete;
+  Mm& operator=(const Mm&) = delete;
+
+  uint32_t id() const noexcept { return id_; }
+  uint32_t nr_slots() const noexcept { return nr_; }
+  // The PTE of a slot. Written under ptl; read locklessly by GUP-fast.
+  Atomic<uint64_t>& pte(uint32_t slot) noexcept { return ptes_[slot]; }
+  const Atomic<uint64_t>& pte(uint32_t slot) const noexcept { return ptes_[slot]; }
+
+  SpinLock ptl;  // the page-table lock (one per mm)
+
+ private:
+  uint32_t id_;
+  uint32_t nr_;
+  std::unique_ptr<Atomic<uint64_t>[]> ptes_;
+};
+
+// Maps `page` at `slot`. The caller holds a reference on the page's folio;
+// the mapping takes its own reference and a mapcount. A folio in a page cache
+// is mapped only while it is still there (checked under the folio lock).
+// 0, -EINVAL (bad slot), -EBUSY (slot in use), -ENOENT (truncated meanwhile).
+int map_page(Model& m, Mm& mm, uint32_t slot, Pfn page);
+// zap_pte_range for one slot: clears a present PTE, drops the mapcount and
+// the mapping's reference (which may be the last). False if nothing mapped.
+bool unmap_slot(Model& m, Mm& mm, uint32_t slot);
+
+// Reverse map: calls fn(ctx, mm, slot, pte) for each present or migration
+// PTE whose page belongs to `head`'s folio (pages [head, head+nr)), with that
+// mm's PTL held. fn returns false to stop the walk.
+using RmapFn = bool (*)(void* ctx, Mm& mm, uint32_t slot, uint64_t pte);
+void rmap_walk(Model& m, Pfn head, uint32_t nr_pages, RmapFn fn, void* ctx);
+// try_to_unmap: zaps every present PTE mapping the folio; returns how many.
+// The caller holds a reference, so the folio survives.
+uint32_t try_to_unmap(Model& m, Pfn head);
+// Unmaps every present PTE that maps exactly `page`.
+uint32_t unmap_page_everywhere(Model& m, Pfn page);
+
+// User accesses through a mapping (what a process does with the page), so
+// that lost writes and host access to private memory are observable.
+// -EFAULT when the slot maps nothing (or a migration entry: the access
+// would wait).
+int mm_write(Model& m, Mm& mm, uint32_t slot, uint64_t value);
+int mm_read(Model& m, Mm& mm, uint32_t slot, uint64_t& value);
+
+}  // namespace core
