@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
 
   refhammer::stress::CoreStressOptions st;
   std::string free_dispatch = "owner-hook";
+  std::string profile = "all";
+  std::string gmem_policy = "refuse-longterm";
   auto* stress = app.add_subcommand("stress", "Race the core's refcount primitives on real threads, with quiescent audits");
   stress->add_option("--threads,-t", st.threads, "worker threads")->check(CLI::Range(1u, 64u))->capture_default_str();
   stress->add_option("--seconds,-s", st.seconds, "time budget in seconds")->check(CLI::Range(0.0, 1e7))->capture_default_str();
@@ -57,6 +59,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 10))->capture_default_str();
   stress->add_option("--free-dispatch", free_dispatch, "zero-transition design: owner-hook | per-type-checks")
       ->check(CLI::IsMember({"owner-hook", "per-type-checks"}))->capture_default_str();
+  stress->add_option("--profile", profile, "op mix: all | refcount")
+      ->check(CLI::IsMember({"all", "refcount"}))->capture_default_str();
+  stress->add_option("--gmem-pin-policy", gmem_policy, "guest_memfd design: refuse-longterm (a) | split-small-folios (b)")
+      ->check(CLI::IsMember({"refuse-longterm", "split-small-folios"}))->capture_default_str();
   stress->add_option("--progress", st.progress_every, "seconds between progress lines (0: none)")->capture_default_str();
 
   try {
@@ -68,6 +74,10 @@ int main(int argc, char** argv) {
   if (stress->parsed()) {
     st.model.design.free_dispatch =
         free_dispatch == "per-type-checks" ? core::FreeDispatch::PerTypeChecks : core::FreeDispatch::OwnerHook;
+    st.profile = profile == "refcount" ? refhammer::stress::CoreStressOptions::Profile::Refcount
+                                       : refhammer::stress::CoreStressOptions::Profile::All;
+    st.model.design.gmem_pin_policy =
+        gmem_policy == "split-small-folios" ? core::GmemPinPolicy::SplitSmallFolios : core::GmemPinPolicy::RefuseLongterm;
     if (st.progress_every == 0 && isatty(STDOUT_FILENO)) st.progress_every = 1.0;
     return run_stress(st);
   }

@@ -162,8 +162,14 @@ void GuestMemfd::audit_check(Model& m, const HolderLedger& ledger, std::vector<V
     const Pfn head = cache_.entry(i).peek();
     if (head == kNoPfn) continue;
     const Pfn page = head + (i - m.frame(head).index.peek());
-    const bool pinned = ledger.pins(head) > 0 || m.frame(head).pincount.peek() > 0 ||
-                        (m.frame(head).order.peek() == 0 && m.frame(head).refcount.peek() >= GUP_PIN_COUNTING_BIAS);
+    // Pins are known per folio. On a large folio whose other pages are still
+    // shared, a pin may legally sit on one of those; only when every page of
+    // the folio is private must the folio carry no pin at all.
+    const uint32_t first = m.frame(head).index.peek(), nr = 1u << m.frame(head).order.peek();
+    bool all_private = true;
+    for (uint32_t k = first; k < first + nr && k < nr_; ++k) all_private &= state_quiescent(k) == GmemState::Private;
+    const bool pinned = all_private && (ledger.pins(head) > 0 || m.frame(head).pincount.peek() > 0 ||
+                                        (nr == 1 && m.frame(head).refcount.peek() >= GUP_PIN_COUNTING_BIAS));
     bool mapped = false;
     for (uint32_t k = 0; k < m.nr_mms() && !mapped; ++k)
       for (uint32_t s = 0; s < m.mm(k).nr_slots(); ++s) {

@@ -15,6 +15,10 @@
 #include <sstream>
 
 #include "core/audit.hpp"
+#include "core/folio.hpp"
+#include "core/guest_memfd.hpp"
+#include "core/gup.hpp"
+#include "core/migrate.hpp"
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
 #include "stress/quiesce_gate.hpp"
@@ -37,6 +41,12 @@ struct Held {
   int32_t refs;
   bool frozen;
   uint8_t order;
+};
+
+// A GUP pin a worker holds (on `page`, of folio `head`).
+struct Pin {
+  Pfn page;
+  Pfn head;
 };
 
 // Stops the run at the first violation and keeps the first few.
@@ -66,6 +76,7 @@ struct Worker {
   unsigned id = 0;
   Rng rng{0};
   std::vector<Held> held;       // written by this worker inside the gate; read by auditors when closed
+  std::vector<Pin> pins;        // likewise
   Pfn isolated_start = kNoPfn;  // a pageblock range this worker isolated
   Pfn isolated_end = kNoPfn;
   uint64_t ops = 0;
@@ -251,6 +262,84 @@ void op_isolate(Shared& s, Worker& w) {
   }
 }
 
+core::Mm& random_mm(Shared& s, Worker& w) { return s.model.mm(w.rng.below(s.model.nr_mms())); }
+uint32_t random_slot(Shared& s, Worker& w) { return w.rng.below(s.opt.model.mm_slots); }
+
+void op_map(Shared& s, Worker& w) {
+  Held* h = pick(w, false);
+  if (h == nullptr) return;
+  const Pfn page = h->pfn + w.rng.below(core::folio_nr_pages(s.model, h->pfn));
+  core::map_page(s.model, random_mm(s, w), random_slot(s, w), page);  // the PTE takes its own reference
+}
+
+void op_unmap(Shared& s, Worker& w) { core::unmap_slot(s.model, random_mm(s, w), random_slot(s, w)); }
+
+void op_user_access(Shared& s, Worker& w) {
+  core::Mm& mm = random_mm(s, w);
+  uint64_t v;
+  if (w.rng.chance(1, 2)) core::mm_write(s.model, mm, random_slot(s, w), w.rng.next());
+  else core::mm_read(s.model, mm, random_slot(s, w), v);
+}
+
+void op_gup(Shared& s, Worker& w) {
+  if (w.pins.size() >= kMaxHeld || w.held.size() >= kMaxHeld) return;
+  const unsigned r = w.rng.below(4);
+  const unsigned flags = r == 0 ? core::foll::get : r == 3 ? core::foll::pin | core::foll::longterm : core::foll::pin;
+  core::Mm& mm = random_mm(s, w);
+  const uint32_t slot = random_slot(s, w);
+  core::GupResult g = (r != 3 && w.rng.chance(2, 3)) ? core::get_user_page_fast(s.model, mm, slot, flags)
+                                                     : core::get_user_page(s.model, mm, slot, flags);
+  if (g.err != 0) return;
+  if (flags & core::foll::get) {
+    if (!take_ref(s.model, w, g.head)) core::put_user_page(s.model, g.page);
+    // take_ref counted a reference we already hold: the one GUP took.
+    return;
+  }
+  w.pins.push_back(Pin{g.page, g.head});
+}
+
+void op_unpin(Shared& s, Worker& w) {
+  if (w.pins.empty()) return;
+  const size_t i = w.rng.below(static_cast<uint32_t>(w.pins.size()));
+  core::unpin_user_page(s.model, w.pins[i].page);
+  w.pins[i] = w.pins.back();
+  w.pins.pop_back();
+}
+
+// Compaction-style: a pfn walker isolates a folio and migrates it.
+void op_migrate(Shared& s, Worker& w) {
+  const Pfn head = core::pfn_walk_get(s.model, random_pfn(s, w));
+  if (head == kNoPfn) return;
+  core::migrate_folio(s.model, head, w.rng.chance(1, 2) ? core::ZoneType::Normal : core::ZoneType::Movable);
+}
+
+void op_cache_add(Shared& s, Worker& w) {
+  Held* h = pick(w, false);
+  if (h == nullptr) return;
+  core::filemap_add_folio(s.model, s.model.file(), h->pfn, w.rng.below(s.opt.model.file_pages));
+}
+
+void op_cache_lookup(Shared& s, Worker& w) {
+  const Pfn head = core::filemap_get_folio(s.model, s.model.file(), w.rng.below(s.opt.model.file_pages));
+  if (head == kNoPfn) return;
+  if (w.rng.chance(1, 2) || !take_ref(s.model, w, head)) core::folio_put(s.model, head);
+}
+
+void op_truncate(Shared& s, Worker& w) { core::truncate_folio(s.model, s.model.file(), w.rng.below(s.opt.model.file_pages)); }
+
+void op_gmem(Shared& s, Worker& w) {
+  core::GuestMemfd& g = s.model.gmem();
+  const uint32_t i = w.rng.below(g.size());
+  switch (w.rng.below(6)) {
+    case 0: g.populate(i); break;
+    case 1:
+    case 2: g.fault_map(random_mm(s, w), random_slot(s, w), i); break;
+    case 3: g.convert(i, 1 + w.rng.below(std::min<uint32_t>(4, g.size() - i)), true); break;
+    case 4: g.convert(i, 1 + w.rng.below(std::min<uint32_t>(4, g.size() - i)), false); break;
+    default: g.punch_hole(i); break;
+  }
+}
+
 // A planted leak for tests: take a reference the ledger never hears about.
 void maybe_plant_leak(Shared& s, Worker& w) {
   if (s.opt.plant_leak_at_op == 0 || s.ops_total.load(std::memory_order_relaxed) < s.opt.plant_leak_at_op) return;
@@ -261,24 +350,48 @@ void maybe_plant_leak(Shared& s, Worker& w) {
   if (s.leak_planted.compare_exchange_strong(expected, true, std::memory_order_relaxed)) core::folio_get(s.model, h->pfn);
 }
 
+using OpFn = void (*)(Shared&, Worker&);
+struct WeightedOp {
+  OpFn fn;
+  unsigned weight;
+};
+
+// The op mixes, as data. "refcount": the foundation's primitives only;
+// "all": with mappings, GUP, migration, the page cache and guest_memfd.
+constexpr WeightedOp kRefcountMix[] = {
+    {op_alloc, 16}, {op_get, 10}, {op_put, 20}, {op_publish, 8}, {op_unpublish, 6}, {op_lookup, 16},
+    {op_pfn_walk, 10}, {op_freeze, 5}, {op_unfreeze, 3}, {op_free_frozen, 2}, {op_split, 2}, {op_isolate, 1},
+};
+constexpr WeightedOp kAllMix[] = {
+    {op_alloc, 14}, {op_get, 6}, {op_put, 18}, {op_publish, 4}, {op_unpublish, 3}, {op_lookup, 6},
+    {op_pfn_walk, 5}, {op_freeze, 3}, {op_unfreeze, 2}, {op_free_frozen, 1}, {op_split, 1}, {op_isolate, 1},
+    {op_map, 8}, {op_unmap, 6}, {op_user_access, 3}, {op_gup, 8}, {op_unpin, 7}, {op_migrate, 3},
+    {op_cache_add, 3}, {op_cache_lookup, 4}, {op_truncate, 2}, {op_gmem, 4},
+};
+
+template <size_t N>
+void run_from(const WeightedOp (&mix)[N], Worker& w, Shared& s) {
+  unsigned total = 0;
+  for (const auto& op : mix) total += op.weight;
+  unsigned r = w.rng.below(total);
+  for (const auto& op : mix) {
+    if (r < op.weight) {
+      op.fn(s, w);
+      return;
+    }
+    r -= op.weight;
+  }
+}
+
 void run_one_op(Shared& s, Worker& w) {
-  const unsigned r = w.rng.below(100);
-  if (r < 16) op_alloc(s, w);
-  else if (r < 26) op_get(s, w);
-  else if (r < 46) op_put(s, w);
-  else if (r < 54) op_publish(s, w);
-  else if (r < 60) op_unpublish(s, w);
-  else if (r < 76) op_lookup(s, w);
-  else if (r < 86) op_pfn_walk(s, w);
-  else if (r < 91) op_freeze(s, w);
-  else if (r < 94) op_unfreeze(s, w);
-  else if (r < 96) op_free_frozen(s, w);
-  else if (r < 98) op_split(s, w);
-  else if (w.rng.chance(1, 4)) op_isolate(s, w);
+  if (s.opt.profile == CoreStressOptions::Profile::Refcount) run_from(kRefcountMix, w, s);
+  else run_from(kAllMix, w, s);
   maybe_plant_leak(s, w);
 }
 
 void release_everything(Shared& s, Worker& w) {
+  for (const Pin& p : w.pins) core::unpin_user_page(s.model, p.page);
+  w.pins.clear();
   for (Held& h : w.held) {
     if (h.frozen) core::free_frozen_pages(s.model, h.pfn, order_of(s.model, h.pfn));
     else
@@ -296,6 +409,8 @@ core::HolderLedger build_ledger(Shared& s) {
       if (h.frozen) l.add_frozen(h.pfn, "stress worker");
       else l.add_ref(h.pfn, h.refs);
     }
+  for (const Worker& w : s.workers)
+    for (const Pin& p : w.pins) l.add_pin(p.head, 1);
   for (unsigned i = 0; i < s.opt.slots; ++i) {
     Pfn p = s.slots[i].load(std::memory_order_relaxed);  // relaxed: the world is stopped
     if (p != kNoPfn) l.add_ref(p, 1);
@@ -373,6 +488,10 @@ CoreStressResult run_core_stress(const CoreStressOptions& opt, std::ostream* pro
     Pfn p = s.slots[i].exchange(kNoPfn, std::memory_order_relaxed);  // relaxed: single-threaded now
     if (p != kNoPfn) core::folio_put(s.model, p);
   }
+  for (uint32_t i = 0; i < s.model.nr_mms(); ++i)
+    for (uint32_t k = 0; k < s.model.mm(i).nr_slots(); ++k) core::unmap_slot(s.model, s.model.mm(i), k);
+  for (uint32_t i = 0; i < s.model.file().size(); ++i) core::truncate_folio(s.model, s.model.file(), i);
+  for (uint32_t i = 0; i < s.model.gmem().size(); i += s.model.gmem().huge_pages()) s.model.gmem().punch_hole(i);
   core::HolderLedger nothing(s.model.frames().size());
   core::AuditReport fin = core::audit(s.model, nothing, true);
   r.final_audit = fin.summary();
@@ -387,9 +506,12 @@ std::string describe(const CoreStressOptions& opt, const CoreStressResult& r) {
   std::ostringstream o;
   char buf[256];
   std::snprintf(buf, sizeof buf,
-                "core stress: %u threads, seed %llu, %u+%u frames (max order %u), %u slots, free path %s\n", r.threads,
+                "core stress (%s ops): %u threads, seed %llu, %u+%u frames (max order %u), %u slots, free path %s, "
+                "guest_memfd %s\n",
+                opt.profile == CoreStressOptions::Profile::All ? "all" : "refcount", r.threads,
                 static_cast<unsigned long long>(opt.seed), opt.model.normal_frames, opt.model.movable_frames,
-                unsigned(opt.model.max_page_order), opt.slots, core::free_dispatch_name(opt.model.design.free_dispatch));
+                unsigned(opt.model.max_page_order), opt.slots, core::free_dispatch_name(opt.model.design.free_dispatch),
+                core::gmem_pin_policy_name(opt.model.design.gmem_pin_policy));
   o << buf;
   std::snprintf(buf, sizeof buf, "  ran %llu ops in %.2f s (%.0f ops/s), %llu quiescent audits (%.1f/s)\n",
                 static_cast<unsigned long long>(r.ops), r.seconds, r.seconds > 0 ? r.ops / r.seconds : 0.0,

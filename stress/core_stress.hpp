@@ -28,6 +28,10 @@
 namespace refhammer::stress {
 
 struct CoreStressOptions {
+  // Op mix: Refcount = the foundation's primitives only; All = with
+  // mappings, GUP, migration, page cache and guest_memfd.
+  enum class Profile { Refcount, All };
+  Profile profile = Profile::All;
   unsigned threads = 2;        // workers (a TBB arena of this many threads)
   double seconds = 5.0;        // wall-clock budget
   uint64_t max_ops = 0;        // total op budget over all workers; 0 = no limit
@@ -48,6 +52,11 @@ struct CoreStressOptions {
     m.device_frames = 0;
     m.block_frames = 32;
     m.max_page_order = 3;
+    m.nr_mms = 2;
+    m.mm_slots = 16;
+    m.file_pages = 16;
+    m.gmem_pages = 16;
+    m.gmem_huge_order = 2;
     return m;
   }
 };
