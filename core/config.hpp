@@ -70,6 +70,8 @@ struct ModelConfig {
   // NR_MAX_MIGRATE_PAGES_RETRY is 10; small here so failures are quick).
   uint32_t migrate_passes = 3;
   DesignConfig design;
+  // Catalog bugs switched on (bit per core::Bug, see bugs.hpp). 0 = none.
+  uint64_t bugs = 0;
 
   uint32_t total_frames() const noexcept { return normal_frames + movable_frames + device_frames; }
   // Empty when the configuration is usable; otherwise what is wrong.

@@ -22,6 +22,7 @@
 
 #include "core/atomic.hpp"
 #include "core/buddy.hpp"
+#include "core/bugs.hpp"
 #include "core/config.hpp"
 #include "core/filemap.hpp"
 #include "core/frame_table.hpp"
@@ -54,6 +55,8 @@ class Model {
   Buddy& buddy() noexcept { return buddy_; }
   const Buddy& buddy() const noexcept { return buddy_; }
   int32_t refcount_limit() const noexcept { return cfg_.refcount_limit; }
+  // True when catalog bug `b` is switched on (bugs.hpp).
+  bool bug_on(Bug b) const noexcept { return (cfg_.bugs & bug_bit(b)) != 0; }
 
   // Process address spaces, the regular file's page cache, guest_memfd, RCU.
   uint32_t nr_mms() const noexcept { return static_cast<uint32_t>(mms_.size()); }

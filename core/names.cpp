@@ -94,6 +94,7 @@ const char* violation_kind_name(ViolationKind k) noexcept {
     case ViolationKind::DataLoss: return "data-loss";
     case ViolationKind::Security: return "security";
     case ViolationKind::MappingCorrupt: return "mapping-corrupt";
+    case ViolationKind::Deadlock: return "deadlock";
   }
   return "?";
 }

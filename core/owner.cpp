@@ -15,10 +15,13 @@ void folio_check_rcu_free(Model& m, Pfn head) {
   // reached zero orders that write before this read.
   const uint64_t after = f.rcu_free_after.load(std::memory_order_relaxed);
   if (after == 0) return;
-  if (m.rcu().completed() < after)
+  // Freed while a lookup that may have read its page-cache slot before the
+  // removal is still inside its RCU read section: that lookup may yet do
+  // folio_try_get() on a freed (or reused) folio.
+  if (m.rcu().completed() < after && m.rcu().reader_before(after))
     m.report(ViolationKind::UseAfterFree, head, "__folio_put",
              "freed before RCU grace period " + std::to_string(after) +
-                 " completed: a page-cache lookup may still touch it without a reference");
+                 " while a page-cache lookup that started before the removal is still running");
   f.rcu_free_after.store(0, std::memory_order_relaxed);  // relaxed: FREEING, only we touch it
 }
 

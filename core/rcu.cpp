@@ -58,6 +58,15 @@ void Rcu::synchronize_rcu(uint64_t seq) noexcept {
   }
 }
 
+bool Rcu::reader_before(uint64_t seq) const noexcept {
+  for (uint32_t i = 0; i < nr_; ++i) {
+    // seq_cst: the same handshake as synchronize_rcu()'s scan.
+    const uint64_t r = readers_[i].load(std::memory_order_seq_cst);
+    if (r != 0 && r - 1 < seq) return true;
+  }
+  return false;
+}
+
 uint64_t Rcu::completed() const noexcept {
   // acquire: pairs with the release in synchronize_rcu().
   return completed_.load(std::memory_order_acquire);

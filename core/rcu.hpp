@@ -38,6 +38,9 @@ class Rcu {
   void synchronize_rcu() noexcept { synchronize_rcu(start_grace_period()); }
   // Highest grace period known to be completed.
   uint64_t completed() const noexcept;
+  // True while a reader that entered before grace period `seq` started is
+  // still inside its read-side section (the check on the free path).
+  bool reader_before(uint64_t seq) const noexcept;
 
   // Fault site (harness): extra sync points synchronize_rcu spins through
   // before it starts checking readers — a delayed grace period.

@@ -44,8 +44,9 @@ enum class ViolationKind : uint8_t {
   DataLoss,            // payload lost or handed out while the host may still use it
   Security,            // a private guest_memfd page the host can still map, pin or read
   MappingCorrupt,      // audit: page-cache entry and folio->mapping/index disagree, or a stray migration entry
+  Deadlock,            // detected by a scheduler: no actor can make progress (reported by the harness)
 };
-inline constexpr unsigned kNrViolationKinds = 22;
+inline constexpr unsigned kNrViolationKinds = 23;
 const char* violation_kind_name(ViolationKind k) noexcept;
 
 struct Violation {

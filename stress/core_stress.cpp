@@ -22,7 +22,7 @@
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
 #include "stress/quiesce_gate.hpp"
-#include "stress/rng.hpp"
+#include "harness/rng.hpp"
 
 namespace refhammer::stress {
 namespace {

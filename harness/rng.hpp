@@ -1,4 +1,4 @@
-// refhammer::Rng — the one seeded PRNG, passed explicitly (xoshiro256**).
+// refhammer::Rng — the one seeded PRNG, passed explicitly (xoshiro256**). Shared by every driver.
 #pragma once
 
 #include <cstdint>

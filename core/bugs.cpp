@@ -1,0 +1,27 @@
+// core::bugs — the catalog's descriptions.
+#include "core/bugs.hpp"
+
+namespace core {
+namespace {
+constexpr BugInfo kCatalog[kNrBugs] = {
+    {Bug::TruncateSkipsGracePeriod, "truncate-skips-grace-period", "use-after-free",
+     "bd225530a4c7 (mm/hugetlb_vmemmap: fix race with speculative PFN walkers); rule of mm/filemap.c RCU lookups",
+     "truncate_folio() drops the page cache's references right after removing the folio, without "
+     "synchronize_rcu(). A lookup that read the slot just before the removal is still inside its RCU read "
+     "section, about to call folio_try_get() on a folio that has meanwhile been freed (and may be reused): the "
+     "free path finds an RCU reader older than the removal still running and reports a use-after-free."},
+};
+}  // namespace
+
+const BugInfo& bug_info(Bug b) noexcept { return kCatalog[static_cast<unsigned>(b)]; }
+
+bool bug_by_name(std::string_view name, Bug& out) noexcept {
+  for (const BugInfo& i : kCatalog)
+    if (name == i.name) {
+      out = i.bug;
+      return true;
+    }
+  return false;
+}
+
+}  // namespace core

@@ -1,0 +1,347 @@
+// harness::engine — see engine.hpp.
+#include "harness/engine.hpp"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/audit.hpp"
+#include "core/model.hpp"
+#include "core/sync.hpp"
+#include "harness/fiber.hpp"
+#include "harness/rng.hpp"
+#include "harness/world.hpp"
+
+namespace refhammer::harness {
+
+std::string make_signature(const core::Violation& v, const std::string& op_name) {
+  return std::string(core::violation_kind_name(v.kind)) + "/" + v.site + "/" + op_name;
+}
+
+namespace {
+
+// Stop-the-world gate built on core::Atomic, so that waiting is spinning on
+// sync points: under the fiber scheduler a waiter yields to the others.
+class Gate {
+ public:
+  void enter() {
+    unsigned spins = 0;
+    for (;;) {
+      // relaxed: only seeds the CAS.
+      uint32_t s = state_.load(std::memory_order_relaxed);
+      if ((s & kWriter) == 0 &&
+          // acquire: pairs with the release in reopen(): see the auditor's writes.
+          state_.compare_exchange(s, s + 1, std::memory_order_acquire, std::memory_order_relaxed))
+        return;
+      relax(spins);
+    }
+  }
+  void leave() {
+    // release: pairs with the acquire load in close(): the auditor sees this actor's ledger.
+    state_.fetch_sub(1, std::memory_order_release);
+  }
+  bool close() {
+    // relaxed: only seeds the CAS.
+    uint32_t s = state_.load(std::memory_order_relaxed);
+    do {
+      if (s & kWriter) return false;
+      // relaxed: the acquire loads below order the audit.
+    } while (!state_.compare_exchange(s, s | kWriter, std::memory_order_relaxed, std::memory_order_relaxed));
+    unsigned spins = 0;
+    // acquire: pairs with the release in leave().
+    while ((state_.load(std::memory_order_acquire) & ~kWriter) != 0) relax(spins);
+    return true;
+  }
+  void reopen() {
+    // release: pairs with the acquire CAS in enter().
+    state_.fetch_and(~kWriter, std::memory_order_release);
+  }
+
+ private:
+  static void relax(unsigned& spins) {
+    core::cpu_relax();
+    if (++spins % 64 == 0 && !Fiber::in_fiber()) std::this_thread::yield();
+  }
+  static constexpr uint32_t kWriter = 1u << 31;
+  core::Atomic<uint32_t> state_{0};
+};
+
+// Keeps the first violation, names the op it happened in, and stops the run.
+class EngineSink final : public core::ViolationSink {
+ public:
+  explicit EngineSink(World& w) : w_(w) {}
+  void report(const core::Violation& v) override { record(v, "", -1); }
+  // `op` overrides the op name (audit, teardown); `actor` names the auditor.
+  void record(const core::Violation& v, const char* op, int actor) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (has_) return;
+    has_ = true;
+    r_.violation = v;
+    r_.actor = actor >= 0 ? actor : (v.actor == core::kNoActor ? -1 : v.actor);
+    std::string op_name = op;
+    if (op_name.empty() && r_.actor >= 0 && static_cast<size_t>(r_.actor) < w_.actors().size()) {
+      const Actor& a = w_.actors()[r_.actor];
+      if (a.current >= 0) {
+        r_.op_index = a.current;
+        const Op& o = a.program[a.current];
+        op_name = op_spec(o.code).name;
+        r_.op_text = "t" + std::to_string(a.id) + " " + format_op(o);
+      }
+    }
+    if (op_name.empty()) op_name = "unknown";
+    r_.signature = make_signature(v, op_name);
+    // release: pairs with the acquire in stopped().
+    stop_.store(true, std::memory_order_release);
+  }
+  bool stopped() const { return stop_.load(std::memory_order_acquire); }  // acquire: see record()
+  bool has() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return has_;
+  }
+  Report take() {
+    std::lock_guard<std::mutex> g(mu_);
+    return r_;
+  }
+
+ private:
+  World& w_;
+  mutable std::mutex mu_;
+  bool has_ = false;
+  Report r_;
+  std::atomic<bool> stop_{false};
+};
+
+// What every scheduler shares: the world, the gate, the sink, audits.
+struct Run {
+  World w;
+  EngineSink sink;
+  Gate gate;
+  RunOptions o;
+  std::atomic<uint64_t> audits{0};
+  std::atomic<uint64_t> last_progress{0};  // ops completed (for livelock detection)
+
+  Run(const core::ModelConfig& cfg, const Program& p, const RunOptions& opt) : w(cfg, p), sink(w), o(opt) {
+    w.model().set_violation_sink(&sink);
+  }
+
+  void audit_now(int auditor) {
+    if (!gate.close()) return;
+    core::AuditReport rep = core::audit(w.model(), w.ledger(), false);
+    if (!rep.clean()) sink.record(rep.violations.front(), "audit", auditor);
+    audits.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
+    gate.reopen();
+  }
+
+  void actor_body(Actor& a) {
+    while (!a.done() && !sink.stopped()) {
+      gate.enter();
+      if (sink.stopped()) {
+        gate.leave();
+        break;
+      }
+      w.step(a);
+      gate.leave();
+      last_progress.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
+      if (o.audit_every != 0 && a.pc % o.audit_every == 0) audit_now(a.id);
+    }
+  }
+
+  // Oracle level 3, single-threaded, no hook installed.
+  void teardown() {
+    core::ScopedSyncHook none(nullptr);
+    for (Actor& a : w.actors()) {
+      a.current = -1;
+      w.release_all(a);
+    }
+    w.teardown_structures();
+    if (sink.has()) return;
+    core::HolderLedger nothing(w.model().frames().size());
+    core::AuditReport rep = core::audit(w.model(), nothing, false);
+    if (!rep.clean()) {
+      sink.record(rep.violations.front(), "teardown", -1);
+      return;
+    }
+    const uint32_t buddy_frames = w.config().normal_frames + w.config().movable_frames;
+    if (rep.free_frames != buddy_frames) {
+      core::Violation v;
+      v.kind = core::ViolationKind::LostFrame;
+      v.site = "teardown";
+      v.detail = std::to_string(buddy_frames - rep.free_frames) + " frame(s) not back in the buddy after teardown";
+      sink.record(v, "teardown", -1);
+    }
+  }
+
+  void finish(RunResult& r) {
+    r.n = static_cast<unsigned>(w.actors().size());
+    r.audits = audits.load(std::memory_order_relaxed);  // relaxed: actors have stopped
+    for (const Actor& a : w.actors()) {
+      r.ops += a.pc;
+      r.results.push_back(a.results);
+    }
+    for (unsigned p = 0; p < core::kNrProbes; ++p) r.probes[p] = w.model().probes().count(static_cast<core::Probe>(p));
+    if (sink.has()) {
+      r.verdict = Verdict::Violation;
+      r.report = sink.take();
+    }
+  }
+};
+
+// --- deterministic -------------------------------------------------------------
+
+class DetHook final : public core::SyncHook {
+ public:
+  std::vector<uint8_t> spinning;
+  void on_sync(core::SyncOp op, const void*) override {
+    countdown = 1;
+    if (!Fiber::in_fiber()) return;
+    if (actor < spinning.size()) spinning[actor] = op == core::SyncOp::Spin;
+    Fiber::yield();
+  }
+};
+
+struct FiberArg {
+  Run* run;
+  Actor* actor;
+};
+
+void fiber_entry(void* p) {
+  auto* fa = static_cast<FiberArg*>(p);
+  fa->run->actor_body(*fa->actor);
+}
+
+std::string actor_states(Run& run, const std::vector<Fiber>& fibers, const std::vector<uint8_t>& spinning) {
+  std::string s;
+  for (const Actor& a : run.w.actors()) {
+    s += "  t" + std::to_string(a.id) + ": ";
+    if (fibers[a.id].finished()) s += "finished";
+    else if (a.current >= 0) s += "in op " + std::to_string(a.current) + " '" + format_op(a.program[a.current]) + "'";
+    else s += "between ops (at op " + std::to_string(a.pc) + ")";
+    if (!fibers[a.id].finished() && spinning[a.id]) s += ", spinning";
+    s += "\n";
+  }
+  return s;
+}
+
+}  // namespace
+
+RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, DecisionSource& src, const RunOptions& o) {
+  RunResult r;
+  auto run = std::make_unique<Run>(cfg, p, o);
+  const unsigned n = static_cast<unsigned>(run->w.actors().size());
+  DetHook hook;
+  hook.spinning.assign(n, 0);
+  std::vector<FiberArg> args(n);
+  std::vector<Fiber> fibers;
+  fibers.reserve(n);
+  for (unsigned i = 0; i < n; ++i) {
+    args[i] = FiberArg{run.get(), &run->w.actors()[i]};
+    fibers.emplace_back(fiber_entry, &args[i]);
+  }
+  {
+    core::ScopedSyncHook installed(&hook);
+    std::vector<unsigned> runnable, cand;
+    int current = -1;
+    uint64_t step = 0, progress_seen = 0, progress_step = 0;
+    while (!run->sink.stopped()) {
+      runnable.clear();
+      cand.clear();
+      for (unsigned i = 0; i < n; ++i)
+        if (!fibers[i].finished()) runnable.push_back(i);
+      if (runnable.empty()) break;
+      for (unsigned i : runnable)
+        if (!hook.spinning[i]) cand.push_back(i);
+      if (cand.empty()) cand = runnable;
+      const unsigned a = src.pick(cand, current, step);
+      if (current >= 0 && static_cast<unsigned>(current) != a && !fibers[current].finished() &&
+          !hook.spinning[current])
+        ++r.preemptions;
+      if (!r.schedule.empty() && r.schedule.back().actor == a) r.schedule.back().steps++;
+      else r.schedule.push_back(Slice{static_cast<uint8_t>(a), 1});
+      current = static_cast<int>(a);
+      hook.actor = static_cast<uint8_t>(a);
+      hook.countdown = 1;
+      fibers[a].resume();
+      ++step;
+      // relaxed: single OS thread; a statistic.
+      const uint64_t progress = run->last_progress.load(std::memory_order_relaxed);
+      if (progress != progress_seen) {
+        progress_seen = progress;
+        progress_step = step;
+      }
+      if (step - progress_step > o.livelock_steps || step >= o.max_steps) {
+        core::Violation v;
+        v.kind = core::ViolationKind::Deadlock;
+        v.site = step >= o.max_steps ? "scheduler:step-budget" : "scheduler:no-progress";
+        v.detail = "no op completed in " + std::to_string(step - progress_step) + " steps";
+        run->sink.record(v, "schedule", -1);
+        r.report.extra = actor_states(*run, fibers, hook.spinning);
+        break;
+      }
+    }
+    r.k = step;
+  }
+  r.d = src.depth();
+  r.diverged = src.diverged();
+  const std::string extra = r.report.extra;
+  if (!run->sink.has()) run->teardown();
+  run->finish(r);
+  if (!extra.empty()) r.report.extra = extra;
+  fibers.clear();  // abandons unfinished fibers (a violation stopped the run)
+  return r;
+}
+
+// --- free and perturbed threads ---------------------------------------------------
+
+namespace {
+
+class ThreadHook final : public core::SyncHook {
+ public:
+  ThreadHook(bool perturb, uint64_t seed, uint32_t gap) : perturb_(perturb), gap_(gap == 0 ? 1 : gap), rng_(seed) {
+    rearm();
+  }
+  void on_sync(core::SyncOp, const void*) override {
+    rearm();
+    if (!perturb_) return;
+    const uint32_t r = rng_.below(8);
+    if (r == 0) {
+      std::this_thread::yield();
+    } else {
+      for (uint32_t i = 0; i < r * 8; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+    }
+  }
+
+ private:
+  void rearm() { countdown = perturb_ ? 1 + rng_.below(2 * gap_) : (uint64_t{1} << 62); }
+  bool perturb_;
+  uint32_t gap_;
+  Rng rng_;
+};
+
+}  // namespace
+
+RunResult run_threads(const core::ModelConfig& cfg, const Program& p, bool perturb, const RunOptions& o) {
+  RunResult r;
+  auto run = std::make_unique<Run>(cfg, p, o);
+  {
+    std::vector<std::thread> threads;
+    for (Actor& a : run->w.actors()) {
+      threads.emplace_back([&run, &a, perturb, &o] {
+        ThreadHook hook(perturb, o.seed * 0x9e3779b97f4a7c15ull + a.id, o.perturb_gap);
+        hook.actor = a.id;
+        core::ScopedSyncHook installed(&hook);
+        run->actor_body(a);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  if (!run->sink.has()) run->teardown();
+  run->finish(r);
+  return r;
+}
+
+}  // namespace refhammer::harness

@@ -1,0 +1,77 @@
+// harness::engine — runs a program on a World under a scheduler, with the
+// three oracle levels, and turns the first violation into a Report.
+//
+// Oracle levels:
+//  1. inside the core's primitives (MODEL_CHECK) and after each op: the
+//     first violation the Model reports stops the run;
+//  2. quiescent audits: every `audit_every` ops an actor stops the world (a
+//     gate made of core::Atomic, so fibers and threads alike wait on sync
+//     points) and audits the model against the union of the actors' ledgers;
+//  3. teardown: every actor releases everything it holds, the structures
+//     (PTEs, page cache, guest_memfd) are emptied, and every frame of the
+//     buddy zones must be free again.
+//
+// Schedulers:
+//  - deterministic: actors are fibers on this thread; at every sync point a
+//    DecisionSource picks who runs next. An actor that reached a spin sync
+//    point yields to the others; if only spinning actors remain for
+//    `livelock_steps` steps, the run reports a deadlock with every actor's
+//    state. The schedule that ran is returned, so the run can be replayed.
+//  - free: one OS thread per actor, untouched.
+//  - perturb: one OS thread per actor; at sampled sync points a seeded
+//    generator yields the thread or spins a little, to widen race windows.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/probe.hpp"
+#include "core/violation.hpp"
+#include "harness/op.hpp"
+#include "harness/sched.hpp"
+
+namespace refhammer::harness {
+
+struct Report {
+  core::Violation violation;
+  std::string signature;  // kind/site/op: stable across runs, for dedup and the minimizer
+  int actor = -1;         // reporting actor, -1 for audits at teardown
+  int op_index = -1;      // its op in progress
+  std::string op_text;    // "t1 put slot=0"
+  std::string extra;      // deadlock: every actor's state
+};
+
+struct RunOptions {
+  uint32_t audit_every = 0;          // ops per actor between quiescent audits; 0 = teardown only
+  uint64_t max_steps = 20'000'000;   // deterministic: step budget (then reported as a livelock)
+  uint64_t livelock_steps = 100'000; // deterministic: steps in which only spinners ran
+  uint64_t seed = 1;                 // perturb: the generator's seed
+  uint32_t perturb_gap = 64;         // perturb: mean sync points between perturbations
+};
+
+enum class Verdict { Clean, Violation };
+
+struct RunResult {
+  Verdict verdict = Verdict::Clean;
+  Report report;
+  unsigned n = 0;                 // actors
+  uint64_t k = 0;                 // steps (sync points) executed (deterministic)
+  uint32_t d = 0;                 // PCT depth, 0 otherwise
+  uint64_t preemptions = 0;       // switches away from an actor that could have gone on
+  Schedule schedule;              // what ran (deterministic)
+  bool diverged = false;          // a recorded schedule did not fit
+  uint64_t audits = 0;
+  uint64_t ops = 0;
+  std::vector<std::vector<int>> results;  // per actor, per completed op
+  uint64_t probes[core::kNrProbes] = {};
+  bool clean() const { return verdict == Verdict::Clean; }
+};
+
+RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, DecisionSource& src, const RunOptions& o = {});
+RunResult run_threads(const core::ModelConfig& cfg, const Program& p, bool perturb, const RunOptions& o = {});
+
+// The signature of a violation: "kind/site/op".
+std::string make_signature(const core::Violation& v, const std::string& op_name);
+
+}  // namespace refhammer::harness

@@ -1,0 +1,97 @@
+// harness::Op — the op language: one action of one actor.
+//
+// Every action the core offers is one entry of the op table (ops.cpp): its
+// name, its arguments (each a kind with a range that depends on the model's
+// configuration), and its executor. Text and binary encodings, parsing,
+// printing and argument clamping are generic over the table, so adding an op
+// is one table entry.
+//
+// Text form (one line): `t1 pin_longterm mm=0 pte=3` — actor, name, args.
+// Binary form (fuzzer bytes): per op one byte for the actor (multi-actor
+// programs) and one for the op (each taken modulo its range), then one byte
+// per argument, modulo the argument's range. Every byte string decodes to a
+// valid program: a truncated op is dropped.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.hpp"
+
+namespace refhammer::harness {
+
+inline constexpr unsigned kMaxArgs = 4;
+inline constexpr unsigned kActorSlots = 8;  // ledger slots per actor
+inline constexpr unsigned kMaxActors = 8;
+
+enum class ArgKind : uint8_t {
+  Slot,       // an actor's ledger slot, 0 .. kActorSlots-1
+  Zone,       // normal | movable
+  Order,      // 0 .. max_page_order
+  Pfn,        // any frame
+  Mm,         // 0 .. nr_mms-1
+  Pte,        // 0 .. mm_slots-1
+  FileIndex,  // 0 .. file_pages-1
+  GmemIndex,  // 0 .. gmem_pages-1
+  Count,      // 1 .. 4
+  Bool,       // 0 | 1
+  SubPage,    // page offset within a folio, 0 .. 2^max_page_order - 1 (taken modulo the folio's size)
+};
+
+uint32_t arg_range(ArgKind k, const core::ModelConfig& cfg);
+const char* arg_kind_name(ArgKind k);
+
+struct ArgSpec {
+  const char* name;
+  ArgKind kind;
+};
+
+struct Op {
+  uint8_t code = 0;                   // index into the op table
+  std::array<uint32_t, kMaxArgs> a{};  // argument values, in range
+  bool operator==(const Op&) const = default;
+};
+
+// A program: each actor's ops, in program order.
+struct Program {
+  std::vector<std::vector<Op>> actors;
+  size_t total_ops() const;
+  bool operator==(const Program&) const = default;
+};
+
+class World;
+class Actor;
+// Runs one op for one actor. Returns 0, a negative errno, or kSkipped.
+using ExecFn = int (*)(World& w, Actor& a, const Op& op);
+inline constexpr int kSkipped = 1;  // the op named a slot the actor does not hold
+
+struct OpSpec {
+  const char* name;
+  uint8_t nargs;
+  std::array<ArgSpec, kMaxArgs> args;
+  ExecFn exec;
+  const char* help;
+};
+
+// The table (ops.cpp).
+const std::vector<OpSpec>& op_table();
+const OpSpec& op_spec(uint8_t code);
+// Code of the op named `name`, or -1.
+int op_code(std::string_view name);
+
+// "pin_longterm mm=0 pte=3" (no actor prefix).
+std::string format_op(const Op& op);
+// Parses "pin_longterm mm=0 pte=3". Empty error on success.
+std::string parse_op(std::string_view text, const core::ModelConfig& cfg, Op& out);
+// Clamps every argument into its range (after a configuration change).
+Op clamp_op(const Op& op, const core::ModelConfig& cfg);
+
+// Binary encoding. `nactors` is fixed by the caller (the fuzz target's first
+// byte, or the trace); decode never fails.
+std::vector<uint8_t> encode_program(const Program& p, const core::ModelConfig& cfg);
+Program decode_program(const uint8_t* data, size_t size, unsigned nactors, const core::ModelConfig& cfg);
+
+}  // namespace refhammer::harness

@@ -1,0 +1,193 @@
+// harness decision sources — see sched.hpp.
+#include "harness/sched.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+namespace refhammer::harness {
+
+std::string format_schedule(const Schedule& s) {
+  std::string out;
+  for (const Slice& r : s) {
+    if (!out.empty()) out += ' ';
+    out += std::to_string(r.actor) + "x" + std::to_string(r.steps);
+  }
+  return out;
+}
+
+std::string parse_schedule(const std::string& text, Schedule& out) {
+  out.clear();
+  std::istringstream in(text);
+  std::string w;
+  while (in >> w) {
+    const size_t x = w.find('x');
+    unsigned a = 0, n = 0;
+    if (x == std::string::npos) return "schedule entry '" + w + "' is not ACTORxSTEPS";
+    auto r1 = std::from_chars(w.data(), w.data() + x, a);
+    auto r2 = std::from_chars(w.data() + x + 1, w.data() + w.size(), n);
+    if (r1.ec != std::errc() || r1.ptr != w.data() + x || r2.ec != std::errc() || r2.ptr != w.data() + w.size() ||
+        n == 0 || a >= 256)
+      return "schedule entry '" + w + "' is not ACTORxSTEPS (actor < 256, steps >= 1)";
+    out.push_back(Slice{static_cast<uint8_t>(a), n});
+  }
+  return {};
+}
+
+uint64_t schedule_steps(const Schedule& s) {
+  uint64_t n = 0;
+  for (const Slice& r : s) n += r.steps;
+  return n;
+}
+
+namespace {
+
+bool has(const std::vector<unsigned>& c, unsigned a) { return std::find(c.begin(), c.end(), a) != c.end(); }
+
+class RandomSource final : public DecisionSource {
+ public:
+  explicit RandomSource(uint64_t seed) : seed_(seed), rng_(seed) {}
+  unsigned pick(const std::vector<unsigned>& c, int, uint64_t) override { return c[rng_.below(static_cast<uint32_t>(c.size()))]; }
+  std::string describe() const override { return "random seed=" + std::to_string(seed_); }
+
+ private:
+  uint64_t seed_;
+  Rng rng_;
+};
+
+// PCT over a priority vector and change points, however they were chosen.
+class PctCore {
+ public:
+  // invariant: prio_ has one distinct value per actor; change_ is sorted.
+  void init(std::vector<uint32_t> prio, std::vector<uint64_t> change) {
+    prio_ = std::move(prio);
+    change_ = std::move(change);
+    std::sort(change_.begin(), change_.end());
+  }
+  unsigned pick(const std::vector<unsigned>& c, int current, uint64_t step) {
+    // Change point i (1-based) lowers the running actor's priority to i.
+    while (next_ < change_.size() && change_[next_] <= step) {
+      if (current >= 0 && static_cast<size_t>(current) < prio_.size()) prio_[current] = static_cast<uint32_t>(next_ + 1);
+      ++next_;
+    }
+    unsigned best = c[0];
+    for (unsigned a : c)
+      if (a < prio_.size() && prio_[a] > prio_[best]) best = a;
+    return best;
+  }
+
+ private:
+  std::vector<uint32_t> prio_;
+  std::vector<uint64_t> change_;
+  size_t next_ = 0;
+};
+
+class PctSource final : public DecisionSource {
+ public:
+  PctSource(uint64_t seed, unsigned n, uint32_t d, uint64_t k) : seed_(seed), d_(std::max<uint32_t>(1, d)), k_(k) {
+    Rng rng(seed);
+    std::vector<uint32_t> prio(n);
+    for (unsigned i = 0; i < n; ++i) prio[i] = d_ + i;
+    for (unsigned i = n; i > 1; --i) std::swap(prio[i - 1], prio[rng.below(i)]);  // Fisher-Yates
+    std::vector<uint64_t> change;
+    for (uint32_t i = 1; i < d_; ++i) change.push_back(1 + rng.next() % std::max<uint64_t>(1, k));
+    core_.init(std::move(prio), std::move(change));
+  }
+  unsigned pick(const std::vector<unsigned>& c, int current, uint64_t step) override { return core_.pick(c, current, step); }
+  std::string describe() const override {
+    return "pct d=" + std::to_string(d_) + " k=" + std::to_string(k_) + " seed=" + std::to_string(seed_);
+  }
+  uint32_t depth() const override { return d_; }
+
+ private:
+  uint64_t seed_;
+  uint32_t d_;
+  uint64_t k_;
+  PctCore core_;
+};
+
+class BytesSource final : public DecisionSource {
+ public:
+  BytesSource(const uint8_t* d, size_t n) : data_(d, d + n) {}
+  unsigned pick(const std::vector<unsigned>& c, int current, uint64_t) override {
+    if (pos_ < data_.size()) return c[data_[pos_++] % c.size()];
+    return current >= 0 && has(c, static_cast<unsigned>(current)) ? static_cast<unsigned>(current) : c[0];
+  }
+  std::string describe() const override { return "bytes n=" + std::to_string(data_.size()); }
+
+ private:
+  std::vector<uint8_t> data_;
+  size_t pos_ = 0;
+};
+
+// PCT parameters from bytes: byte 0 = depth (1..4); then one byte per actor
+// for priorities (ties broken by actor id); then two bytes per change point,
+// scaled into [1, k].
+class PctBytesSource final : public DecisionSource {
+ public:
+  PctBytesSource(const uint8_t* d, size_t size, unsigned n, uint64_t k) {
+    size_t i = 0;
+    auto byte = [&]() -> uint32_t { return i < size ? d[i++] : 0; };
+    d_ = 1 + byte() % 4;
+    std::vector<std::pair<uint32_t, unsigned>> keyed;
+    for (unsigned a = 0; a < n; ++a) keyed.push_back({byte(), a});
+    std::sort(keyed.begin(), keyed.end());
+    std::vector<uint32_t> prio(n);
+    for (unsigned r = 0; r < n; ++r) prio[keyed[r].second] = d_ + r;
+    std::vector<uint64_t> change;
+    for (uint32_t c = 1; c < d_; ++c) {
+      const uint32_t v = byte() | (byte() << 8);
+      change.push_back(1 + (uint64_t(v) * std::max<uint64_t>(1, k)) / 65536);
+    }
+    core_.init(std::move(prio), std::move(change));
+  }
+  unsigned pick(const std::vector<unsigned>& c, int current, uint64_t step) override { return core_.pick(c, current, step); }
+  std::string describe() const override { return "pct-bytes d=" + std::to_string(d_); }
+  uint32_t depth() const override { return d_; }
+
+ private:
+  uint32_t d_ = 1;
+  PctCore core_;
+};
+
+class RecordedSource final : public DecisionSource {
+ public:
+  explicit RecordedSource(const Schedule& s) : s_(s) {}
+  unsigned pick(const std::vector<unsigned>& c, int current, uint64_t) override {
+    while (run_ < s_.size() && used_ >= s_[run_].steps) {
+      ++run_;
+      used_ = 0;
+    }
+    if (run_ < s_.size()) {
+      const unsigned a = s_[run_].actor;
+      ++used_;
+      if (has(c, a)) return a;
+      diverged_ = true;
+    }
+    return current >= 0 && has(c, static_cast<unsigned>(current)) ? static_cast<unsigned>(current) : c[0];
+  }
+  std::string describe() const override { return "recorded"; }
+  bool diverged() const override { return diverged_; }
+
+ private:
+  Schedule s_;
+  size_t run_ = 0;
+  uint32_t used_ = 0;
+  bool diverged_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<DecisionSource> make_random_source(uint64_t seed) { return std::make_unique<RandomSource>(seed); }
+std::unique_ptr<DecisionSource> make_pct_source(uint64_t seed, unsigned n, uint32_t d, uint64_t k) {
+  return std::make_unique<PctSource>(seed, n, d, k);
+}
+std::unique_ptr<DecisionSource> make_bytes_source(const uint8_t* data, size_t size) {
+  return std::make_unique<BytesSource>(data, size);
+}
+std::unique_ptr<DecisionSource> make_pct_bytes_source(const uint8_t* data, size_t size, unsigned n, uint64_t k) {
+  return std::make_unique<PctBytesSource>(data, size, n, k);
+}
+std::unique_ptr<DecisionSource> make_recorded_source(const Schedule& s) { return std::make_unique<RecordedSource>(s); }
+
+}  // namespace refhammer::harness

@@ -1,0 +1,64 @@
+// harness::DecisionSource — who runs next at a sync point, for the
+// deterministic scheduler.
+//
+// The scheduler calls pick() at every step (a step is one sync point of the
+// running actor) with the actors that may run. Sources:
+//  - Random: uniform among the candidates (seeded).
+//  - Pct: PCT (Burckhardt et al., ASPLOS 2010): n actors get distinct random
+//    priorities d..d+n-1; d-1 change points are drawn uniformly in [1, k];
+//    at each step the highest-priority candidate runs; when the step count
+//    reaches change point i, the running actor's priority drops to i. A bug
+//    of depth d is found with probability >= 1/(n k^(d-1)).
+//  - Bytes: fuzzer bytes, one per step: candidates[byte % size]. When the
+//    bytes run out, the current actor keeps running (no more preemptions).
+//  - PctBytes: PCT whose priorities and change points come from fuzzer
+//    bytes, so a mutation moves one preemption instead of scrambling the
+//    whole schedule.
+//  - Recorded: a schedule from a trace, replayed step by step.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/rng.hpp"
+
+namespace refhammer::harness {
+
+// A schedule as run lengths: actor a ran n consecutive steps.
+struct Slice {
+  uint8_t actor;
+  uint32_t steps;
+  bool operator==(const Slice&) const = default;
+};
+using Schedule = std::vector<Slice>;
+
+std::string format_schedule(const Schedule& s);
+// Parses "0x12 1x3 0x5". Empty error on success.
+std::string parse_schedule(const std::string& text, Schedule& out);
+// Preemptions: switches away from an actor that could have kept running.
+// (The trace does not record runnability; the engine counts them as it runs.)
+uint64_t schedule_steps(const Schedule& s);
+
+class DecisionSource {
+ public:
+  virtual ~DecisionSource() = default;
+  // candidates: non-empty, ascending actor ids. current: last actor run, or -1.
+  virtual unsigned pick(const std::vector<unsigned>& candidates, int current, uint64_t step) = 0;
+  // "pct d=3 seed=7", for traces and reports.
+  virtual std::string describe() const = 0;
+  // PCT depth, 0 for other sources.
+  virtual uint32_t depth() const { return 0; }
+  // True once a recorded schedule's actor was not a candidate.
+  virtual bool diverged() const { return false; }
+};
+
+std::unique_ptr<DecisionSource> make_random_source(uint64_t seed);
+// n actors, depth d, k_estimate: expected steps of the run.
+std::unique_ptr<DecisionSource> make_pct_source(uint64_t seed, unsigned n, uint32_t d, uint64_t k_estimate);
+std::unique_ptr<DecisionSource> make_bytes_source(const uint8_t* data, size_t size);
+std::unique_ptr<DecisionSource> make_pct_bytes_source(const uint8_t* data, size_t size, unsigned n, uint64_t k_estimate);
+std::unique_ptr<DecisionSource> make_recorded_source(const Schedule& s);
+
+}  // namespace refhammer::harness

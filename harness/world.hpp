@@ -1,0 +1,70 @@
+// harness::World and harness::Actor — one run's model and the actors that
+// drive it, with the ledgers the oracle audits against.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/audit.hpp"
+#include "core/model.hpp"
+#include "harness/op.hpp"
+
+namespace refhammer::harness {
+
+// What an actor holds in one ledger slot.
+enum class HoldKind : uint8_t { Empty, Ref, Frozen, Pin };
+
+struct Hold {
+  HoldKind kind = HoldKind::Empty;
+  core::Pfn head = core::kNoPfn;  // the folio
+  core::Pfn page = core::kNoPfn;  // the pinned page (Pin)
+  int32_t count = 0;              // references (Ref), the frozen count (Frozen), pins (Pin)
+};
+
+// An actor: one logical thread of the harness. Its ledger (slots, isolated
+// pageblocks) is written only by the actor itself while it runs an op, and
+// read by the auditor when the world is stopped.
+class Actor {
+ public:
+  uint8_t id = 0;
+  std::vector<Op> program;
+  size_t pc = 0;                      // ops completed
+  int current = -1;                   // op in progress, -1 between ops
+  std::array<Hold, kActorSlots> slots{};
+  std::vector<core::Pfn> isolated;    // pageblocks this actor isolated
+  std::vector<int> results;           // result of each completed op
+  uint64_t writes = 0;
+
+  int free_slot() const;
+  bool done() const { return pc >= program.size(); }
+};
+
+class World {
+ public:
+  World(const core::ModelConfig& cfg, const Program& p);
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  core::Model& model() { return *model_; }
+  std::vector<Actor>& actors() { return actors_; }
+  const core::ModelConfig& config() const { return cfg_; }
+
+  // Runs the actor's next op; records its result. Precondition: !a.done().
+  int step(Actor& a);
+  // The union of the actors' ledgers (call only at quiescence).
+  core::HolderLedger ledger() const;
+  // Teardown (oracle level 3), step 1: the actor releases everything it holds.
+  void release_all(Actor& a);
+  // Teardown step 2: unmap every PTE, truncate the file, punch guest_memfd.
+  void teardown_structures();
+
+ private:
+  core::ModelConfig cfg_;
+  std::unique_ptr<core::Model> model_;
+  std::vector<Actor> actors_;
+};
+
+}  // namespace refhammer::harness
