@@ -2,6 +2,7 @@
 #include "harness/engine.hpp"
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -263,6 +264,14 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
       hook.countdown = 1;
       fibers[a].resume();
       ++step;
+      if (o.timeline) {
+        const Actor& act = run->w.actors()[a];
+        const int op = act.current >= 0 ? act.current : -1;
+        if (!r.timeline.empty() && r.timeline.back().actor == a && r.timeline.back().op == op)
+          r.timeline.back().last_step = step;
+        else
+          r.timeline.push_back(Segment{static_cast<uint8_t>(a), op, step, step});
+      }
       // relaxed: single OS thread; a statistic.
       const uint64_t progress = run->last_progress.load(std::memory_order_relaxed);
       if (progress != progress_seen) {
@@ -280,6 +289,22 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
       }
     }
     r.k = step;
+    // Drain: after a violation (or a livelock report) every actor stops at
+    // its next op boundary; let each finish the op it is in, round-robin, so
+    // that nothing on a fiber stack is abandoned (abandoned fibers run no
+    // destructors and LeakSanitizer would report what they own). Only a
+    // fiber still stuck after the drain budget is abandoned.
+    for (uint64_t drain = 0; drain < o.livelock_steps; ++drain) {
+      bool any = false;
+      for (unsigned i = 0; i < n; ++i) {
+        if (fibers[i].finished()) continue;
+        any = true;
+        hook.actor = static_cast<uint8_t>(i);
+        hook.countdown = 1;
+        fibers[i].resume();
+      }
+      if (!any) break;
+    }
   }
   r.d = src.depth();
   r.diverged = src.diverged();
@@ -289,6 +314,45 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
   if (!extra.empty()) r.report.extra = extra;
   fibers.clear();  // abandons unfinished fibers (a violation stopped the run)
   return r;
+}
+
+std::string format_interleaving(const Program& p, const RunResult& r, size_t max_rows) {
+  const size_t n = p.actors.size();
+  constexpr size_t kCol = 36;
+  auto cell = [&](std::string t) {
+    if (t.size() > kCol - 1) t = t.substr(0, kCol - 2) + "~";
+    return t + std::string(kCol - t.size(), ' ');
+  };
+  std::string out = "  steps          ";
+  for (size_t a = 0; a < n; ++a) out += "| " + cell("t" + std::to_string(a));
+  out += "\n";
+  size_t rows = 0;
+  // Merge a segment into the previous row when it is the same actor and op.
+  for (size_t i = 0; i < r.timeline.size(); ++i) {
+    const Segment& s = r.timeline[i];
+    if (s.op < 0) continue;  // at the audit gate: not an op
+    if (++rows > max_rows) {
+      out += "  ... (" + std::to_string(r.timeline.size() - i) + " more segments)\n";
+      break;
+    }
+    char steps[32];
+    std::snprintf(steps, sizeof steps, "  %6llu-%-7llu ", static_cast<unsigned long long>(s.first_step),
+                  static_cast<unsigned long long>(s.last_step));
+    out += steps;
+    for (size_t a = 0; a < n; ++a) {
+      std::string t;
+      if (a == s.actor && static_cast<size_t>(s.op) < p.actors[a].size()) {
+        t = "#" + std::to_string(s.op) + " " + format_op(p.actors[a][s.op]);
+        if (a < r.results.size() && static_cast<size_t>(s.op) < r.results[a].size()) {
+          const int res = r.results[a][s.op];
+          t += res == kSkipped ? " =skip" : " =" + std::to_string(res);
+        }
+      }
+      out += "| " + cell(t);
+    }
+    out += "\n";
+  }
+  return out;
 }
 
 // --- free and perturbed threads ---------------------------------------------------

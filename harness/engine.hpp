@@ -48,6 +48,16 @@ struct RunOptions {
   uint64_t livelock_steps = 100'000; // deterministic: steps in which only spinners ran
   uint64_t seed = 1;                 // perturb: the generator's seed
   uint32_t perturb_gap = 64;         // perturb: mean sync points between perturbations
+  bool timeline = false;             // deterministic: record which op each step ran in
+};
+
+// One stretch of consecutive steps of one actor inside one op (op -1: the
+// actor was between ops, e.g. waiting at the audit gate).
+struct Segment {
+  uint8_t actor;
+  int op;
+  uint64_t first_step;
+  uint64_t last_step;
 };
 
 enum class Verdict { Clean, Violation };
@@ -64,12 +74,16 @@ struct RunResult {
   uint64_t audits = 0;
   uint64_t ops = 0;
   std::vector<std::vector<int>> results;  // per actor, per completed op
+  std::vector<Segment> timeline;          // with RunOptions::timeline
   uint64_t probes[core::kNrProbes] = {};
   bool clean() const { return verdict == Verdict::Clean; }
 };
 
 RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, DecisionSource& src, const RunOptions& o = {});
 RunResult run_threads(const core::ModelConfig& cfg, const Program& p, bool perturb, const RunOptions& o = {});
+
+// The interleaving as columns, one per actor, for a person reading a race.
+std::string format_interleaving(const Program& p, const RunResult& r, size_t max_rows = 200);
 
 // The signature of a violation: "kind/site/op".
 std::string make_signature(const core::Violation& v, const std::string& op_name);

@@ -1,0 +1,310 @@
+// harness::Trace — writer, parser, replay.
+#include "harness/trace.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/bugs.hpp"
+
+namespace refhammer::harness {
+
+const char* scheduler_name(SchedulerKind k) {
+  switch (k) {
+    case SchedulerKind::Deterministic: return "deterministic";
+    case SchedulerKind::Free: return "free";
+    case SchedulerKind::Perturb: return "perturb";
+  }
+  return "?";
+}
+
+std::string format_bugs(uint64_t bugs) {
+  std::string s;
+  for (unsigned b = 0; b < core::kNrBugs; ++b)
+    if (bugs & core::bug_bit(static_cast<core::Bug>(b))) {
+      if (!s.empty()) s += ' ';
+      s += core::bug_info(static_cast<core::Bug>(b)).name;
+    }
+  return s.empty() ? "none" : s;
+}
+
+std::string parse_bugs(std::string_view list, uint64_t& out) {
+  out = 0;
+  std::istringstream in{std::string(list)};
+  std::string w;
+  while (in >> w) {
+    if (w == "none") continue;
+    for (char& c : w)
+      if (c == ',') c = ' ';
+    std::istringstream parts(w);
+    std::string name;
+    while (parts >> name) {
+      core::Bug b;
+      if (!core::bug_by_name(name, b)) return "unknown bug '" + name + "' (see `refhammer bugs`)";
+      out |= core::bug_bit(b);
+    }
+  }
+  return {};
+}
+
+namespace {
+
+// The model line's fields: name, getter, setter — one table for writer and parser.
+struct ModelField {
+  const char* name;
+  uint64_t (*get)(const core::ModelConfig&);
+  void (*set)(core::ModelConfig&, uint64_t);
+  uint64_t max;
+};
+
+#define RH_FIELD(NAME, MEMBER, MAX)                                                   \
+  ModelField {                                                                        \
+    NAME, [](const core::ModelConfig& c) -> uint64_t { return uint64_t(c.MEMBER); },  \
+        [](core::ModelConfig& c, uint64_t v) { c.MEMBER = static_cast<decltype(c.MEMBER)>(v); }, MAX \
+  }
+
+const ModelField kModelFields[] = {
+    RH_FIELD("normal", normal_frames, 1u << 20),     RH_FIELD("movable", movable_frames, 1u << 20),
+    RH_FIELD("device", device_frames, 1u << 20),     RH_FIELD("block", block_frames, 1u << 20),
+    RH_FIELD("max_order", max_page_order, 10),       RH_FIELD("refcount_limit", refcount_limit, 2147483647u),
+    RH_FIELD("mms", nr_mms, 64),                     RH_FIELD("mm_slots", mm_slots, 4096),
+    RH_FIELD("file_pages", file_pages, 4096),        RH_FIELD("gmem_pages", gmem_pages, 4096),
+    RH_FIELD("gmem_huge_order", gmem_huge_order, 10), RH_FIELD("gmem_convert_spins", gmem_convert_spins, 1u << 24),
+    RH_FIELD("rcu_readers", rcu_readers, 1024),      RH_FIELD("migrate_passes", migrate_passes, 1000),
+};
+#undef RH_FIELD
+
+bool parse_u64(std::string_view s, uint64_t& v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+std::vector<std::string_view> words(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string write_trace(const Trace& t) {
+  std::ostringstream o;
+  for (const std::string& c : t.comments) o << "# " << c << "\n";
+  o << "refhammer-trace " << kTraceVersion << "\n";
+  o << "model";
+  for (const ModelField& f : kModelFields) o << " " << f.name << "=" << f.get(t.model);
+  o << "\n";
+  o << "design free_dispatch=" << core::free_dispatch_name(t.model.design.free_dispatch)
+    << " gmem_pin_policy=" << core::gmem_pin_policy_name(t.model.design.gmem_pin_policy) << "\n";
+  o << "bugs " << format_bugs(t.model.bugs) << "\n";
+  o << "faults none\n";
+  o << "seed " << t.seed << "\n";
+  o << "scheduler " << scheduler_name(t.scheduler);
+  if (!t.source.empty()) o << " source=" << t.source;
+  o << "\n";
+  o << "audit_every " << t.audit_every << "\n";
+  if (t.expect_clean) o << "expect clean\n";
+  else o << "expect violation " << t.expect_signature << "\n";
+  o << "actors " << t.program.actors.size() << "\n";
+  for (size_t a = 0; a < t.program.actors.size(); ++a)
+    for (const Op& op : t.program.actors[a]) o << "t" << a << " " << format_op(op) << "\n";
+  if (t.has_schedule) o << "schedule " << format_schedule(t.schedule) << "\n";
+  return o.str();
+}
+
+std::string parse_trace(std::string_view text, const std::string& filename, Trace& out) {
+  out = Trace{};
+  size_t lineno = 0, pos = 0;
+  bool seen_version = false, seen_model = false, seen_actors = false;
+  std::vector<std::pair<size_t, std::string>> op_lines;  // (line, text), parsed once the model is known
+  auto err = [&](const std::string& what) { return filename + ":" + std::to_string(lineno) + ": " + what; };
+  std::vector<std::string> seen_keys;
+  while (pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find('\0') != std::string_view::npos) return err("NUL byte in a text trace");
+    const auto w = words(line);
+    if (w.empty()) {
+      if (nl == text.size()) break;
+      continue;
+    }
+    if (w[0][0] == '#') {
+      if (!seen_version) {
+        std::string_view c = line.substr(line.find('#') + 1);
+        if (!c.empty() && c[0] == ' ') c.remove_prefix(1);
+        out.comments.emplace_back(c);
+      }
+      continue;
+    }
+    const std::string_view key = w[0];
+    if (!seen_version) {
+      if (key != "refhammer-trace") return err("expected 'refhammer-trace 1' first, found '" + std::string(key) + "'");
+      uint64_t v;
+      if (w.size() != 2 || !parse_u64(w[1], v)) return err("'refhammer-trace' needs one version number");
+      if (v != kTraceVersion) return err("trace format version " + std::string(w[1]) + " is not supported (this build reads 1)");
+      seen_version = true;
+      continue;
+    }
+    if (key.size() >= 2 && key[0] == 't' && key[1] >= '0' && key[1] <= '9') {
+      op_lines.emplace_back(lineno, std::string(line));
+      continue;
+    }
+    for (const auto& k : seen_keys)
+      if (k == key) return err("'" + std::string(key) + "' given twice");
+    seen_keys.emplace_back(key);
+    if (key == "model") {
+      seen_model = true;
+      for (size_t i = 1; i < w.size(); ++i) {
+        const size_t eq = w[i].find('=');
+        if (eq == std::string_view::npos) return err("model field '" + std::string(w[i]) + "' is not name=value");
+        const std::string_view name = w[i].substr(0, eq);
+        uint64_t v;
+        if (!parse_u64(w[i].substr(eq + 1), v)) return err("model field " + std::string(name) + " is not a number");
+        const ModelField* f = nullptr;
+        for (const ModelField& m : kModelFields)
+          if (name == m.name) f = &m;
+        if (f == nullptr) return err("unknown model field '" + std::string(name) + "'");
+        if (v > f->max) return err("model field " + std::string(name) + "=" + std::to_string(v) + " is above " + std::to_string(f->max));
+        f->set(out.model, v);
+      }
+      const std::string bad = out.model.validate();
+      if (!bad.empty()) return err("model: " + bad);
+    } else if (key == "design") {
+      for (size_t i = 1; i < w.size(); ++i) {
+        if (w[i] == "free_dispatch=owner-hook") out.model.design.free_dispatch = core::FreeDispatch::OwnerHook;
+        else if (w[i] == "free_dispatch=per-type-checks") out.model.design.free_dispatch = core::FreeDispatch::PerTypeChecks;
+        else if (w[i] == "gmem_pin_policy=refuse-longterm") out.model.design.gmem_pin_policy = core::GmemPinPolicy::RefuseLongterm;
+        else if (w[i] == "gmem_pin_policy=split-small-folios") out.model.design.gmem_pin_policy = core::GmemPinPolicy::SplitSmallFolios;
+        else return err("unknown design variant '" + std::string(w[i]) + "'");
+      }
+    } else if (key == "bugs") {
+      const std::string e = parse_bugs(line.substr(line.find("bugs") + 4), out.model.bugs);
+      if (!e.empty()) return err(e);
+    } else if (key == "faults") {
+      if (w.size() != 2 || w[1] != "none") return err("unknown fault site list (this build knows 'none')");
+    } else if (key == "seed") {
+      if (w.size() != 2 || !parse_u64(w[1], out.seed)) return err("'seed' needs one number");
+    } else if (key == "scheduler") {
+      if (w.size() < 2) return err("'scheduler' needs deterministic, free or perturb");
+      if (w[1] == "deterministic") out.scheduler = SchedulerKind::Deterministic;
+      else if (w[1] == "free") out.scheduler = SchedulerKind::Free;
+      else if (w[1] == "perturb") out.scheduler = SchedulerKind::Perturb;
+      else return err("unknown scheduler '" + std::string(w[1]) + "'");
+      const size_t src = line.find("source=");
+      if (src != std::string_view::npos) out.source = std::string(line.substr(src + 7));
+    } else if (key == "audit_every") {
+      uint64_t v;
+      if (w.size() != 2 || !parse_u64(w[1], v) || v > 1'000'000) return err("'audit_every' needs a number up to 1000000");
+      out.audit_every = static_cast<uint32_t>(v);
+    } else if (key == "expect") {
+      if (w.size() == 2 && w[1] == "clean") out.expect_clean = true;
+      else if (w.size() == 3 && w[1] == "violation") {
+        out.expect_clean = false;
+        out.expect_signature = std::string(w[2]);
+      } else return err("'expect' needs 'clean' or 'violation SIGNATURE'");
+    } else if (key == "actors") {
+      uint64_t n;
+      if (w.size() != 2 || !parse_u64(w[1], n) || n == 0 || n > kMaxActors)
+        return err("'actors' needs a number from 1 to " + std::to_string(kMaxActors));
+      out.program.actors.resize(n);
+      seen_actors = true;
+    } else if (key == "schedule") {
+      const std::string e = parse_schedule(std::string(line.substr(line.find("schedule") + 8)), out.schedule);
+      if (!e.empty()) return err(e);
+      out.has_schedule = true;
+    } else {
+      return err("unknown line '" + std::string(key) + "'");
+    }
+  }
+  lineno = 0;
+  if (!seen_version) return err("empty trace: no 'refhammer-trace 1' line");
+  if (!seen_model) return err("no 'model' line");
+  if (!seen_actors) return err("no 'actors' line");
+  for (const auto& [ln, text_line] : op_lines) {
+    lineno = ln;
+    std::string_view l = text_line;
+    while (!l.empty() && (l[0] == ' ' || l[0] == '\t')) l.remove_prefix(1);
+    size_t sp = l.find_first_of(" \t");
+    uint64_t actor;
+    if (!parse_u64(l.substr(1, sp == std::string_view::npos ? l.size() - 1 : sp - 1), actor))
+      return err("bad actor prefix in '" + text_line + "'");
+    if (actor >= out.program.actors.size())
+      return err("actor t" + std::to_string(actor) + " but the trace has " + std::to_string(out.program.actors.size()) + " actor(s)");
+    if (sp == std::string_view::npos) return err("op line without an op");
+    Op op;
+    const std::string e = parse_op(l.substr(sp + 1), out.model, op);
+    if (!e.empty()) return err(e);
+    out.program.actors[actor].push_back(op);
+  }
+  for (const Slice& s : out.schedule)
+    if (s.actor >= out.program.actors.size()) {
+      lineno = 0;
+      return filename + ": schedule names actor " + std::to_string(s.actor) + ", beyond the trace's actors";
+    }
+  return {};
+}
+
+std::string load_trace(const std::string& path, Trace& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return path + ":0: cannot open: " + std::strerror(errno);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return path + ":0: read error";
+  const std::string text = ss.str();
+  if (text.size() > (64u << 20)) return path + ":0: larger than 64 MiB, not a trace";
+  return parse_trace(text, path, out);
+}
+
+std::string write_file_atomic(const std::string& path, const std::string& text, bool overwrite) {
+  if (!overwrite && access(path.c_str(), F_OK) == 0) return path + ": exists; not overwriting it";
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return tmp + ": cannot create: " + std::strerror(errno);
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+  if (std::fclose(f) != 0 || !ok) {
+    std::remove(tmp.c_str());
+    return tmp + ": write failed";
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string e = std::strerror(errno);
+    std::remove(tmp.c_str());
+    return path + ": rename failed: " + e;
+  }
+  return {};
+}
+
+RunResult run_trace(const Trace& t, unsigned repeat_index) {
+  RunOptions o;
+  o.audit_every = t.audit_every;
+  o.seed = t.seed + repeat_index;
+  if (t.scheduler == SchedulerKind::Deterministic) {
+    // Without a recorded schedule: the seeded random source (recorded as
+    // `source=` only for information).
+    auto src = t.has_schedule ? make_recorded_source(t.schedule) : make_random_source(t.seed);
+    return run_deterministic(t.model, t.program, *src, o);
+  }
+  return run_threads(t.model, t.program, t.scheduler == SchedulerKind::Perturb, o);
+}
+
+bool verdict_matches(const Trace& t, const RunResult& r) {
+  if (t.expect_clean) return r.clean();
+  return !r.clean() && r.report.signature == t.expect_signature;
+}
+
+}  // namespace refhammer::harness

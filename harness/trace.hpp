@@ -1,0 +1,56 @@
+// harness::Trace — the versioned text trace: configuration, programs,
+// schedule and expected verdict of one run. docs/trace-format.md documents
+// the format; parse_trace() never crashes and reports `file:line: what`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.hpp"
+#include "harness/engine.hpp"
+#include "harness/op.hpp"
+#include "harness/sched.hpp"
+
+namespace refhammer::harness {
+
+inline constexpr int kTraceVersion = 1;
+
+enum class SchedulerKind { Deterministic, Free, Perturb };
+const char* scheduler_name(SchedulerKind k);
+
+struct Trace {
+  std::vector<std::string> comments;  // leading '#' lines (without '# '), kept on rewrite
+  core::ModelConfig model;
+  uint64_t seed = 0;
+  SchedulerKind scheduler = SchedulerKind::Deterministic;
+  std::string source;                 // how the schedule was chosen ("pct d=2 k=200 seed=95"): informational
+  uint32_t audit_every = 0;
+  bool expect_clean = true;
+  std::string expect_signature;       // when !expect_clean
+  Program program;
+  bool has_schedule = false;
+  Schedule schedule;
+};
+
+std::string write_trace(const Trace& t);
+// Empty string on success; otherwise "file:line: what is wrong".
+std::string parse_trace(std::string_view text, const std::string& filename, Trace& out);
+// Reads and parses a file; same error convention (also for I/O errors).
+std::string load_trace(const std::string& path, Trace& out);
+// Writes `text` to `path` atomically (temp file in the same directory, then
+// rename). Refuses to overwrite an existing file unless `overwrite`.
+std::string write_file_atomic(const std::string& path, const std::string& text, bool overwrite);
+
+// Runs a trace: deterministic traces replay their schedule (or, with none,
+// run round-robin); free/perturb traces run on threads.
+RunResult run_trace(const Trace& t, unsigned repeat_index = 0);
+// True when the result matches the trace's expected verdict.
+bool verdict_matches(const Trace& t, const RunResult& r);
+
+// Names for the design variants and catalog bugs in trace headers.
+std::string format_bugs(uint64_t bugs);
+std::string parse_bugs(std::string_view list, uint64_t& out);
+
+}  // namespace refhammer::harness
