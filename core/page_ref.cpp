@@ -9,10 +9,16 @@ namespace core {
 namespace {
 
 // Classifies an unconditional get that found refcount <= 0.
-ViolationKind bad_get_kind(const Frame& f) {
-  // peek: diagnostics only, the violation is already certain.
+ViolationKind bad_get_kind(Model& m, Pfn pfn) {
+  const Frame& f = m.frame(pfn);
+  // peek (all): diagnostics only, the violation is already certain.
   if (f.flags.peek() & pg::tail) return ViolationKind::GetOnTail;
-  if (static_cast<PageType>(f.page_type.peek()) == PageType::Buddy) return ViolationKind::GetOnFree;
+  // PageBuddy marks only a free block's head: the frame is free when some
+  // PageBuddy head at or below it has an order whose block covers it.
+  for (unsigned o = 0; o <= m.buddy().max_page_order(); ++o) {
+    const Frame& h = m.frame(pfn & ~((Pfn{1} << o) - 1));
+    if (static_cast<PageType>(h.page_type.peek()) == PageType::Buddy && h.order.peek() >= o) return ViolationKind::GetOnFree;
+  }
   return ViolationKind::GetOnFrozen;
 }
 
@@ -26,7 +32,7 @@ void add_checked(Model& m, Pfn head, int32_t nr, const char* site) {
   // to keep the folio alive (atomic_add in page_ref_add is unordered too).
   int32_t old = f.refcount.fetch_add(nr, std::memory_order_relaxed);
   if (old <= 0) [[unlikely]] {
-    ViolationKind k = bad_get_kind(f);
+    ViolationKind k = bad_get_kind(m, head);
     // relaxed: undo of our own increment; the run is already failing.
     f.refcount.fetch_sub(nr, std::memory_order_relaxed);
     m.report(k, head, site, counts("refcount was", old, "adding", nr));
