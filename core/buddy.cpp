@@ -168,6 +168,10 @@ void Buddy::prep_new_page(Pfn pfn, unsigned order, bool frozen) {
 
 Pfn Buddy::alloc(ZoneType zt, unsigned order, bool frozen) {
   if (order > max_order_ || zt == ZoneType::Device) return kNoPfn;
+  if (m_.fault(FaultSite::AllocFail)) {
+    m_.probe(Probe::AllocFailed);
+    return kNoPfn;
+  }
   // Zonelist: MOVABLE requests may fall back to NORMAL; NORMAL ones may not.
   const ZoneType order_of_zones[2] = {zt, ZoneType::Normal};
   const unsigned nz = zt == ZoneType::Movable ? 2 : 1;

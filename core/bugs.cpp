@@ -1,5 +1,6 @@
 // core::bugs — the catalog's descriptions.
 #include "core/bugs.hpp"
+#include "core/faults.hpp"
 
 namespace core {
 namespace {
@@ -19,6 +20,29 @@ bool bug_by_name(std::string_view name, Bug& out) noexcept {
   for (const BugInfo& i : kCatalog)
     if (name == i.name) {
       out = i.bug;
+      return true;
+    }
+  return false;
+}
+
+}  // namespace core
+
+namespace core {
+
+const char* fault_site_name(FaultSite s) noexcept {
+  switch (s) {
+    case FaultSite::AllocFail: return "alloc-fail";
+    case FaultSite::SpuriousCas: return "spurious-cas";
+    case FaultSite::DelayedGracePeriod: return "delayed-grace-period";
+    case FaultSite::LatePinDrop: return "late-pin-drop";
+  }
+  return "?";
+}
+
+bool fault_site_by_name(std::string_view name, FaultSite& out) noexcept {
+  for (unsigned i = 0; i < kNrFaultSites; ++i)
+    if (name == fault_site_name(static_cast<FaultSite>(i))) {
+      out = static_cast<FaultSite>(i);
       return true;
     }
   return false;

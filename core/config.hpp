@@ -5,6 +5,8 @@
 #include <limits>
 #include <string>
 
+#include "core/faults.hpp"
+
 namespace core {
 
 // How the zero transition finds the free path (seed 000).
@@ -72,6 +74,8 @@ struct ModelConfig {
   DesignConfig design;
   // Catalog bugs switched on (bit per core::Bug, see bugs.hpp). 0 = none.
   uint64_t bugs = 0;
+  // Fault sites switched on for this run (faults.hpp).
+  FaultConfig faults;
 
   uint32_t total_frames() const noexcept { return normal_frames + movable_frames + device_frames; }
   // Empty when the configuration is usable; otherwise what is wrong.

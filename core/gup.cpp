@@ -144,6 +144,10 @@ GupResult get_user_page_fast(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
 
 void put_user_page(Model& m, Pfn page) { folio_put(m, page_folio(m, page)); }
 
-void unpin_user_page(Model& m, Pfn page) { gup_put_folio(m, page_folio(m, page), foll::pin); }
+void unpin_user_page(Model& m, Pfn page) {
+  if (m.fault(FaultSite::LatePinDrop))
+    for (int i = 0; i < 32; ++i) cpu_relax();  // DMA still completing: the pin goes away late
+  gup_put_folio(m, page_folio(m, page), foll::pin);
+}
 
 }  // namespace core

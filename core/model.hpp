@@ -85,6 +85,9 @@ class Model {
   void clear_violations();
   static constexpr size_t kMaxKept = 64;
 
+  FaultInjector& faults() noexcept { return faults_; }
+  bool fault(FaultSite s) noexcept { return faults_.fire(s); }
+
   ProbeCounters& probes() noexcept { return probes_; }
   void probe(Probe p) noexcept { probes_.hit(p); }
 
@@ -100,6 +103,7 @@ class Model {
   std::unique_ptr<GuestMemfd> gmem_;
 
   ProbeCounters probes_;
+  FaultInjector faults_;
   // Violation bookkeeping is diagnostics, not model state: the count is a
   // plain std::atomic; the kept list is under a SpinLock (reports are rare).
   std::atomic<uint64_t> nr_violations_{0};

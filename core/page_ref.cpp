@@ -73,6 +73,10 @@ bool folio_ref_add_unless(Model& m, Pfn head, int32_t nr, int32_t u) {
       f.record(RefEvent::TryGetFail, old);
       return false;
     }
+    if (m.fault(FaultSite::SpuriousCas)) {  // as if a racing get/put had changed the count
+      f.record(RefEvent::TryGetFail, old);
+      return false;
+    }
     // acq_rel on success: acquire pairs with the release in
     // set_page_refcounted()/folio_ref_unfreeze()/folio_put_testzero(), so the
     // getter's re-check (step 3) sees the identity its owner published;
@@ -150,6 +154,11 @@ bool folio_ref_freeze(Model& m, Pfn head, int32_t count) {
   Frame& f = m.frame(head);
   MODEL_BUG_ON_PAGE(count <= 0, m.frames(), head);
   int32_t expected = count;
+  if (m.fault(FaultSite::SpuriousCas)) {  // as if a speculative reference had raced in
+    m.probe(Probe::FreezeFailed);
+    f.record(RefEvent::FreezeFail, count);
+    return false;
+  }
   // acq_rel on success: acquire pairs with the release of every holder's
   // put, so the freezer sees their last accesses; release publishes the
   // freezer's prior writes to whoever later sees the unfreeze. relaxed on

@@ -52,6 +52,46 @@ std::string parse_bugs(std::string_view list, uint64_t& out) {
   return {};
 }
 
+std::string format_faults(const core::FaultConfig& f) {
+  std::string s;
+  for (unsigned i = 0; i < core::kNrFaultSites; ++i)
+    if (f.sites & core::fault_bit(static_cast<core::FaultSite>(i))) {
+      if (!s.empty()) s += ',';
+      s += core::fault_site_name(static_cast<core::FaultSite>(i));
+    }
+  if (s.empty()) return "none";
+  return s + " seed=" + std::to_string(f.seed) + " rate=" + std::to_string(f.rate);
+}
+
+std::string parse_faults(std::string_view text, core::FaultConfig& out) {
+  out = core::FaultConfig{};
+  std::istringstream in{std::string(text)};
+  std::string w;
+  while (in >> w) {
+    if (w == "none") continue;
+    if (w.rfind("seed=", 0) == 0 || w.rfind("rate=", 0) == 0) {
+      uint64_t v = 0;
+      auto [p, ec] = std::from_chars(w.data() + 5, w.data() + w.size(), v);
+      if (ec != std::errc() || p != w.data() + w.size()) return "fault option '" + w + "' is not a number";
+      if (w[0] == 's') out.seed = v;
+      else if (v == 0 || v > 1'000'000) return "fault rate must be 1..1000000";
+      else out.rate = static_cast<uint32_t>(v);
+      continue;
+    }
+    for (char& c : w)
+      if (c == ',') c = ' ';
+    std::istringstream parts(w);
+    std::string name;
+    while (parts >> name) {
+      core::FaultSite f;
+      if (!core::fault_site_by_name(name, f))
+        return "unknown fault site '" + name + "' (alloc-fail, spurious-cas, delayed-grace-period, late-pin-drop)";
+      out.sites |= core::fault_bit(f);
+    }
+  }
+  return {};
+}
+
 namespace {
 
 // The model line's fields: name, getter, setter — one table for writer and parser.
@@ -109,7 +149,7 @@ std::string write_trace(const Trace& t) {
   o << "design free_dispatch=" << core::free_dispatch_name(t.model.design.free_dispatch)
     << " gmem_pin_policy=" << core::gmem_pin_policy_name(t.model.design.gmem_pin_policy) << "\n";
   o << "bugs " << format_bugs(t.model.bugs) << "\n";
-  o << "faults none\n";
+  o << "faults " << format_faults(t.model.faults) << "\n";
   o << "seed " << t.seed << "\n";
   o << "scheduler " << scheduler_name(t.scheduler);
   if (!t.source.empty()) o << " source=" << t.source;
@@ -197,7 +237,8 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
       const std::string e = parse_bugs(line.substr(line.find("bugs") + 4), out.model.bugs);
       if (!e.empty()) return err(e);
     } else if (key == "faults") {
-      if (w.size() != 2 || w[1] != "none") return err("unknown fault site list (this build knows 'none')");
+      const std::string e = parse_faults(line.substr(line.find("faults") + 6), out.model.faults);
+      if (!e.empty()) return err(e);
     } else if (key == "seed") {
       if (w.size() != 2 || !parse_u64(w[1], out.seed)) return err("'seed' needs one number");
     } else if (key == "scheduler") {

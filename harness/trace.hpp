@@ -52,5 +52,7 @@ bool verdict_matches(const Trace& t, const RunResult& r);
 // Names for the design variants and catalog bugs in trace headers.
 std::string format_bugs(uint64_t bugs);
 std::string parse_bugs(std::string_view list, uint64_t& out);
+std::string format_faults(const core::FaultConfig& f);
+std::string parse_faults(std::string_view text, core::FaultConfig& out);
 
 }  // namespace refhammer::harness
