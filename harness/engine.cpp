@@ -235,6 +235,7 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
   std::vector<FiberArg> args(n);
   std::vector<Fiber> fibers;
   fibers.reserve(n);
+  std::vector<size_t> pc_at_stop;
   for (unsigned i = 0; i < n; ++i) {
     args[i] = FiberArg{run.get(), &run->w.actors()[i]};
     fibers.emplace_back(fiber_entry, &args[i]);
@@ -289,6 +290,7 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
       }
     }
     r.k = step;
+    for (const Actor& act : run->w.actors()) pc_at_stop.push_back(act.pc);
     // Drain: after a violation (or a livelock report) every actor stops at
     // its next op boundary; let each finish the op it is in, round-robin, so
     // that nothing on a fiber stack is abandoned (abandoned fibers run no
@@ -312,6 +314,14 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
   if (!run->sink.has()) run->teardown();
   run->finish(r);
   if (!extra.empty()) r.report.extra = extra;
+  if (!r.clean()) {
+    // Report the world as it was when the run stopped, not after the drain.
+    r.ops = 0;
+    for (unsigned i = 0; i < n && i < pc_at_stop.size(); ++i) {
+      if (r.results[i].size() > pc_at_stop[i]) r.results[i].resize(pc_at_stop[i]);
+      r.ops += r.results[i].size();
+    }
+  }
   fibers.clear();  // abandons unfinished fibers (a violation stopped the run)
   return r;
 }
@@ -327,7 +337,14 @@ std::string format_interleaving(const Program& p, const RunResult& r, size_t max
   for (size_t a = 0; a < n; ++a) out += "| " + cell("t" + std::to_string(a));
   out += "\n";
   size_t rows = 0;
-  // Merge a segment into the previous row when it is the same actor and op.
+  // The reporting actor's last segment carries the violation marker.
+  size_t marked = r.timeline.size();
+  if (!r.clean() && r.report.actor >= 0)
+    for (size_t i = r.timeline.size(); i-- > 0;)
+      if (r.timeline[i].actor == r.report.actor && r.timeline[i].op == r.report.op_index) {
+        marked = i;
+        break;
+      }
   for (size_t i = 0; i < r.timeline.size(); ++i) {
     const Segment& s = r.timeline[i];
     if (s.op < 0) continue;  // at the audit gate: not an op
@@ -347,6 +364,7 @@ std::string format_interleaving(const Program& p, const RunResult& r, size_t max
           const int res = r.results[a][s.op];
           t += res == kSkipped ? " =skip" : " =" + std::to_string(res);
         }
+        if (i == marked) t = "!! " + t;
       }
       out += "| " + cell(t);
     }
