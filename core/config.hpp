@@ -72,6 +72,9 @@ struct ModelConfig {
   // NR_MAX_MIGRATE_PAGES_RETRY is 10; small here so failures are quick).
   uint32_t migrate_passes = 3;
   DesignConfig design;
+  // Per-frame page_ref event history (the tracepoint ring every violation
+  // report carries). On by default; off only to measure what it costs.
+  bool page_ref_history = true;
   // Catalog bugs switched on (bit per core::Bug, see bugs.hpp). 0 = none.
   uint64_t bugs = 0;
   // Fault sites switched on for this run (faults.hpp).

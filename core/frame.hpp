@@ -58,6 +58,7 @@ class PageRefHistory {
   static constexpr unsigned kSize = 8;
 
   void record(RefEvent ev, uint8_t actor, int32_t count) noexcept {
+    if (!enabled_) return;
     // relaxed (all three): diagnostic ring, no reader relies on ordering;
     // snapshots sort by seq and tolerate a lost or torn-between-slots event.
     uint32_t i = next_.load(std::memory_order_relaxed);
@@ -67,8 +68,11 @@ class PageRefHistory {
   // Oldest first.
   std::vector<PageRefRecord> snapshot() const;
   void clear() noexcept;
+  // Set once, before the frame is shared (ModelConfig::page_ref_history).
+  void set_enabled(bool on) noexcept { enabled_ = on; }
 
  private:
+  bool enabled_ = true;
   static uint64_t pack(RefEvent ev, uint8_t actor, uint16_t seq, int32_t count) noexcept {
     return (uint64_t{1} << 63) | (uint64_t(ev) << 48) | (uint64_t(actor) << 40) |
            (uint64_t(seq) << 24) | (uint64_t(static_cast<uint32_t>(count)) & 0xffffffu);

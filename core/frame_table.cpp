@@ -14,7 +14,10 @@ FrameTable::FrameTable(const ModelConfig& cfg)
   p += cfg.movable_frames;
   zones_[2] = ZoneSpan{ZoneType::Device, p, p + cfg.device_frames};
   frames_ = std::make_unique<Frame[]>(nr_frames_);
-  for (Pfn i = 0; i < nr_frames_; ++i) frames_[i].head.init(i);
+  for (Pfn i = 0; i < nr_frames_; ++i) {
+    frames_[i].head.init(i);
+    frames_[i].history.set_enabled(cfg.page_ref_history);
+  }
   pageblock_mt_ = std::make_unique<Atomic<uint8_t>[]>(nr_pageblocks());
   for (uint32_t b = 0; b < nr_pageblocks(); ++b) {
     ZoneType z = zone_of(b << pageblock_order_);

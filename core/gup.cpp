@@ -108,28 +108,32 @@ GupResult get_user_page_fast(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
   }
   GupResult r;
   r.page = pte::pfn(v);
-  // 2. try_get_folio(): speculative grab on the head, then re-check the head.
+  // 2. try_get_folio(): speculative grab on the head — all the references
+  //    the grab needs at once (the kernel adds the pin bias in a second
+  //    step; one add-unless-zero of the sum is equivalent and refuses at the
+  //    limit) — then re-check the head, and that the folio's size (which
+  //    chose the accounting) did not change under us.
   r.head = page_folio(m, r.page);
-  if (!folio_ref_try_add(m, r.head, 1)) return GupResult{-EAGAIN};
-  if (page_folio(m, r.page) != r.head) {
+  const int32_t nr = grab_refs(m, r.head, flags);
+  if (!folio_ref_try_add(m, r.head, nr)) {
+    // relaxed: only classifies the refusal for the probe.
+    if (int64_t(m.frame(r.head).refcount.load(std::memory_order_relaxed)) + nr > m.refcount_limit()) {
+      m.probe(Probe::GupRefusedOverflow);
+      return GupResult{-ENOMEM};
+    }
+    return GupResult{-EAGAIN};
+  }
+  if (page_folio(m, r.page) != r.head || grab_refs(m, r.head, flags) != nr) {
     m.probe(Probe::GupFastHeadChanged);
-    folio_put(m, r.head);
+    folio_put_refs(m, r.head, nr);
     return GupResult{-EAGAIN};
   }
   if ((flags & foll::longterm) && (!folio_is_longterm_pinnable(m, r.head) || !gmem_may_longterm_pin(m, r.page))) {
-    folio_put(m, r.head);
+    folio_put_refs(m, r.head, nr);
     return GupResult{-EAGAIN};  // the slow path migrates (or refuses) it
   }
   // 3. pin accounting, then the PTE re-check.
-  if (flags & foll::pin) {
-    const int32_t extra = grab_refs(m, r.head, flags) - 1;
-    if (extra > 0 && !folio_ref_add_unless(m, r.head, extra, 0)) {
-      m.probe(Probe::GupRefusedOverflow);
-      folio_put(m, r.head);
-      return GupResult{-ENOMEM};
-    }
-    account_pin(m, r.head);
-  }
+  if (flags & foll::pin) account_pin(m, r.head);
   // seq_cst: pairs with the seq_cst PTE clear in zap_pte_locked() and the
   // migration entry store: either the zapper sees our reference, or we see
   // its PTE change (smp_mb__after_atomic in the kernel).

@@ -11,8 +11,16 @@
 // The hook is armed with a countdown: sync_point() decrements it inline and
 // calls the virtual on_sync() only when it reaches zero. The deterministic
 // scheduler re-arms it to 1 (it sees every sync point); a perturbing scheduler
-// re-arms it to a random gap (it sees a sample); an "idle" hook keeps a huge
-// countdown and costs a decrement. on_sync() must re-arm countdown to >= 1.
+// re-arms it to a random gap (it sees a sample). on_sync() must re-arm
+// countdown to >= 1.
+//
+// An idle hook (installed with countdown == kIdleCountdown) only names the
+// actor for frame histories and never wants on_sync(): ScopedSyncHook then
+// leaves the sync-point pointer null, so an idle hook costs what no hook
+// costs (a decrement per sync point made the order-0 alloc+free path 1.5x
+// slower; bench/core_bench). To make an idle hook active, reinstall it with a
+// finite countdown; a hook re-armed to kIdleCountdown from on_sync() stays
+// active and counts down.
 #pragma once
 
 #include <cstdint>
@@ -42,9 +50,14 @@ struct SyncHook {
   virtual ~SyncHook() = default;
 };
 
-// The current thread's hook: the only thread-local in core/. constinit keeps
-// access a plain TLS load, with no initialisation guard.
+inline constexpr uint64_t kIdleCountdown = UINT64_MAX;
+
+// The current thread's hooks, the only thread-locals in core/: the one that
+// sees sync points (null when none is installed or it is idle) and the one
+// that names the actor (any installed hook). constinit keeps access a plain
+// TLS load, with no initialisation guard.
 constinit inline thread_local SyncHook* tls_sync_hook = nullptr;
+constinit inline thread_local SyncHook* tls_actor_hook = nullptr;
 
 inline void sync_point(SyncOp op, const void* addr) noexcept {
   SyncHook* h = tls_sync_hook;
@@ -56,7 +69,7 @@ inline void sync_point(SyncOp op, const void* addr) noexcept {
 }
 
 inline uint8_t current_actor() noexcept {
-  SyncHook* h = tls_sync_hook;
+  SyncHook* h = tls_actor_hook;
   return h == nullptr ? kNoActor : h->actor;
 }
 
@@ -70,16 +83,24 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-// Installs a hook on the current thread for the lifetime of the guard.
+// Installs a hook on the current thread for the lifetime of the guard. A
+// hook whose countdown is kIdleCountdown at this point is installed idle.
 class ScopedSyncHook {
  public:
-  explicit ScopedSyncHook(SyncHook* h) noexcept : prev_(tls_sync_hook) { tls_sync_hook = h; }
-  ~ScopedSyncHook() { tls_sync_hook = prev_; }
+  explicit ScopedSyncHook(SyncHook* h) noexcept : prev_(tls_sync_hook), prev_actor_(tls_actor_hook) {
+    tls_actor_hook = h;
+    tls_sync_hook = (h != nullptr && h->countdown == kIdleCountdown) ? nullptr : h;
+  }
+  ~ScopedSyncHook() {
+    tls_sync_hook = prev_;
+    tls_actor_hook = prev_actor_;
+  }
   ScopedSyncHook(const ScopedSyncHook&) = delete;
   ScopedSyncHook& operator=(const ScopedSyncHook&) = delete;
 
  private:
   SyncHook* prev_;
+  SyncHook* prev_actor_;
 };
 
 }  // namespace core

@@ -398,7 +398,7 @@ class ThreadHook final : public core::SyncHook {
   }
 
  private:
-  void rearm() { countdown = perturb_ ? 1 + rng_.below(2 * gap_) : (uint64_t{1} << 62); }
+  void rearm() { countdown = perturb_ ? 1 + rng_.below(2 * gap_) : core::kIdleCountdown; }
   bool perturb_;
   uint32_t gap_;
   Rng rng_;
