@@ -49,6 +49,35 @@ TEST(CoreStress, PerTypeChecksDesignClean) {
   expect_clean(o);
 }
 
+// The second half of the core (mappings, GUP, migration, page cache,
+// guest_memfd) under the same stress: clean, and its named interleavings
+// reached — GUP-fast finding no PTE, migration refused by an extra reference
+// and succeeding, FOLL_LONGTERM migrating out of ZONE_MOVABLE, conversion
+// waiting for transient references.
+TEST(CoreStress, AllOpsReachGupMigrateTruncateConvertInterleavings) {
+  for (auto policy : {core::GmemPinPolicy::RefuseLongterm, core::GmemPinPolicy::SplitSmallFolios}) {
+    auto o = smoke(2, 21);
+    o.profile = CoreStressOptions::Profile::All;
+    o.model.design.gmem_pin_policy = policy;
+    auto r = run_core_stress(o);
+    SCOPED_TRACE(refhammer::stress::describe(o, r));
+    EXPECT_EQ(r.violations, 0u);
+    EXPECT_TRUE(r.final_all_free);
+    EXPECT_GT(probe(r, core::Probe::GupFastNotPresent), 0u);
+    EXPECT_GT(probe(r, core::Probe::MigrateExtraRefs), 0u);
+    EXPECT_GT(probe(r, core::Probe::MigrateSucceeded), 0u);
+    EXPECT_GT(probe(r, core::Probe::LongtermMigrated), 0u);
+    EXPECT_GT(probe(r, core::Probe::GmemConvertWaited), 0u);
+    EXPECT_GT(probe(r, core::Probe::PutLastByOwnerHook), 0u);  // guest_memfd folios freed through the hook
+  }
+}
+
+TEST(CoreStress, RefcountProfileClean) {
+  auto o = smoke(2, 5);
+  o.profile = CoreStressOptions::Profile::Refcount;
+  expect_clean(o);
+}
+
 TEST(CoreStress, PlantedLeakIsCaughtByQuiescentAudit) {
   auto o = smoke(2, 11);
   o.plant_leak_at_op = 20'000;
