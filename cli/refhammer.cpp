@@ -82,7 +82,8 @@ int run_replay(const std::string& path, unsigned times, bool quiet) {
       std::printf("verdict: VIOLATION %s\n", first.report.signature.c_str());
       if (!first.report.op_text.empty()) std::printf("  in op: %s (op #%d)\n", first.report.op_text.c_str(), first.report.op_index);
       std::printf("%s", core::format_violation_long(first.report.violation).c_str());
-      if (!first.report.extra.empty()) std::printf("actors:\n%s", first.report.extra.c_str());
+      if (!first.report.last_ops.empty()) std::printf("actors' last ops:\n%s", first.report.last_ops.c_str());
+      if (!first.report.extra.empty()) std::printf("actor states:\n%s", first.report.extra.c_str());
     }
     std::printf("expected: %s\n", t.expect_clean ? "clean" : ("violation " + t.expect_signature).c_str());
   }
@@ -94,6 +95,7 @@ struct ExploreArgs {
   std::string path, mode = "bounded", out;
   uint32_t bound = 2, depth = 2;
   uint64_t runs = 100000, seed = 1;
+  bool swarm = false;
 };
 
 // explore: search the schedules of a trace's program for a failing one.
@@ -111,6 +113,7 @@ int run_explore(const ExploreArgs& a) {
   ro.audit_every = t.audit_every;
   bool found = false;
   RunResult fail;
+  core::FaultConfig found_faults = t.model.faults;
   std::string how;
   if (a.mode == "bounded") {
     BoundedOptions bo;
@@ -141,13 +144,19 @@ int run_explore(const ExploreArgs& a) {
       } else {
         src = make_random_source(a.seed + i);
       }
-      RunResult r = run_deterministic(t.model, t.program, *src, ro);
+      core::ModelConfig cfg = t.model;
+      if (a.swarm) {
+        refhammer::Rng rng(a.seed * 0x2545f4914f6cdd1dull + i);
+        cfg.faults = swarm_faults(rng);
+      }
+      RunResult r = run_deterministic(cfg, t.program, *src, ro);
       if (!r.clean()) {
         ++failing;
         if (!found) {
           found = true;
           fail = std::move(r);
           how = src->describe();
+          found_faults = cfg.faults;
         }
       }
     }
@@ -166,6 +175,7 @@ int run_explore(const ExploreArgs& a) {
     o.has_schedule = true;
     o.schedule = fail.schedule;
     o.source = how;
+    o.model.faults = found_faults;
     const std::string e = write_file_atomic(a.out, write_trace(o), false);
     if (!e.empty()) {
       std::fprintf(stderr, "refhammer explore: %s\n", e.c_str());
@@ -230,6 +240,7 @@ int main(int argc, char** argv) {
   explore->add_option("--depth,-d", ex.depth, "PCT depth d (pct)")->check(CLI::Range(1u, 64u))->capture_default_str();
   explore->add_option("--runs", ex.runs, "schedules to try at most")->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))->capture_default_str();
   explore->add_option("--seed", ex.seed, "first seed (pct, random)")->capture_default_str();
+  explore->add_flag("--swarm", ex.swarm, "pct/random: a random subset of fault sites per run (swarm testing)");
   explore->add_option("--output,-o", ex.out, "write the first failing schedule as a trace here (never overwrites)");
   auto* bugs = app.add_subcommand("bugs", "List the bug catalog: mutants that re-create real kernel refcount bugs");
 

@@ -173,6 +173,23 @@ struct Run {
     }
   }
 
+  std::string last_ops() {
+    std::string s;
+    for (const Actor& a : w.actors()) {
+      s += "  t" + std::to_string(a.id) + ":";
+      const size_t from = a.results.size() > 3 ? a.results.size() - 3 : 0;
+      if (from > 0) s += " ...";
+      for (size_t i = from; i < a.results.size() && i < a.program.size(); ++i) {
+        const int res = a.results[i];
+        s += " [#" + std::to_string(i) + " " + format_op(a.program[i]) + " =" + (res == kSkipped ? "skip" : std::to_string(res)) + "]";
+      }
+      if (a.current >= 0) s += " [#" + std::to_string(a.current) + " " + format_op(a.program[a.current]) + " ...in progress]";
+      else if (a.done()) s += " (done)";
+      s += "\n";
+    }
+    return s;
+  }
+
   void finish(RunResult& r) {
     r.n = static_cast<unsigned>(w.actors().size());
     r.audits = audits.load(std::memory_order_relaxed);  // relaxed: actors have stopped
@@ -184,6 +201,7 @@ struct Run {
     if (sink.has()) {
       r.verdict = Verdict::Violation;
       r.report = sink.take();
+      r.report.last_ops = last_ops();
     }
   }
 };
@@ -324,6 +342,15 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
   }
   fibers.clear();  // abandons unfinished fibers (a violation stopped the run)
   return r;
+}
+
+core::FaultConfig swarm_faults(Rng& rng) {
+  core::FaultConfig f;
+  for (unsigned i = 0; i < core::kNrFaultSites; ++i)
+    if (rng.chance(1, 2)) f.sites |= core::fault_bit(static_cast<core::FaultSite>(i));
+  f.seed = rng.next();
+  f.rate = 2 + rng.below(15);
+  return f;
 }
 
 std::string format_interleaving(const Program& p, const RunResult& r, size_t max_rows) {

@@ -29,6 +29,7 @@
 #include "core/probe.hpp"
 #include "core/violation.hpp"
 #include "harness/op.hpp"
+#include "harness/rng.hpp"
 #include "harness/sched.hpp"
 
 namespace refhammer::harness {
@@ -40,6 +41,7 @@ struct Report {
   int op_index = -1;      // its op in progress
   std::string op_text;    // "t1 put slot=0"
   std::string extra;      // deadlock: every actor's state
+  std::string last_ops;   // each actor's last few ops with their results, and the op it was in
 };
 
 struct RunOptions {
@@ -84,6 +86,10 @@ RunResult run_threads(const core::ModelConfig& cfg, const Program& p, bool pertu
 
 // The interleaving as columns, one per actor, for a person reading a race.
 std::string format_interleaving(const Program& p, const RunResult& r, size_t max_rows = 200);
+
+// A random subset of the fault sites, each on with probability 1/2, with a
+// random rate (swarm testing: different runs stress different paths).
+core::FaultConfig swarm_faults(Rng& rng);
 
 // The signature of a violation: "kind/site/op".
 std::string make_signature(const core::Violation& v, const std::string& op_name);
