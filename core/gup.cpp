@@ -10,6 +10,12 @@
 namespace core {
 namespace {
 
+// is_valid_gup_args(): FOLL_GET xor FOLL_PIN; FOLL_LONGTERM only with FOLL_PIN.
+bool gup_args_valid(const Mm& mm, uint32_t slot, unsigned flags) {
+  return slot < mm.nr_slots() && ((flags & foll::get) != 0) != ((flags & foll::pin) != 0) &&
+         (!(flags & foll::longterm) || (flags & foll::pin));
+}
+
 // The number of references one grab adds, by folio size and flags.
 int32_t grab_refs(Model& m, Pfn head, unsigned flags) {
   // relaxed: the caller holds a reference or the PTL; the order is stable.
@@ -73,9 +79,7 @@ bool folio_is_longterm_pinnable(Model& m, Pfn head) {
 }
 
 GupResult get_user_page(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
-  if (slot >= mm.nr_slots() || (flags & (foll::get | foll::pin)) == 0 || ((flags & foll::get) && (flags & foll::pin)) ||
-      ((flags & foll::longterm) && !(flags & foll::pin)))
-    return GupResult{-EINVAL};
+  if (!gup_args_valid(mm, slot, flags)) return GupResult{-EINVAL};
   // __gup_longterm_locked(): pin, check, migrate what is not pinnable, repeat.
   for (uint32_t pass = 0;; ++pass) {
     GupResult r = slow_once(m, mm, slot, flags);
@@ -92,13 +96,14 @@ GupResult get_user_page(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
       folio_put(m, r.head);
       return GupResult{-EAGAIN};
     }
-    const int err = migrate_folio(m, r.head, ZoneType::Normal);  // consumes the isolation reference
-    if (err == 0) m.probe(Probe::LongtermMigrated);
+    bool migrated = false;
+    migrate_folio(m, r.head, ZoneType::Normal, &migrated);  // consumes the isolation reference
+    if (migrated) m.probe(Probe::LongtermMigrated);
   }
 }
 
 GupResult get_user_page_fast(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
-  if (slot >= mm.nr_slots() || (flags & (foll::get | foll::pin)) == 0) return GupResult{-EINVAL};
+  if (!gup_args_valid(mm, slot, flags)) return GupResult{-EINVAL};
   // 1. acquire: pairs with the release store in map_page(), so the page's
   //    folio identity written before the mapping is visible.
   const uint64_t v = mm.pte(slot).load(std::memory_order_acquire);

@@ -56,8 +56,9 @@ void remove_migration_ptes(Model& m, const std::vector<MigrationPte>& ptes, Pfn 
 
 }  // namespace
 
-int migrate_folio(Model& m, Pfn src, ZoneType target) {
+int migrate_folio(Model& m, Pfn src, ZoneType target, bool* migrated) {
   Frame& s = m.frame(src);
+  if (migrated != nullptr) *migrated = false;
   // relaxed: we hold a reference; the owner of a live folio does not change.
   if (static_cast<OwnerId>(s.owner.load(std::memory_order_relaxed)) != OwnerId::Buddy) {
     folio_put(m, src);
@@ -82,7 +83,10 @@ int migrate_folio(Model& m, Pfn src, ZoneType target) {
   rmap_walk(m, src, nr, to_migration_entry, &ctx);
   if (!ctx.ptes.empty()) folio_put_refs(m, src, static_cast<int32_t>(ctx.ptes.size()));
   auto fail = [&](int err, Pfn dst) {
-    if (dst != kNoPfn) folio_put(m, dst);
+    if (dst != kNoPfn) {
+      folio_unlock(m, dst);
+      folio_put(m, dst);
+    }
     remove_migration_ptes(m, ctx.ptes, src);
     folio_unlock(m, src);
     folio_put(m, src);
@@ -91,6 +95,11 @@ int migrate_folio(Model& m, Pfn src, ZoneType target) {
   // 3.
   const Pfn dst = alloc_pages(m, target, order);
   if (dst == kNoPfn) return fail(-ENOMEM, kNoPfn);
+  // Nobody may use dst (truncate, faults) until it is mapped where src was:
+  // locked from before the entry switch to after the remap, as the kernel's
+  // folio_trylock(dst) in migrate_folio_unmap(). Nobody else knows dst yet.
+  const bool dst_locked = folio_trylock(m, dst);
+  MODEL_BUG_ON_PAGE(!dst_locked, m.frames(), dst);
   // 4. folio_migrate_mapping().
   const int32_t expected = folio_expected_refs(m, src);
   // relaxed: the folio lock orders mapping changes.
@@ -135,10 +144,12 @@ int migrate_folio(Model& m, Pfn src, ZoneType target) {
   // 6.
   remove_migration_ptes(m, ctx.ptes, dst);
   // 7.
+  folio_unlock(m, dst);
   folio_unlock(m, src);
   folio_put(m, dst);
   folio_put(m, src);  // the isolation reference: the last one, src is freed
   m.probe(Probe::MigrateSucceeded);
+  if (migrated != nullptr) *migrated = true;
   return 0;
 }
 

@@ -37,7 +37,9 @@ int32_t folio_expected_refs(Model& m, Pfn head);
 // 0, -EAGAIN (locked, extra references, pins), -ENOMEM (no target memory),
 // -EBUSY (not migratable: not a buddy-owned folio). Consumes the caller's
 // reference in every case.
-int migrate_folio(Model& m, Pfn head, ZoneType target);
+// *migrated (optional) is set when the folio was actually moved to a new
+// folio, not when it was freed under us.
+int migrate_folio(Model& m, Pfn head, ZoneType target, bool* migrated = nullptr);
 
 // A pfn walker's speculative get (compaction, offlining, page_owner): the
 // head of the folio `pfn` belongs to, with a reference, or kNoPfn. It takes

@@ -3,7 +3,8 @@
 
 namespace core {
 
-Rcu::Rcu(uint32_t nr_readers) : nr_(nr_readers), readers_(std::make_unique<Atomic<uint64_t>[]>(nr_readers)) {}
+Rcu::Rcu(uint32_t nr_readers, ProbeCounters* probes)
+    : nr_(nr_readers), probes_(probes), readers_(std::make_unique<Atomic<uint64_t>[]>(nr_readers)) {}
 
 // The reader/updater handshake is Dekker's: the reader writes its slot then
 // reads gp_seq_; the updater increments gp_seq_ then reads the slots. All four
@@ -41,6 +42,7 @@ uint64_t Rcu::start_grace_period() noexcept {
 
 void Rcu::synchronize_rcu(uint64_t seq) noexcept {
   for (uint32_t i = 0; i < delay_spins_; ++i) cpu_relax();
+  bool waited = false;
   for (uint32_t i = 0; i < nr_; ++i) {
     for (;;) {
       // seq_cst: the updater's scan in the handshake; also acquire for the
@@ -48,6 +50,9 @@ void Rcu::synchronize_rcu(uint64_t seq) noexcept {
       uint64_t r = readers_[i].load(std::memory_order_seq_cst);
       // Free, or entered at/after this grace period started: not waited for.
       if (r == 0 || r - 1 >= seq) break;
+      // relaxed (inside ProbeCounters): a statistic.
+      if (!waited && probes_ != nullptr) probes_->hit(Probe::RcuWaitedForReader);
+      waited = true;
       cpu_relax();
     }
   }

@@ -19,12 +19,14 @@
 #include <memory>
 
 #include "core/atomic.hpp"
+#include "core/probe.hpp"
 
 namespace core {
 
 class Rcu {
  public:
-  explicit Rcu(uint32_t nr_readers);
+  // probes (optional): the Model's counters, for Probe::RcuWaitedForReader.
+  explicit Rcu(uint32_t nr_readers, ProbeCounters* probes = nullptr);
 
   // Enters a read-side section; returns the reader slot to pass to unlock.
   uint32_t rcu_read_lock() noexcept;
@@ -48,6 +50,7 @@ class Rcu {
 
  private:
   uint32_t nr_;
+  ProbeCounters* probes_;
   uint32_t delay_spins_ = 0;  // set before threads start; read-only afterwards
   // Grace-period sequence: the next one to start is gp_seq_ + 1.
   Atomic<uint64_t> gp_seq_{0};
