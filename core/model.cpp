@@ -24,11 +24,11 @@ const ModelConfig& checked(const ModelConfig& cfg) {
 
 Model::Model(const ModelConfig& cfg)
     : cfg_(checked(cfg)), table_(cfg_), buddy_(*this, table_, cfg_.max_page_order),
-      buddy_owner_(std::make_unique<BuddyOwner>()), rcu_(cfg_.rcu_readers),
+      buddy_owner_(std::make_unique<BuddyOwner>()), rcu_(cfg_.rcu_readers, &probes_),
       file_(std::make_unique<PageCache>(kFileMapping, cfg_.file_pages)),
       gmem_(std::make_unique<GuestMemfd>(*this, kGmemMapping, cfg_.gmem_pages, cfg_.gmem_huge_order)),
       faults_(cfg_.faults) {
-  if (faults_.enabled(FaultSite::DelayedGracePeriod)) rcu_.set_grace_period_delay(64);
+  rcu_.set_fault_injector(&faults_, 64);
   owners_[static_cast<unsigned>(OwnerId::Buddy)] = buddy_owner_.get();
   owners_[static_cast<unsigned>(OwnerId::Guestmem)] = gmem_.get();
   for (uint32_t i = 0; i < cfg_.nr_mms; ++i) mms_.push_back(std::make_unique<Mm>(i, cfg_.mm_slots));

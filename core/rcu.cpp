@@ -41,7 +41,8 @@ uint64_t Rcu::start_grace_period() noexcept {
 }
 
 void Rcu::synchronize_rcu(uint64_t seq) noexcept {
-  for (uint32_t i = 0; i < delay_spins_; ++i) cpu_relax();
+  if (faults_ != nullptr && faults_->fire(FaultSite::DelayedGracePeriod))
+    for (uint32_t i = 0; i < delay_spins_; ++i) cpu_relax();
   bool waited = false;
   for (uint32_t i = 0; i < nr_; ++i) {
     for (;;) {

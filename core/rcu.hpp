@@ -19,6 +19,7 @@
 #include <memory>
 
 #include "core/atomic.hpp"
+#include "core/faults.hpp"
 #include "core/probe.hpp"
 
 namespace core {
@@ -44,14 +45,18 @@ class Rcu {
   // still inside its read-side section (the check on the free path).
   bool reader_before(uint64_t seq) const noexcept;
 
-  // Fault site (harness): extra sync points synchronize_rcu spins through
-  // before it starts checking readers — a delayed grace period.
-  void set_grace_period_delay(uint32_t spins) noexcept { delay_spins_ = spins; }
+  // Fault site DelayedGracePeriod: when it fires, synchronize_rcu spins
+  // through `spins` extra sync points before it checks readers.
+  void set_fault_injector(FaultInjector* f, uint32_t spins) noexcept {
+    faults_ = f;
+    delay_spins_ = spins;
+  }
 
  private:
   uint32_t nr_;
   ProbeCounters* probes_;
-  uint32_t delay_spins_ = 0;  // set before threads start; read-only afterwards
+  FaultInjector* faults_ = nullptr;  // set before threads start; read-only afterwards
+  uint32_t delay_spins_ = 0;         // likewise
   // Grace-period sequence: the next one to start is gp_seq_ + 1.
   Atomic<uint64_t> gp_seq_{0};
   Atomic<uint64_t> completed_{0};

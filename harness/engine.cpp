@@ -271,7 +271,23 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
       if (runnable.empty()) break;
       for (unsigned i : runnable)
         if (!hook.spinning[i]) cand.push_back(i);
-      if (cand.empty()) cand = runnable;
+      if (cand.empty()) {
+        // Every runnable actor is spinning. A spinner may be about to see
+        // what it waits for, or sit in a bounded delay loop, so they take
+        // turns: the source is offered one candidate, the next spinner after
+        // the current one. A source that prefers one actor (PCT priorities,
+        // the bounded explorer's "keep running", exhausted bytes) would
+        // otherwise starve the others, and a live run would be reported as a
+        // deadlock. A real deadlock still makes no progress and is reported
+        // after livelock_steps.
+        unsigned next = runnable.front();
+        for (unsigned i : runnable)
+          if (static_cast<int>(i) > current) {
+            next = i;
+            break;
+          }
+        cand.push_back(next);
+      }
       const unsigned a = src.pick(cand, current, step);
       if (current >= 0 && static_cast<unsigned>(current) != a && !fibers[current].finished() &&
           !hook.spinning[current])

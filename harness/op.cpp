@@ -129,9 +129,19 @@ Op clamp_op(const Op& op, const core::ModelConfig& cfg) {
   return o;
 }
 
-// Binary: [actor byte if nactors > 1] [op byte] [arg bytes: 1 per arg, 2
-// (little-endian) when the arg's range exceeds 256]. The program's actor
-// count is not encoded; the caller supplies it.
+// Binary: [actor byte if nactors > 1] [op byte] [arg bytes, little-endian:
+// arg_bytes() per arg]. The program's actor count is not encoded; the
+// caller supplies it.
+namespace {
+// One byte for small ranges; two for pfns (always, so that one encoding
+// serves every table of up to 65536 frames) and ranges above 256; three
+// when the range exceeds 65536 (the pfns of a larger model).
+unsigned arg_bytes(ArgKind k, const core::ModelConfig& cfg) {
+  const uint32_t range = arg_range(k, cfg);
+  if (range > 65536) return 3;
+  return k == ArgKind::Pfn || range > 256 ? 2 : 1;
+}
+}  // namespace
 std::vector<uint8_t> encode_program(const Program& p, const core::ModelConfig& cfg) {
   // Interleave round-robin so that decode (which appends by the actor byte)
   // rebuilds the same per-actor order.
@@ -148,9 +158,8 @@ std::vector<uint8_t> encode_program(const Program& p, const core::ModelConfig& c
       out.push_back(op.code);
       const OpSpec& s = op_spec(op.code);
       for (unsigned i = 0; i < s.nargs; ++i) {
-        out.push_back(static_cast<uint8_t>(op.a[i] & 0xff));
-        if (s.args[i].kind == ArgKind::Pfn || arg_range(s.args[i].kind, cfg) > 256)
-          out.push_back(static_cast<uint8_t>(op.a[i] >> 8));
+        const unsigned nb = arg_bytes(s.args[i].kind, cfg);
+        for (unsigned b = 0; b < nb; ++b) out.push_back(static_cast<uint8_t>(op.a[i] >> (8 * b)));
       }
     }
   }
@@ -173,15 +182,13 @@ Program decode_program(const uint8_t* data, size_t size, unsigned nactors, const
     bool complete = true;
     for (unsigned k = 0; k < s.nargs; ++k) {
       const uint32_t range = arg_range(s.args[k].kind, cfg);
-      // Pfn arguments are always two bytes so that one encoding serves
-      // every table size; other kinds are one byte (their ranges are small).
-      const bool wide = s.args[k].kind == ArgKind::Pfn || range > 256;
-      if (i + (wide ? 2 : 1) > size) {
+      const unsigned nb = arg_bytes(s.args[k].kind, cfg);
+      if (i + nb > size) {
         complete = false;
         break;
       }
-      uint32_t v = data[i++];
-      if (wide) v |= uint32_t(data[i++]) << 8;
+      uint32_t v = 0;
+      for (unsigned b = 0; b < nb; ++b) v |= uint32_t(data[i++]) << (8 * b);
       op.a[k] = v % range;
     }
     if (!complete) break;

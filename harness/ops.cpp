@@ -220,7 +220,8 @@ int op_gmem_map(World& w, Actor&, const Op& op) {
 }
 int op_gmem_convert(World& w, Actor&, const Op& op) {
   auto& g = w.model().gmem();
-  const uint32_t n = std::min<uint32_t>(op.a[1], g.size() - op.a[0]);
+  // Count arguments are stored 0..3 and mean 1..4 (op.cpp).
+  const uint32_t n = std::min<uint32_t>(op.a[1] + 1, g.size() - op.a[0]);
   return g.convert(op.a[0], n, op.a[2] != 0);
 }
 int op_gmem_punch(World& w, Actor&, const Op& op) { return w.model().gmem().punch_hole(op.a[0]); }

@@ -171,6 +171,7 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
   std::vector<std::pair<size_t, std::string>> op_lines;  // (line, text), parsed once the model is known
   auto err = [&](const std::string& what) { return filename + ":" + std::to_string(lineno) + ": " + what; };
   std::vector<std::string> seen_keys;
+  size_t schedule_line = 0;
   while (pos <= text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) nl = text.size();
@@ -269,6 +270,7 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
       const std::string e = parse_schedule(std::string(line.substr(line.find("schedule") + 8)), out.schedule);
       if (!e.empty()) return err(e);
       out.has_schedule = true;
+      schedule_line = lineno;
     } else {
       return err("unknown line '" + std::string(key) + "'");
     }
@@ -295,8 +297,8 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
   }
   for (const Slice& s : out.schedule)
     if (s.actor >= out.program.actors.size()) {
-      lineno = 0;
-      return filename + ": schedule names actor " + std::to_string(s.actor) + ", beyond the trace's actors";
+      lineno = schedule_line;
+      return err("schedule names actor " + std::to_string(s.actor) + ", beyond the trace's actors");
     }
   return {};
 }

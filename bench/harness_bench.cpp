@@ -1,0 +1,275 @@
+// harness_bench — throughput of the harness's deterministic scheduler and of
+// bounded exploration (Google Benchmark).
+//
+//   DeterministicRandom  executions per second of a fixed 3-actor x 16-op
+//                        program (alloc, map, GUP-fast, pin/unpin, put, page
+//                        cache insert/lookup/truncate, migration, pfn walks) on
+//                        the fiber scheduler with a random decision source, a
+//                        new seed per execution; counters exec/s (also as
+//                        items/s), steps/s and the mean k (sync points) per
+//                        execution. Target: >= 10000 exec/s in a release build.
+//   BoundedRacy/bug:B    schedules per second of explore_bounded (preemption
+//                        bound 2, run to exhaustion) on the racy trace's
+//                        program, with catalog bug truncate-skips-grace-period
+//                        on (B=1: failing schedules stop early) and off (B=0).
+//
+// Rates are per CPU second (the development machine is shared: a benchmark
+// is not charged for the time it was preempted); the summary adds the wall
+// clock rate. After the runs it prints "target >= 10000 exec/s: MET/MISSED
+// (measured X ...)", X the median exec/s over the repetitions. Exit code 0 whether or not the
+// target is met (a measurement, not a test); 1 when a benchmark could not run
+// (a violation on the clean core, an exploration that did not exhaust).
+//
+//   harness_bench                                   # 5 repetitions of each
+//   harness_bench --benchmark_filter=Deterministic --benchmark_repetitions=11
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/bugs.hpp"
+#include "core/violation.hpp"
+#include "harness/bounded.hpp"
+#include "harness/engine.hpp"
+#include "harness/op.hpp"
+#include "harness/sched.hpp"
+
+namespace {
+
+using namespace refhammer::harness;
+
+constexpr double kTargetExecPerSecond = 10000;
+
+// The racy trace's model: 64 NORMAL + 64 MOVABLE frames, max order 3.
+core::ModelConfig bench_config() {
+  core::ModelConfig c;
+  c.normal_frames = 64;
+  c.movable_frames = 64;
+  c.device_frames = 0;
+  c.block_frames = 32;
+  c.max_page_order = 3;
+  c.nr_mms = 2;
+  c.mm_slots = 16;
+  c.file_pages = 16;
+  c.gmem_pages = 16;
+  c.gmem_huge_order = 2;
+  return c;
+}
+
+bool make_program(const core::ModelConfig& cfg, const std::vector<std::vector<const char*>>& text, Program& p,
+                  std::string& err) {
+  p.actors.assign(text.size(), {});
+  for (size_t a = 0; a < text.size(); ++a)
+    for (const char* line : text[a]) {
+      Op op;
+      const std::string e = parse_op(line, cfg, op);
+      if (!e.empty()) {
+        err = std::string(line) + ": " + e;
+        return false;
+      }
+      p.actors[a].push_back(op);
+    }
+  return true;
+}
+
+// Three actors sharing folios through mappings, GUP, the page cache and
+// migration; 16 ops each.
+const std::vector<std::vector<const char*>> kMixed = {
+    {"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0", "gup_fast mm=0 pte=0",
+     "cache_insert slot=0 index=0", "unpin slot=1", "write mm=0 pte=0", "put slot=0", "alloc zone=normal order=1",
+     "map slot=0 mm=0 pte=2 page=1", "pin mm=0 pte=2", "pfn_walk pfn=64", "unpin slot=1", "cache_truncate index=0",
+     "put slot=0", "unmap mm=0 pte=0", "unmap mm=0 pte=2"},
+    {"cache_lookup index=0", "pin mm=0 pte=0", "read mm=0 pte=0", "migrate pfn=64 zone=movable", "unpin slot=1",
+     "put slot=0", "alloc zone=movable order=0", "cache_insert slot=0 index=1", "map slot=0 mm=1 pte=1 page=0",
+     "gup_fast mm=1 pte=1", "cache_lookup index=1", "put slot=2", "unpin slot=1", "put slot=0", "pfn_walk pfn=0",
+     "cache_truncate index=1"},
+    {"pfn_walk pfn=65", "migrate pfn=0 zone=normal", "cache_lookup index=0", "put slot=0",
+     "alloc zone=normal order=0", "map slot=0 mm=1 pte=3 page=0", "gup_fast mm=1 pte=3", "unpin slot=1",
+     "cache_truncate index=1", "migrate pfn=64 zone=normal", "pin mm=0 pte=0", "unpin slot=1", "put slot=0",
+     "unmap mm=1 pte=3", "pfn_walk pfn=1", "cache_lookup index=1"},
+};
+
+// The racy trace (docs/trace-format.md; corpora/regressions).
+const std::vector<std::vector<const char*>> kRacy = {
+    {"cache_lookup index=0", "put slot=0"},
+    {"alloc zone=normal order=0", "cache_insert slot=0 index=0", "put slot=0", "cache_truncate index=0"},
+};
+
+std::string describe(const RunResult& r) {
+  return r.report.signature + ": " + core::format_violation(r.report.violation) + " [" + r.report.op_text + "]";
+}
+
+void BM_DeterministicRandom(benchmark::State& state) {
+  const core::ModelConfig cfg = bench_config();
+  Program p;
+  std::string err;
+  if (!make_program(cfg, kMixed, p, err)) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  uint64_t seed = 1, steps = 0, execs = 0;
+  for (auto _ : state) {
+    auto src = make_random_source(seed++);
+    const RunResult r = run_deterministic(cfg, p, *src);
+    if (!r.clean()) {
+      state.SkipWithError(("clean core reported " + describe(r)).c_str());
+      break;
+    }
+    steps += r.k;
+    ++execs;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(execs));
+  state.counters["exec/s"] = benchmark::Counter(static_cast<double>(execs), benchmark::Counter::kIsRate);
+  state.counters["steps/s"] = benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsRate);
+  state.counters["mean_k"] = benchmark::Counter(execs ? static_cast<double>(steps) / static_cast<double>(execs) : 0);
+  state.counters["ops"] = benchmark::Counter(static_cast<double>(p.total_ops()));
+}
+BENCHMARK(BM_DeterministicRandom)->Unit(benchmark::kMicrosecond);
+
+void BM_BoundedRacy(benchmark::State& state) {
+  core::ModelConfig cfg = bench_config();
+  const bool bug = state.range(0) != 0;
+  if (bug) cfg.bugs = core::bug_bit(core::Bug::TruncateSkipsGracePeriod);
+  Program p;
+  std::string err;
+  if (!make_program(cfg, kRacy, p, err)) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  BoundedOptions o;
+  o.bound = 2;
+  uint64_t runs = 0, explorations = 0, failing = 0;
+  for (auto _ : state) {
+    const BoundedResult b = explore_bounded(cfg, p, o);
+    if (!b.exhausted) {
+      state.SkipWithError("bound 2 not exhausted within max_runs");
+      break;
+    }
+    if (!bug && b.failing != 0) {
+      state.SkipWithError(("clean core reported " + describe(b.first_failure)).c_str());
+      break;
+    }
+    runs += b.runs;
+    failing += b.failing;
+    ++explorations;
+  }
+  state.counters["schedules/s"] = benchmark::Counter(static_cast<double>(runs), benchmark::Counter::kIsRate);
+  state.counters["schedules"] =
+      benchmark::Counter(explorations ? static_cast<double>(runs) / static_cast<double>(explorations) : 0);
+  state.counters["failing"] =
+      benchmark::Counter(explorations ? static_cast<double>(failing) / static_cast<double>(explorations) : 0);
+}
+BENCHMARK(BM_BoundedRacy)->ArgName("bug")->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
+
+// Forwards everything to the console (or --benchmark_format) reporter and
+// keeps exec/s of every DeterministicRandom repetition and every error.
+class CollectingReporter final : public benchmark::BenchmarkReporter {
+ public:
+  explicit CollectingReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner) : inner_(std::move(inner)) {}
+  bool ReportContext(const Context& ctx) override { return inner_->ReportContext(ctx); }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs) {
+      if (r.error_occurred) errors_[r.benchmark_name()] = r.error_message;
+      if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
+      if (r.benchmark_name().rfind("BM_DeterministicRandom", 0) != 0) continue;
+      const auto it = r.counters.find("exec/s");
+      if (it != r.counters.end()) exec_per_second_.push_back(it->second.value);
+      const double real_s = r.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r.time_unit);
+      if (real_s > 0) exec_per_real_second_.push_back(1 / real_s);
+    }
+    inner_->ReportRuns(runs);
+  }
+  void Finalize() override { inner_->Finalize(); }
+  std::vector<double>& exec_per_second() { return exec_per_second_; }
+  std::vector<double>& exec_per_real_second() { return exec_per_real_second_; }
+  const std::map<std::string, std::string>& errors() const { return errors_; }
+
+ private:
+  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
+  std::vector<double> exec_per_second_;
+  std::vector<double> exec_per_real_second_;
+  std::map<std::string, std::string> errors_;
+};
+
+std::unique_ptr<benchmark::BenchmarkReporter> make_display_reporter(const std::string& format) {
+  if (format == "json") return std::make_unique<benchmark::JSONReporter>();
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+  if (format == "csv") return std::make_unique<benchmark::CSVReporter>();
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+  return std::make_unique<benchmark::ConsoleReporter>(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Color
+                                                                            : benchmark::ConsoleReporter::OO_None);
+}
+
+double median(std::vector<double>& v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+std::string flag_value(int argc, char** argv, const char* name) {
+  std::string v;
+  const size_t n = std::strlen(name);
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], name, n) == 0 && argv[i][n] == '=') v = argv[i] + n + 1;
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Defaults first, so that the user's flags (the last occurrence wins)
+  // override them.
+  std::string defaults[] = {"--benchmark_repetitions=5", "--benchmark_min_time=0.2"};
+  std::vector<char*> args;
+  args.push_back(argv[0]);
+  for (std::string& d : defaults) args.push_back(d.data());
+  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+  const std::string format = flag_value(argc, argv, "--benchmark_format");
+  int nargs = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  benchmark::Initialize(&nargs, args.data());
+  if (benchmark::ReportUnrecognizedArguments(nargs, args.data())) return 1;
+
+  std::FILE* out = format.empty() || format == "console" ? stdout : stderr;
+  std::fprintf(out, "harness_bench: %s, REFHAMMER_DEBUG_CHECKS=%d\n",
+#ifdef NDEBUG
+               "NDEBUG",
+#else
+               "assertions ON (not representative)",
+#endif
+               REFHAMMER_DEBUG_CHECKS);
+  std::fflush(out);
+
+  CollectingReporter reporter(make_display_reporter(format));
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  std::fflush(stdout);
+
+  std::vector<double>& v = reporter.exec_per_second();
+  if (!v.empty()) {
+    const double cpu = median(v), real = median(reporter.exec_per_real_second());
+    std::fprintf(out,
+                 "target >= %.0f exec/s: %s (measured %.0f exec/s: median of %zu repetitions, CPU time; "
+                 "min %.0f, max %.0f; wall clock %.0f exec/s)\n",
+                 kTargetExecPerSecond, cpu >= kTargetExecPerSecond ? "MET" : "MISSED", cpu, v.size(), v.front(),
+                 v.back(), real);
+  }
+  int rc = 0;
+  for (const auto& [name, msg] : reporter.errors()) {
+    std::fprintf(stderr, "ERROR: %s: %s\n", name.c_str(), msg.c_str());
+    rc = 1;
+  }
+  return rc;
+}

@@ -1,0 +1,871 @@
+// tests for harness/ — schedulers and decision sources, the racy trace of the
+// bug catalog (PCT, replay, traces, bounded exploration), deadlock reports,
+// quiescent audits, fault sites, and the interleaving columns.
+//
+// The racy trace: t0 looks the page cache up and drops the reference; t1
+// allocates a folio, inserts it, drops its own reference and truncates. With
+// catalog bug truncate-skips-grace-period, truncate frees the folio without a
+// grace period, and a schedule that stops t0 between its slot read and its
+// folio_try_get makes the free path see an RCU reader older than the removal:
+// use-after-free at __folio_put in cache_truncate. With `bugs none` every
+// schedule is clean.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/bugs.hpp"
+#include "core/faults.hpp"
+#include "core/model.hpp"
+#include "core/violation.hpp"
+#include "harness/bounded.hpp"
+#include "harness/engine.hpp"
+#include "harness/op.hpp"
+#include "harness/rng.hpp"
+#include "harness/sched.hpp"
+#include "harness/trace.hpp"
+#include "harness/world.hpp"
+
+namespace refhammer::harness {
+// Programs in gtest messages: one line per actor.
+void PrintTo(const Program& p, std::ostream* os) {
+  for (size_t a = 0; a < p.actors.size(); ++a) {
+    *os << "\n  t" << a << ":";
+    for (const Op& op : p.actors[a]) *os << " [" << format_op(op) << "]";
+  }
+}
+}  // namespace refhammer::harness
+
+namespace {
+
+using namespace refhammer::harness;
+using refhammer::Rng;
+
+constexpr const char* kRacySignature = "use-after-free/__folio_put/cache_truncate";
+
+constexpr const char* kRacyTrace =
+    "refhammer-trace 1\n"
+    "model normal=64 movable=64 device=0 block=32 max_order=3 mms=2 mm_slots=16 file_pages=16 gmem_pages=16 "
+    "gmem_huge_order=2\n"
+    "bugs truncate-skips-grace-period\n"
+    "seed 1\n"
+    "scheduler deterministic\n"
+    "expect violation use-after-free/__folio_put/cache_truncate\n"
+    "actors 2\n"
+    "t0 cache_lookup index=0\n"
+    "t0 put slot=0\n"
+    "t1 alloc zone=normal order=0\n"
+    "t1 cache_insert slot=0 index=0\n"
+    "t1 put slot=0\n"
+    "t1 cache_truncate index=0\n";
+
+Trace racy_trace() {
+  Trace t;
+  const std::string e = parse_trace(kRacyTrace, "racy.trace", t);
+  EXPECT_EQ(e, "");
+  return t;
+}
+
+// The racy trace's model (the `model` line), without the bug.
+core::ModelConfig small_config() {
+  core::ModelConfig c;
+  c.normal_frames = 64;
+  c.movable_frames = 64;
+  c.device_frames = 0;
+  c.block_frames = 32;
+  c.max_page_order = 3;
+  c.nr_mms = 2;
+  c.mm_slots = 16;
+  c.file_pages = 16;
+  c.gmem_pages = 16;
+  c.gmem_huge_order = 2;
+  return c;
+}
+
+Program make_program(const core::ModelConfig& cfg, const std::vector<std::vector<std::string>>& text) {
+  Program p;
+  p.actors.resize(text.size());
+  for (size_t a = 0; a < text.size(); ++a)
+    for (const std::string& line : text[a]) {
+      Op op;
+      const std::string e = parse_op(line, cfg, op);
+      EXPECT_EQ(e, "") << "in '" << line << "'";
+      p.actors[a].push_back(op);
+    }
+  return p;
+}
+
+// Three actors sharing one folio through mappings, GUP, the page cache,
+// migration and pfn walkers; every op legal on a clean core.
+Program mixed_program(const core::ModelConfig& cfg) {
+  return make_program(cfg, {
+                               {"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0", "write mm=0 pte=0",
+                                "gup_fast mm=0 pte=0", "cache_insert slot=0 index=0", "unpin slot=1", "put slot=0",
+                                "read mm=0 pte=0"},
+                               {"cache_lookup index=0", "read mm=0 pte=0", "pin mm=0 pte=0", "pfn_walk pfn=64",
+                                "unpin slot=1", "put slot=0", "alloc zone=normal order=1", "split slot=0"},
+                               {"migrate pfn=64 zone=movable", "get_user mm=0 pte=0", "put slot=0",
+                                "cache_truncate index=0", "unmap mm=0 pte=0", "try_get pfn=64", "put slot=0",
+                                "pfn_walk pfn=0"},
+                           });
+}
+
+std::string describe(const RunResult& r) {
+  if (r.clean()) return "clean";
+  std::string s = "signature " + r.report.signature + ": " + core::format_violation(r.report.violation);
+  if (!r.report.op_text.empty()) s += " [" + r.report.op_text + "]";
+  if (!r.report.extra.empty()) s += "\n" + r.report.extra;
+  if (!r.report.last_ops.empty()) s += "\n" + r.report.last_ops;
+  return s;
+}
+
+uint64_t estimate_k(const core::ModelConfig& cfg, const Program& p) {
+  auto src = make_random_source(1);
+  return std::max<uint64_t>(1, run_deterministic(cfg, p, *src).k);
+}
+
+// Checks what every deterministic run must satisfy.
+void expect_deterministic_shape(const RunResult& r, unsigned n) {
+  EXPECT_EQ(r.n, n);
+  EXPECT_GT(r.k, 0u);
+  EXPECT_EQ(schedule_steps(r.schedule), r.k);
+  for (const Slice& s : r.schedule) {
+    EXPECT_LT(s.actor, n);
+    EXPECT_GT(s.steps, 0u);
+  }
+  for (size_t i = 1; i < r.schedule.size(); ++i) EXPECT_NE(r.schedule[i].actor, r.schedule[i - 1].actor) << "runs not merged";
+  EXPECT_FALSE(r.diverged);
+}
+
+// --- every scheduler, one program ---------------------------------------------
+
+TEST(Schedulers, EveryDecisionSourceRunsTheMixedProgramClean) {
+  const core::ModelConfig cfg = small_config();
+  const Program p = mixed_program(cfg);
+  const unsigned n = 3;
+  const uint64_t k_est = estimate_k(cfg, p);
+  const std::vector<uint8_t> bytes = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4, 6, 2, 6, 4, 3, 3, 8};
+
+  for (uint64_t seed = 1; seed <= 16; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    auto rnd = make_random_source(seed);
+    const RunResult r = run_deterministic(cfg, p, *rnd);
+    EXPECT_TRUE(r.clean()) << "random: " << describe(r);
+    expect_deterministic_shape(r, n);
+    EXPECT_EQ(r.d, 0u);
+    EXPECT_EQ(r.ops, p.total_ops());
+
+    // The schedule that ran replays exactly.
+    auto rec = make_recorded_source(r.schedule);
+    const RunResult rr = run_deterministic(cfg, p, *rec);
+    EXPECT_TRUE(rr.clean()) << "recorded: " << describe(rr);
+    expect_deterministic_shape(rr, n);
+    EXPECT_EQ(rr.k, r.k);
+    EXPECT_EQ(rr.schedule, r.schedule);
+    EXPECT_EQ(rr.results, r.results);
+
+    for (uint32_t d : {1u, 2u, 3u}) {
+      auto pct = make_pct_source(seed, n, d, k_est);
+      EXPECT_EQ(pct->depth(), d);
+      const RunResult rp = run_deterministic(cfg, p, *pct);
+      EXPECT_TRUE(rp.clean()) << pct->describe() << ": " << describe(rp);
+      expect_deterministic_shape(rp, n);
+      EXPECT_EQ(rp.d, d);
+    }
+  }
+
+  {
+    auto src = make_bytes_source(bytes.data(), bytes.size());
+    const RunResult r = run_deterministic(cfg, p, *src);
+    EXPECT_TRUE(r.clean()) << "bytes: " << describe(r);
+    expect_deterministic_shape(r, n);
+    EXPECT_EQ(r.d, 0u);
+  }
+  {
+    // Byte 0 = 3: depth 1 + 3 % 4 = 4.
+    auto src = make_pct_bytes_source(bytes.data(), bytes.size(), n, k_est);
+    const RunResult r = run_deterministic(cfg, p, *src);
+    EXPECT_TRUE(r.clean()) << "pct-bytes: " << describe(r);
+    expect_deterministic_shape(r, n);
+    EXPECT_EQ(r.d, 4u);
+  }
+  {
+    // No bytes at all: the bytes source never preempts, PCT-from-bytes has depth 1.
+    auto src = make_bytes_source(nullptr, 0);
+    const RunResult r = run_deterministic(cfg, p, *src);
+    EXPECT_TRUE(r.clean()) << describe(r);
+    expect_deterministic_shape(r, n);
+    EXPECT_EQ(r.preemptions, 0u);
+    auto pb = make_pct_bytes_source(nullptr, 0, n, k_est);
+    const RunResult r2 = run_deterministic(cfg, p, *pb);
+    EXPECT_TRUE(r2.clean()) << describe(r2);
+    EXPECT_EQ(r2.d, 1u);
+  }
+  for (bool perturb : {false, true}) {
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+      RunOptions o;
+      o.seed = seed;
+      o.perturb_gap = 4;
+      const RunResult r = run_threads(cfg, p, perturb, o);
+      EXPECT_TRUE(r.clean()) << (perturb ? "perturb: " : "free: ") << describe(r);
+      EXPECT_EQ(r.n, n);
+      EXPECT_EQ(r.d, 0u);
+      EXPECT_EQ(r.ops, p.total_ops());
+      EXPECT_EQ(r.results.size(), n);
+    }
+  }
+}
+
+TEST(Schedulers, BytesSourcePicksCandidatesByByteModuloAndStopsPreemptingWhenBytesRunOut) {
+  const std::vector<uint8_t> bytes = {1, 2, 5};
+  auto src = make_bytes_source(bytes.data(), bytes.size());
+  const std::vector<unsigned> c = {0, 2, 3};
+  EXPECT_EQ(src->pick(c, -1, 0), 2u);  // 1 % 3
+  EXPECT_EQ(src->pick(c, 2, 1), 3u);   // 2 % 3
+  EXPECT_EQ(src->pick(c, 3, 2), 3u);   // 5 % 3
+  EXPECT_EQ(src->pick(c, 2, 3), 2u);   // out of bytes: keep the current actor
+  EXPECT_EQ(src->pick({0, 3}, 2, 4), 0u);  // current not runnable: the lowest
+}
+
+TEST(Schedulers, RecordedSourceFollowsTheScheduleAndReportsDivergence) {
+  Schedule s;
+  ASSERT_EQ(parse_schedule("1x2 0x1", s), "");
+  auto src = make_recorded_source(s);
+  EXPECT_EQ(src->pick({0, 1}, -1, 0), 1u);
+  EXPECT_EQ(src->pick({0, 1}, 1, 1), 1u);
+  EXPECT_EQ(src->pick({0, 1}, 1, 2), 0u);
+  EXPECT_FALSE(src->diverged());
+  EXPECT_EQ(src->pick({0, 1}, 0, 3), 0u);  // past the end: keep running
+  EXPECT_FALSE(src->diverged());
+
+  auto bad = make_recorded_source(s);
+  EXPECT_EQ(bad->pick({0}, -1, 0), 0u);  // actor 1 is not a candidate
+  EXPECT_TRUE(bad->diverged());
+}
+
+TEST(Schedulers, PctRunsTheHighestPriorityActorWithoutChangePointsAtDepthOne) {
+  // d = 1: no change points, so one actor runs to completion before any other.
+  const core::ModelConfig cfg = small_config();
+  const Program p = mixed_program(cfg);
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    auto src = make_pct_source(seed, 3, 1, 100);
+    const RunResult r = run_deterministic(cfg, p, *src);
+    ASSERT_TRUE(r.clean()) << describe(r);
+    EXPECT_EQ(r.preemptions, 0u) << format_schedule(r.schedule);
+  }
+}
+
+TEST(Schedulers, ScheduleTextRoundTripsAndRejectsBadEntries) {
+  Schedule s;
+  ASSERT_EQ(parse_schedule("0x12 1x3 0x5", s), "");
+  EXPECT_EQ(s, (Schedule{{0, 12}, {1, 3}, {0, 5}}));
+  EXPECT_EQ(format_schedule(s), "0x12 1x3 0x5");
+  EXPECT_EQ(schedule_steps(s), 20u);
+  EXPECT_EQ(parse_schedule("0x0", s), "schedule entry '0x0' is not ACTORxSTEPS (actor < 256, steps >= 1)");
+  EXPECT_EQ(parse_schedule("256x1", s), "schedule entry '256x1' is not ACTORxSTEPS (actor < 256, steps >= 1)");
+  EXPECT_EQ(parse_schedule("3", s), "schedule entry '3' is not ACTORxSTEPS");
+}
+
+// --- the racy trace -------------------------------------------------------------
+
+TEST(RacyTrace, IsCleanWithoutTheBugAndFailsOnlyWithTheRaceWithIt) {
+  Trace t = racy_trace();
+  ASSERT_EQ(t.program.actors.size(), 2u);
+  ASSERT_EQ(t.model.bugs, core::bug_bit(core::Bug::TruncateSkipsGracePeriod));
+  core::ModelConfig clean = t.model;
+  clean.bugs = 0;
+  const uint64_t k_est = estimate_k(clean, t.program);
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    auto src = make_pct_source(seed, 2, 2, k_est);
+    const RunResult r = run_deterministic(clean, t.program, *src);
+    ASSERT_TRUE(r.clean()) << src->describe() << ": " << describe(r);
+  }
+  // With the bug, a random schedule rarely hits the race (PCT is the tool
+  // for it), but whatever fails fails with the race's signature.
+  uint64_t failed = 0;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    auto src = make_random_source(seed);
+    const RunResult r = run_deterministic(t.model, t.program, *src);
+    if (!r.clean()) {
+      ++failed;
+      EXPECT_EQ(r.report.signature, kRacySignature) << describe(r);
+    }
+  }
+  RecordProperty("random_failing_of_300", std::to_string(failed));
+}
+
+TEST(RacyTrace, PctFindsItWithin2000SeedsAndTheScheduleReplays100Times) {
+  const Trace t = racy_trace();
+  const uint64_t k_est = estimate_k(t.model, t.program);
+  RunResult fail;
+  std::string how;
+  uint64_t found_at = 0;
+  for (uint64_t seed = 1; seed <= 2000; ++seed) {
+    auto src = make_pct_source(seed, 2, 2, k_est);
+    RunResult r = run_deterministic(t.model, t.program, *src);
+    EXPECT_EQ(r.d, 2u);
+    if (!r.clean()) {
+      found_at = seed;
+      fail = std::move(r);
+      how = src->describe();
+      break;
+    }
+  }
+  ASSERT_NE(found_at, 0u) << "PCT d=2 did not find the race in 2000 seeds (k estimate " << k_est << ")";
+  RecordProperty("pct_seed", std::to_string(found_at));
+  EXPECT_EQ(fail.report.signature, kRacySignature) << describe(fail);
+  EXPECT_EQ(fail.report.violation.kind, core::ViolationKind::UseAfterFree);
+  EXPECT_EQ(fail.report.actor, 1);
+  EXPECT_EQ(fail.report.op_index, 3);
+  EXPECT_EQ(fail.report.op_text, "t1 cache_truncate index=0");
+  EXPECT_EQ(schedule_steps(fail.schedule), fail.k);
+
+  // 100 replays: same verdict, signature, k and schedule; never diverged.
+  for (int i = 0; i < 100; ++i) {
+    auto rec = make_recorded_source(fail.schedule);
+    const RunResult r = run_deterministic(t.model, t.program, *rec);
+    ASSERT_FALSE(r.clean()) << "replay " << i;
+    ASSERT_EQ(r.report.signature, fail.report.signature) << "replay " << i;
+    ASSERT_EQ(r.k, fail.k) << "replay " << i;
+    ASSERT_EQ(r.schedule, fail.schedule) << "replay " << i;
+    ASSERT_FALSE(r.diverged) << "replay " << i;
+  }
+
+  // Through the text trace: write, parse back, replay 100 times.
+  Trace out = t;
+  out.comments = {"found by " + how};
+  out.source = how;
+  out.expect_clean = false;
+  out.expect_signature = fail.report.signature;
+  out.has_schedule = true;
+  out.schedule = fail.schedule;
+  const std::string text = write_trace(out);
+  Trace back;
+  ASSERT_EQ(parse_trace(text, "found.trace", back), "") << text;
+  EXPECT_EQ(write_trace(back), text);
+  EXPECT_EQ(back.program, t.program);
+  EXPECT_EQ(back.schedule, fail.schedule);
+  EXPECT_EQ(back.source, how);
+  ASSERT_EQ(back.comments.size(), 1u);
+  EXPECT_EQ(back.comments[0], "found by " + how);
+  for (unsigned i = 0; i < 100; ++i) {
+    const RunResult r = run_trace(back, i);
+    ASSERT_TRUE(verdict_matches(back, r)) << "trace replay " << i << ": " << describe(r);
+    ASSERT_EQ(r.k, fail.k);
+    ASSERT_FALSE(r.diverged);
+  }
+
+  // The same schedule on a clean core: clean, and it still fits (the clean
+  // core may take other steps, so only the verdict is checked).
+  Trace fixed = back;
+  fixed.model.bugs = 0;
+  const RunResult rc = run_trace(fixed);
+  EXPECT_TRUE(rc.clean()) << describe(rc);
+  EXPECT_FALSE(verdict_matches(fixed, rc));
+}
+
+TEST(RacyTrace, BoundedExplorationWithBoundOneFindsItAndIsExhausted) {
+  const Trace t = racy_trace();
+  BoundedOptions o;
+  o.bound = 1;
+  const BoundedResult b = explore_bounded(t.model, t.program, o);
+  RecordProperty("runs", std::to_string(b.runs));
+  RecordProperty("failing", std::to_string(b.failing));
+  EXPECT_TRUE(b.exhausted) << b.runs << " runs";
+  EXPECT_EQ(b.bound, 1u);
+  ASSERT_TRUE(b.has_failure);
+  EXPECT_GT(b.failing, 0u);
+  EXPECT_LT(b.failing, b.runs);
+  ASSERT_EQ(b.signatures.size(), 1u);
+  EXPECT_EQ(b.signatures.begin()->first, kRacySignature);
+  EXPECT_EQ(b.signatures.begin()->second, b.failing);
+  EXPECT_EQ(b.first_failure.report.signature, kRacySignature);
+  EXPECT_LE(b.first_failure.preemptions, 1u);
+
+  // The first failing schedule replays.
+  auto rec = make_recorded_source(b.first_failure.schedule);
+  const RunResult r = run_deterministic(t.model, t.program, *rec);
+  EXPECT_EQ(r.report.signature, kRacySignature) << describe(r);
+  EXPECT_FALSE(r.diverged);
+
+  // stop_at_first stops there.
+  BoundedOptions first = o;
+  first.stop_at_first = true;
+  const BoundedResult bf = explore_bounded(t.model, t.program, first);
+  EXPECT_TRUE(bf.has_failure);
+  EXPECT_EQ(bf.failing, 1u);
+  EXPECT_FALSE(bf.exhausted);
+  EXPECT_LE(bf.runs, b.runs);
+
+  // Bound 0: no preemption at all, and the race needs one.
+  BoundedOptions zero = o;
+  zero.bound = 0;
+  const BoundedResult b0 = explore_bounded(t.model, t.program, zero);
+  EXPECT_TRUE(b0.exhausted);
+  EXPECT_EQ(b0.failing, 0u);
+  EXPECT_LT(b0.runs, b.runs);
+}
+
+TEST(RacyTrace, WithoutTheBugBoundTwoIsExhaustedWithNoFailure) {
+  Trace t = racy_trace();
+  t.model.bugs = 0;
+  BoundedOptions o;
+  o.bound = 2;
+  const BoundedResult b = explore_bounded(t.model, t.program, o);
+  RecordProperty("runs", std::to_string(b.runs));
+  EXPECT_TRUE(b.exhausted) << b.runs << " runs";
+  EXPECT_EQ(b.failing, 0u);
+  EXPECT_FALSE(b.has_failure);
+  if (b.has_failure) ADD_FAILURE() << describe(b.first_failure);
+  EXPECT_GT(b.runs, 166u);  // bound 2 explores more than bound 1 did
+}
+
+TEST(RacyTrace, BoundedExplorationStopsAtMaxRunsWithoutClaimingExhaustion) {
+  Trace t = racy_trace();
+  t.model.bugs = 0;
+  BoundedOptions o;
+  o.bound = 2;
+  o.max_runs = 10;
+  const BoundedResult b = explore_bounded(t.model, t.program, o);
+  EXPECT_EQ(b.runs, 10u);
+  EXPECT_FALSE(b.exhausted);
+}
+
+TEST(RacyTrace, FormatInterleavingHasOneColumnPerActorAndNamesTheOps) {
+  const Trace t = racy_trace();
+  BoundedOptions o;
+  o.bound = 1;
+  o.stop_at_first = true;
+  const BoundedResult b = explore_bounded(t.model, t.program, o);
+  ASSERT_TRUE(b.has_failure);
+  RunOptions ro;
+  ro.timeline = true;
+  auto rec = make_recorded_source(b.first_failure.schedule);
+  const RunResult r = run_deterministic(t.model, t.program, *rec, ro);
+  ASSERT_EQ(r.report.signature, kRacySignature);
+  ASSERT_FALSE(r.timeline.empty());
+  for (const Segment& s : r.timeline) {
+    EXPECT_LE(s.first_step, s.last_step);
+    EXPECT_LE(s.last_step, r.k);
+  }
+
+  const std::string cols = format_interleaving(t.program, r);
+  std::istringstream in(cols);
+  std::string header;
+  ASSERT_TRUE(std::getline(in, header));
+  EXPECT_NE(header.find("| t0"), std::string::npos) << cols;
+  EXPECT_NE(header.find("| t1"), std::string::npos) << cols;
+  EXPECT_EQ(header.find("| t2"), std::string::npos) << cols;
+  size_t rows = 0;
+  bool t0_col = false, t1_col = false;
+  for (std::string line; std::getline(in, line);) {
+    ++rows;
+    EXPECT_EQ(std::count(line.begin(), line.end(), '|'), 2) << "row '" << line << "'";
+    // The op sits in its actor's column: t0's ops left of the second bar.
+    const size_t bar2 = line.find('|', line.find('|') + 1);
+    if (line.find("cache_lookup") != std::string::npos) {
+      t0_col = true;
+      EXPECT_LT(line.find("cache_lookup"), bar2) << line;
+    }
+    if (line.find("cache_truncate") != std::string::npos) {
+      t1_col = true;
+      EXPECT_GT(line.find("cache_truncate"), bar2) << line;
+    }
+  }
+  EXPECT_GT(rows, 1u);
+  EXPECT_TRUE(t0_col) << cols;
+  EXPECT_TRUE(t1_col) << cols;
+  for (const char* op : {"cache_lookup index=0", "cache_insert slot=0 index=0", "cache_truncate index=0", "alloc zone=normal"})
+    EXPECT_NE(cols.find(op), std::string::npos) << op << " missing from\n" << cols;
+
+  // Three actors: three columns.
+  const core::ModelConfig cfg = small_config();
+  const Program p3 = mixed_program(cfg);
+  auto src = make_random_source(7);
+  const RunResult r3 = run_deterministic(cfg, p3, *src, ro);
+  const std::string c3 = format_interleaving(p3, r3);
+  const std::string h3 = c3.substr(0, c3.find('\n'));
+  EXPECT_EQ(std::count(h3.begin(), h3.end(), '|'), 3) << c3;
+  EXPECT_NE(c3.find("gup_fast mm=0 pte=0"), std::string::npos) << c3;
+  EXPECT_NE(c3.find("migrate pfn=64 zone=movable"), std::string::npos) << c3;
+}
+
+// --- deadlock and livelock ------------------------------------------------------
+
+// A real livelock: t0 maps a guest_memfd page and keeps a FOLL_GET reference
+// on it; t1 converts the page to private, which waits (spinning on sync
+// points) for the transient references to drop. t0's never does, and with a
+// huge gmem_convert_spins t1 spins far longer than livelock_steps: only a
+// spinner is left, nothing completes, and the scheduler must say so instead
+// of spinning on.
+TEST(Deadlock, ASpinnerWaitingForAReferenceNobodyDropsIsReportedWithEveryActorsState) {
+  core::ModelConfig cfg = small_config();
+  cfg.gmem_convert_spins = 1u << 24;
+  const Program p = make_program(cfg, {
+                                          {"gmem_populate index=0", "gmem_map index=0 mm=0 pte=0", "get_user mm=0 pte=0"},
+                                          {"gmem_convert index=0 count=2 private=1"},
+                                      });
+  // Bytes all zero: the lowest candidate runs, so t0 finishes first.
+  const std::vector<uint8_t> zeros(64, 0);
+  auto src = make_bytes_source(zeros.data(), zeros.size());
+  RunOptions o;
+  o.livelock_steps = 20'000;
+  const RunResult r = run_deterministic(cfg, p, *src, o);
+  ASSERT_FALSE(r.clean());
+  EXPECT_EQ(r.report.violation.kind, core::ViolationKind::Deadlock);
+  EXPECT_EQ(r.report.signature, "deadlock/scheduler:no-progress/schedule");
+  EXPECT_LT(r.k, 100'000u) << "the livelock was not cut at livelock_steps";
+  EXPECT_GT(r.k, 20'000u);
+  const std::string& x = r.report.extra;
+  EXPECT_NE(x.find("t0: finished"), std::string::npos) << x;
+  EXPECT_NE(x.find("t1: in op 0 'gmem_convert index=0 count=2 private=1', spinning"), std::string::npos) << x;
+  ASSERT_EQ(r.results.size(), 2u);
+  EXPECT_EQ(r.results[0], (std::vector<int>{0, 0, 0}));
+  EXPECT_TRUE(r.results[1].empty());
+
+  // With a short convert budget the same schedule is clean: convert gives up
+  // with -EAGAIN.
+  core::ModelConfig bounded = cfg;
+  bounded.gmem_convert_spins = 64;
+  auto src2 = make_bytes_source(zeros.data(), zeros.size());
+  const RunResult r2 = run_deterministic(bounded, p, *src2, o);
+  EXPECT_TRUE(r2.clean()) << describe(r2);
+  ASSERT_EQ(r2.results.size(), 2u);
+  EXPECT_EQ(r2.results[1], (std::vector<int>{-EAGAIN}));
+}
+
+// No deadlock needed: a tiny livelock budget makes any op that takes more
+// than one step look stuck; the report names every actor's state.
+TEST(Deadlock, ATinyLivelockBudgetReportsEveryActorsStateInsteadOfRunningOn) {
+  const core::ModelConfig cfg = small_config();
+  const Program p = mixed_program(cfg);
+  auto src = make_random_source(3);
+  RunOptions o;
+  o.livelock_steps = 1;
+  const RunResult r = run_deterministic(cfg, p, *src, o);
+  ASSERT_FALSE(r.clean());
+  EXPECT_EQ(r.report.violation.kind, core::ViolationKind::Deadlock);
+  EXPECT_EQ(r.report.signature, "deadlock/scheduler:no-progress/schedule");
+  EXPECT_EQ(r.report.actor, -1);
+  const std::string& x = r.report.extra;
+  for (const char* a : {"  t0: ", "  t1: ", "  t2: "}) EXPECT_NE(x.find(a), std::string::npos) << x;
+  EXPECT_EQ(std::count(x.begin(), x.end(), '\n'), 3) << x;
+
+  RunOptions budget;
+  budget.max_steps = 5;
+  auto src2 = make_random_source(3);
+  const RunResult r2 = run_deterministic(cfg, p, *src2, budget);
+  ASSERT_FALSE(r2.clean());
+  EXPECT_EQ(r2.report.signature, "deadlock/scheduler:step-budget/schedule");
+  EXPECT_EQ(r2.k, 5u);
+  EXPECT_FALSE(r2.report.extra.empty());
+}
+
+// Only spinners left is not a deadlock when a spinner can go on: here t0,
+// done with its op, waits at the audit gate for t1 to leave it, and t1 waits
+// in truncate's grace period (or spins through a bounded delay). A source
+// that always prefers one of them (PCT's priorities, the bounded explorer's
+// "keep running the current actor") must not starve the other: the
+// scheduler lets spinners take turns, and a clean core stays clean.
+TEST(Deadlock, SpinnersThatCanGoOnAreNotReportedAsDeadlocked) {
+  Trace t = racy_trace();
+  t.model.bugs = 0;
+  BoundedOptions o;
+  o.bound = 1;
+  o.run.audit_every = 1;
+  o.run.livelock_steps = 5'000;
+  const BoundedResult b = explore_bounded(t.model, t.program, o);
+  EXPECT_TRUE(b.exhausted) << b.runs << " runs";
+  EXPECT_EQ(b.failing, 0u) << b.failing << " of " << b.runs << " schedules failed, first: "
+                           << (b.has_failure ? describe(b.first_failure) : "");
+
+  // The same with PCT and a delayed grace period (a rapidcheck counterexample).
+  core::ModelConfig cfg = t.model;
+  cfg.faults.sites = core::fault_bit(core::FaultSite::DelayedGracePeriod);
+  cfg.faults.seed = 0;
+  cfg.faults.rate = 2;
+  for (uint64_t seed = 0; seed < 50; ++seed) {
+    auto src = make_pct_source(seed, 2, 3, 200);
+    RunOptions ro;
+    ro.audit_every = 1;
+    ro.livelock_steps = 5'000;
+    const RunResult r = run_deterministic(cfg, t.program, *src, ro);
+    EXPECT_TRUE(r.clean()) << src->describe() << ": " << describe(r);
+  }
+}
+
+// --- quiescent audits -------------------------------------------------------------
+
+TEST(Audits, AuditEveryOpRunsAuditsAndStaysCleanOnEveryScheduler) {
+  const core::ModelConfig cfg = small_config();
+  const Program p = mixed_program(cfg);
+  RunOptions o;
+  o.audit_every = 1;
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    auto src = make_random_source(seed);
+    const RunResult r = run_deterministic(cfg, p, *src, o);
+    EXPECT_TRUE(r.clean()) << describe(r);
+    EXPECT_GT(r.audits, 0u);
+    EXPECT_LE(r.audits, p.total_ops());
+    auto rec = make_recorded_source(r.schedule);
+    const RunResult rr = run_deterministic(cfg, p, *rec, o);
+    EXPECT_EQ(rr.audits, r.audits);
+    EXPECT_FALSE(rr.diverged);
+  }
+  for (bool perturb : {false, true}) {
+    RunOptions to = o;
+    to.seed = 5;
+    const RunResult r = run_threads(cfg, p, perturb, to);
+    EXPECT_TRUE(r.clean()) << describe(r);
+    EXPECT_GT(r.audits, 0u);
+  }
+  // Without audit_every only the teardown oracle runs.
+  auto src = make_random_source(1);
+  EXPECT_EQ(run_deterministic(cfg, p, *src).audits, 0u);
+}
+
+// The teardown oracle releases what the actors still hold (references,
+// mappings, isolated pageblocks): every frame must be back in the buddy.
+TEST(Audits, TeardownReleasesHeldReferencesMappingsAndIsolations) {
+  const core::ModelConfig cfg = small_config();
+  const Program p = make_program(cfg, {{"alloc zone=normal order=2", "get slot=0", "isolate pfn=64"},
+                                       {"alloc zone=movable order=0", "map slot=0 mm=1 pte=3 page=0",
+                                        "cache_insert slot=0 index=4"}});
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    auto src = make_random_source(seed);
+    RunOptions o;
+    o.audit_every = 1;
+    const RunResult r = run_deterministic(cfg, p, *src, o);
+    EXPECT_TRUE(r.clean()) << describe(r);
+    ASSERT_EQ(r.results.size(), 2u);
+    EXPECT_EQ(r.results[0], (std::vector<int>{0, 0, 0}));
+    EXPECT_EQ(r.results[1], (std::vector<int>{0, 0, 0}));
+  }
+}
+
+// --- fault sites --------------------------------------------------------------------
+
+constexpr core::FaultSite kSites[] = {core::FaultSite::AllocFail, core::FaultSite::SpuriousCas,
+                                      core::FaultSite::DelayedGracePeriod, core::FaultSite::LatePinDrop};
+
+// A random program over the ops the fault sites sit in.
+Program random_fault_program(Rng& rng, const core::ModelConfig& cfg, unsigned actors, unsigned ops) {
+  static const char* const kOps[] = {"alloc zone=normal order=0", "alloc zone=movable order=1",
+                                     "map slot=0 mm=0 pte=0 page=0", "map slot=1 mm=0 pte=1 page=1",
+                                     "pin mm=0 pte=0", "gup_fast mm=0 pte=1", "pin_longterm mm=0 pte=0",
+                                     "get_user mm=0 pte=1", "unpin slot=1", "unpin slot=2",
+                                     "cache_insert slot=0 index=0", "cache_insert slot=1 index=2",
+                                     "cache_lookup index=0", "cache_lookup index=2", "cache_truncate index=0",
+                                     "cache_truncate index=2", "put slot=0", "put slot=1", "put slot=2",
+                                     "freeze slot=0", "unfreeze slot=0", "pfn_walk pfn=64", "try_get pfn=0",
+                                     "migrate pfn=64 zone=normal", "migrate pfn=0 zone=movable",
+                                     "unmap mm=0 pte=0", "write mm=0 pte=1", "gmem_populate index=0"};
+  std::vector<std::vector<std::string>> text(actors);
+  for (auto& a : text)
+    for (unsigned i = 0; i < ops; ++i) a.push_back(kOps[rng.below(std::size(kOps))]);
+  return make_program(cfg, text);
+}
+
+TEST(Faults, ACleanCoreSurvivesEveryFaultSiteAndEverySiteFires) {
+  Rng rng(2024);
+  uint64_t fired[core::kNrFaultSites] = {};
+  uint64_t det_fired_runs = 0;
+  constexpr unsigned kPrograms = 150;
+  for (unsigned i = 0; i < kPrograms; ++i) {
+    core::ModelConfig cfg = small_config();
+    cfg.faults.sites = (1u << core::kNrFaultSites) - 1;
+    cfg.faults.rate = 2 + rng.below(7);  // 2..8
+    cfg.faults.seed = rng.next();
+    const unsigned actors = 2 + rng.below(2);
+    const Program p = random_fault_program(rng, cfg, actors, 10);
+    SCOPED_TRACE("program " + std::to_string(i) + " rate " + std::to_string(cfg.faults.rate));
+
+    // On the deterministic scheduler, with the oracle.
+    auto src = make_random_source(rng.next());
+    RunOptions o;
+    o.audit_every = 1 + rng.below(3);
+    const RunResult r = run_deterministic(cfg, p, *src, o);
+    ASSERT_TRUE(r.clean()) << describe(r) << "\nschedule " << format_schedule(r.schedule);
+    det_fired_runs += r.ops > 0;
+
+    // The same program stepped directly on a World (round-robin in random
+    // order, then teardown), where the fault counters are reachable.
+    World w(cfg, p);
+    for (bool more = true; more;) {
+      more = false;
+      for (Actor& a : w.actors())
+        if (!a.done() && rng.chance(2, 3)) w.step(a);
+      for (Actor& a : w.actors()) more |= !a.done();
+    }
+    for (Actor& a : w.actors()) w.release_all(a);
+    w.teardown_structures();
+    ASSERT_EQ(w.model().violation_count(), 0u) << core::format_violation(w.model().violations().front());
+    for (unsigned s = 0; s < core::kNrFaultSites; ++s) fired[s] += w.model().faults().fired(kSites[s]);
+  }
+  EXPECT_EQ(det_fired_runs, kPrograms);
+  for (unsigned s = 0; s < core::kNrFaultSites; ++s) {
+    RecordProperty(std::string("fired_") + core::fault_site_name(kSites[s]), std::to_string(fired[s]));
+    EXPECT_GT(fired[s], 0u) << "fault site " << core::fault_site_name(kSites[s]) << " never fired in " << kPrograms
+                            << " programs with every site on";
+  }
+}
+
+// Faults are part of the deterministic replay: the same schedule, the same
+// faults, the same results.
+TEST(Faults, FaultsReplayExactlyWithTheirSchedule) {
+  Rng rng(99);
+  for (unsigned i = 0; i < 20; ++i) {
+    core::ModelConfig cfg = small_config();
+    cfg.faults.sites = (1u << core::kNrFaultSites) - 1;
+    cfg.faults.rate = 2;
+    cfg.faults.seed = i;
+    const Program p = random_fault_program(rng, cfg, 2, 10);
+    auto src = make_random_source(i);
+    const RunResult r = run_deterministic(cfg, p, *src);
+    ASSERT_TRUE(r.clean()) << describe(r);
+    auto rec = make_recorded_source(r.schedule);
+    const RunResult rr = run_deterministic(cfg, p, *rec);
+    EXPECT_EQ(rr.results, r.results);
+    EXPECT_EQ(rr.schedule, r.schedule);
+    EXPECT_FALSE(rr.diverged);
+  }
+  // An alloc-fail rate of 1 fails every allocation.
+  core::ModelConfig cfg = small_config();
+  cfg.faults.sites = core::fault_bit(core::FaultSite::AllocFail);
+  cfg.faults.rate = 1;
+  const Program p = make_program(cfg, {{"alloc zone=normal order=0", "alloc zone=movable order=3"}});
+  auto src = make_random_source(1);
+  const RunResult r = run_deterministic(cfg, p, *src);
+  ASSERT_TRUE(r.clean()) << describe(r);
+  EXPECT_EQ(r.results[0], (std::vector<int>{-ENOMEM, -ENOMEM}));
+}
+
+// --- op semantics ------------------------------------------------------------------------
+
+// Count arguments are 1-based in text and semantics (op.cpp: "stored 0..3,
+// shown 1..4"): `gmem_convert index=0 count=1` converts one page, count=2 two.
+TEST(OpSemantics, GmemConvertCountIsOneBased) {
+  const core::ModelConfig cfg = small_config();  // gmem huge folios of 4 pages
+  const Program p = make_program(cfg, {{"gmem_populate index=0", "gmem_convert index=0 count=1 private=1",
+                                        "gmem_convert index=2 count=2 private=1", "gmem_map index=0 mm=0 pte=0",
+                                        "gmem_map index=1 mm=0 pte=1", "gmem_map index=2 mm=0 pte=2",
+                                        "gmem_map index=3 mm=0 pte=3"}});
+  auto src = make_random_source(1);
+  const RunResult r = run_deterministic(cfg, p, *src);
+  ASSERT_TRUE(r.clean()) << describe(r);
+  ASSERT_EQ(r.results.size(), 1u);
+  // Pages 0, 2 and 3 private (the host may not map them), page 1 shared.
+  EXPECT_EQ(r.results[0], (std::vector<int>{0, 0, 0, -EPERM, 0, -EPERM, -EPERM}))
+      << "convert count=1 must convert exactly one page and count=2 two";
+}
+
+// --- traces ----------------------------------------------------------------------------
+
+TEST(Traces, RunTraceUsesItsSchedulerAndVerdictMatchesChecksTheSignature) {
+  Trace t = racy_trace();
+  t.model.bugs = 0;
+  t.expect_clean = true;
+  for (SchedulerKind k : {SchedulerKind::Deterministic, SchedulerKind::Free, SchedulerKind::Perturb}) {
+    t.scheduler = k;
+    const RunResult r = run_trace(t);
+    EXPECT_TRUE(r.clean()) << scheduler_name(k) << ": " << describe(r);
+    EXPECT_TRUE(verdict_matches(t, r));
+    EXPECT_EQ(r.n, 2u);
+    if (k == SchedulerKind::Deterministic) EXPECT_GT(r.k, 0u);
+  }
+  t.expect_clean = false;
+  t.expect_signature = kRacySignature;
+  t.scheduler = SchedulerKind::Deterministic;
+  EXPECT_FALSE(verdict_matches(t, run_trace(t)));
+}
+
+TEST(Traces, WriteFileAtomicRefusesToOverwriteAndLoadTraceReadsBack) {
+  const std::string dir = ::testing::TempDir();
+  const std::string path = dir + "/harness_test_" + std::to_string(::getpid()) + ".trace";
+  std::remove(path.c_str());
+  ASSERT_EQ(write_file_atomic(path, kRacyTrace, false), "");
+  EXPECT_EQ(write_file_atomic(path, "x", false), path + ": exists; not overwriting it");
+  Trace t;
+  EXPECT_EQ(load_trace(path, t), "");
+  EXPECT_EQ(t.program, racy_trace().program);
+  ASSERT_EQ(write_file_atomic(path, "refhammer-trace 2\n", true), "");
+  EXPECT_EQ(load_trace(path, t), path + ":1: trace format version 2 is not supported (this build reads 1)");
+  std::remove(path.c_str());
+  const std::string missing = dir + "/harness_test_missing_" + std::to_string(::getpid()) + ".trace";
+  EXPECT_EQ(load_trace(missing, t).rfind(missing + ":0: cannot open: ", 0), 0u);
+}
+
+// --- binary encoding ---------------------------------------------------------------------
+
+// Pfn arguments are encoded in two bytes. A model may have more than 65536
+// frames (the trace format allows up to 3 * 2^20), and a program naming a
+// pfn at or above 65536 must still survive encode/decode with the same
+// configuration, as every other program does.
+TEST(Encoding, APfnArgumentAbove65535SurvivesEncodeDecode) {
+  core::ModelConfig cfg = small_config();
+  cfg.block_frames = 1024;
+  cfg.normal_frames = 1u << 16;
+  cfg.movable_frames = 1u << 16;
+  ASSERT_EQ(cfg.validate(), "");
+  Program p;
+  p.actors.resize(1);
+  Op op;
+  ASSERT_EQ(parse_op("pfn_walk pfn=70000", cfg, op), "");
+  p.actors[0].push_back(op);
+  ASSERT_EQ(parse_op("alloc zone=movable order=2", cfg, op), "");
+  p.actors[0].push_back(op);
+  const std::vector<uint8_t> bytes = encode_program(p, cfg);
+  const Program back = decode_program(bytes.data(), bytes.size(), 1, cfg);
+  ASSERT_EQ(back.actors.size(), 1u);
+  ASSERT_EQ(back.actors[0].size(), 2u);
+  EXPECT_EQ(format_op(back.actors[0][0]), "pfn_walk pfn=70000");
+  EXPECT_EQ(back, p);
+}
+
+TEST(Encoding, DecodeDropsATruncatedOpAndTakesBytesModuloTheirRange) {
+  const core::ModelConfig cfg = small_config();
+  const int alloc = op_code("alloc");
+  ASSERT_GE(alloc, 0);
+  // Two actors: [actor][op][zone][order]. Actor byte 5 % 2 = 1; zone 3 % 2 = 1
+  // (movable); order 9 % 4 = 1. Then a truncated op.
+  const std::vector<uint8_t> bytes = {5, static_cast<uint8_t>(alloc + op_table().size()), 3, 9, 0,
+                                      static_cast<uint8_t>(alloc), 1};
+  const Program p = decode_program(bytes.data(), bytes.size(), 2, cfg);
+  ASSERT_EQ(p.actors.size(), 2u);
+  EXPECT_TRUE(p.actors[0].empty());
+  ASSERT_EQ(p.actors[1].size(), 1u);
+  EXPECT_EQ(format_op(p.actors[1][0]), "alloc zone=movable order=1");
+  // nactors 0 is taken as 1.
+  EXPECT_EQ(decode_program(bytes.data(), bytes.size(), 0, cfg).actors.size(), 1u);
+  EXPECT_EQ(decode_program(nullptr, 0, 3, cfg).total_ops(), 0u);
+}
+
+TEST(Encoding, EveryOpHasAUniqueNameHelpAndNamedArguments) {
+  std::set<std::string> names;
+  for (size_t c = 0; c < op_table().size(); ++c) {
+    const OpSpec& s = op_table()[c];
+    EXPECT_TRUE(names.insert(s.name).second) << s.name;
+    EXPECT_EQ(op_code(s.name), static_cast<int>(c));
+    EXPECT_LE(s.nargs, kMaxArgs);
+    EXPECT_NE(s.exec, nullptr) << s.name;
+    EXPECT_NE(std::string(s.help), "") << s.name;
+    std::set<std::string> args;
+    for (unsigned i = 0; i < s.nargs; ++i) {
+      ASSERT_NE(s.args[i].name, nullptr) << s.name;
+      EXPECT_TRUE(args.insert(s.args[i].name).second) << s.name << " repeats " << s.args[i].name;
+    }
+  }
+  EXPECT_EQ(op_code("no_such_op"), -1);
+  EXPECT_LE(op_table().size(), 256u);
+}
+
+}  // namespace
