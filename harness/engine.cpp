@@ -254,6 +254,7 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
   std::vector<Fiber> fibers;
   fibers.reserve(n);
   std::vector<size_t> pc_at_stop;
+  std::string last_ops_at_stop;
   for (unsigned i = 0; i < n; ++i) {
     args[i] = FiberArg{run.get(), &run->w.actors()[i]};
     fibers.emplace_back(fiber_entry, &args[i]);
@@ -325,6 +326,7 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
     }
     r.k = step;
     for (const Actor& act : run->w.actors()) pc_at_stop.push_back(act.pc);
+    if (run->sink.has()) last_ops_at_stop = run->last_ops();
     // Drain: after a violation (or a livelock report) every actor stops at
     // its next op boundary; let each finish the op it is in, round-robin, so
     // that nothing on a fiber stack is abandoned (abandoned fibers run no
@@ -348,6 +350,7 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
   if (!run->sink.has()) run->teardown();
   run->finish(r);
   if (!extra.empty()) r.report.extra = extra;
+  if (!last_ops_at_stop.empty()) r.report.last_ops = last_ops_at_stop;
   if (!r.clean()) {
     // Report the world as it was when the run stopped, not after the drain.
     r.ops = 0;
