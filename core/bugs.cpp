@@ -39,6 +39,18 @@ const char* fault_site_name(FaultSite s) noexcept {
   return "?";
 }
 
+bool FaultInjector::fire_slow(FaultSite s) noexcept {
+  // relaxed: injection bookkeeping (see faults.hpp).
+  const uint64_t n = counters_[static_cast<unsigned>(s)].fetch_add(1, std::memory_order_relaxed);
+  uint64_t z = c_.seed ^ (uint64_t(static_cast<unsigned>(s) + 1) << 56) ^ (n * 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  const bool hit = c_.rate <= 1 || z % c_.rate == 0;
+  if (hit) fired_[static_cast<unsigned>(s)].fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
+  return hit;
+}
+
 bool fault_site_by_name(std::string_view name, FaultSite& out) noexcept {
   for (unsigned i = 0; i < kNrFaultSites; ++i)
     if (name == fault_site_name(static_cast<FaultSite>(i))) {
