@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "core/claimant.hpp"
 #include "core/mm.hpp"
 #include "core/model.hpp"
 
@@ -254,6 +255,7 @@ struct Auditor {
       FolioOwnerOps* ops = m.owner_ops(static_cast<OwnerId>(o));
       if (ops != nullptr && o != static_cast<unsigned>(OwnerId::Buddy)) ops->audit_claims(m, ledger);
     }
+    for (const FrameClaimant* c : m.claimants()) c->audit_claims(m, ledger);
     for (Pfn p : ledger.double_frozen())
       add(ViolationKind::DoubleOwner, p, "audit:accounting", "two holders own the same frozen folio");
     check_free_lists();
@@ -263,6 +265,7 @@ struct Auditor {
       FolioOwnerOps* ops = m.owner_ops(static_cast<OwnerId>(o));
       if (ops != nullptr) ops->audit_check(m, ledger, r.violations);
     }
+    for (const FrameClaimant* c : m.claimants()) c->audit_check(m, ledger, r.violations);
   }
 };
 

@@ -24,6 +24,22 @@ const char* gmem_pin_policy_name(GmemPinPolicy p) noexcept {
   return "?";
 }
 
+const char* zone_device_refcount_name(ZoneDeviceRefcount z) noexcept {
+  switch (z) {
+    case ZoneDeviceRefcount::ZeroBased: return "0-based";
+    case ZoneDeviceRefcount::LegacyOneBased: return "1-based";
+  }
+  return "?";
+}
+
+const char* offline_refcount_name(OfflineRefcount o) noexcept {
+  switch (o) {
+    case OfflineRefcount::Frozen: return "frozen";
+    case OfflineRefcount::Legacy: return "legacy";
+  }
+  return "?";
+}
+
 std::string ModelConfig::validate() const {
   if (max_page_order > kMaxPageOrderLimit)
     return "max_page_order " + std::to_string(max_page_order) + " is above " + std::to_string(kMaxPageOrderLimit);
@@ -48,6 +64,8 @@ std::string ModelConfig::validate() const {
   if (gmem_pages > 4096) return "gmem_pages must be at most 4096";
   if (rcu_readers == 0 || rcu_readers > 1024) return "rcu_readers must be 1..1024";
   if (migrate_passes == 0) return "migrate_passes must be at least 1";
+  if (reporting_capacity == 0 || reporting_capacity > 64) return "reporting_capacity must be 1..64";
+  if (offline_passes == 0) return "offline_passes must be at least 1";
   return {};
 }
 

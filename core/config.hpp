@@ -31,11 +31,37 @@ enum class GmemPinPolicy : uint8_t {
 };
 const char* gmem_pin_policy_name(GmemPinPolicy p) noexcept;
 
+// ZONE_DEVICE refcounting (seed 002; kernel-semantics.md §4).
+enum class ZoneDeviceRefcount : uint8_t {
+  // 6.2+: a free device folio sits at refcount 0 in the driver's pool; the
+  // zero transition reaches page_free through the owner hook. The new design.
+  ZeroBased,
+  // <= 5.18: refcount 1 means free/idle; the put that reaches 1 calls
+  // page_free, and every generic put path must route through
+  // put_devmap_managed_page() (missing that is the c5d6c45e90c4 bug class).
+  LegacyOneBased,
+};
+const char* zone_device_refcount_name(ZoneDeviceRefcount z) noexcept;
+
+// PageOffline (virtio-mem fake-offline) pages (seeds 000, 001; §5).
+enum class OfflineRefcount : uint8_t {
+  // Refcount stays 0 (frozen); flags NeverOnlined and Skippable;
+  // alloc_offline_page()/free_offline_page() never touch the refcount. New.
+  Frozen,
+  // Refcount 1 owned by the driver, pg::was_onlined ("PageDirty trick");
+  // MEM_GOING_OFFLINE drops 1->0, MEM_CANCEL_OFFLINE re-increments. Racy
+  // with speculative references (seed 000).
+  Legacy,
+};
+const char* offline_refcount_name(OfflineRefcount o) noexcept;
+
 // The design variants the seeds argue about. Later core issues add theirs
 // here (PageOffline, ZONE_DEVICE, guest_memfd); legacy ones are off by default.
 struct DesignConfig {
   FreeDispatch free_dispatch = FreeDispatch::OwnerHook;
   GmemPinPolicy gmem_pin_policy = GmemPinPolicy::RefuseLongterm;
+  ZoneDeviceRefcount zone_device = ZoneDeviceRefcount::ZeroBased;
+  OfflineRefcount offline = OfflineRefcount::Frozen;
 };
 
 struct ModelConfig {
@@ -71,6 +97,24 @@ struct ModelConfig {
   // Passes migrate_pages() makes over a folio before giving up (the kernel's
   // NR_MAX_MIGRATE_PAGES_RETRY is 10; small here so failures are quick).
   uint32_t migrate_passes = 3;
+  // (The three orders below are clamped to max_page_order where used.)
+  // hugetlb: order of a fresh pool folio (the hstate's order; demote
+  // splits it down to order 0) and dissolve's "race window, retry" budget.
+  uint8_t hugetlb_order = 3;
+  uint32_t hugetlb_dissolve_retries = 256;
+  // ZONE_DEVICE: order of the pgmap's device folios (compound when > 0) and
+  // the sync points memunmap_pages() spins per folio before -EBUSY.
+  uint8_t device_folio_order = 1;
+  uint32_t pgmap_teardown_spins = 512;
+  // Memory offlining: scan/migrate/test passes before -EBUSY (the kernel
+  // retries until a signal; bounded here, as proposed in 2025).
+  uint32_t offline_passes = 8;
+  // Free page reporting: lowest reported order (page_reporting_order),
+  // blocks per report (PAGE_REPORTING_CAPACITY, 32 in the kernel) and
+  // reports per cycle (the per-list budget).
+  uint8_t reporting_order = 2;
+  uint32_t reporting_capacity = 4;
+  uint32_t reporting_budget = 2;
   DesignConfig design;
   // Per-frame page_ref event history (the tracepoint ring every violation
   // report carries). On by default; off only to measure what it costs.

@@ -4,6 +4,10 @@
 #include <stdexcept>
 
 #include "core/guest_memfd.hpp"
+#include "core/hugetlb.hpp"
+#include "core/offline.hpp"
+#include "core/reporting.hpp"
+#include "core/zone_device.hpp"
 
 namespace core {
 namespace {
@@ -33,6 +37,18 @@ Model::Model(const ModelConfig& cfg)
   owners_[static_cast<unsigned>(OwnerId::Guestmem)] = gmem_.get();
   for (uint32_t i = 0; i < cfg_.nr_mms; ++i) mms_.push_back(std::make_unique<Mm>(i, cfg_.mm_slots));
   buddy_.init_free_all();
+  // The special owners register their free paths with the owner hook.
+  hugetlb_ = std::make_unique<Hugetlb>(*this);
+  pgmap_ = std::make_unique<DevicePgmap>(*this);
+  offline_driver_ = std::make_unique<OfflineDriver>(*this);
+  hotplug_ = std::make_unique<MemoryHotplug>(*this);
+  reporting_ = std::make_unique<PageReporting>(*this);
+  register_owner(OwnerId::Hugetlb, hugetlb_.get());
+  register_owner(OwnerId::DevicePgmap, pgmap_.get());
+  register_owner(OwnerId::Offline, offline_driver_.get());
+  claimants_ = {hotplug_.get(), reporting_.get()};
+  // The pgmap starts unmapped: device frames are unpopulated until
+  // memremap_pages().
 }
 
 PageCache& Model::page_cache(uint16_t mapping_id) noexcept {

@@ -35,6 +35,12 @@
 namespace core {
 
 class GuestMemfd;
+class Hugetlb;
+class DevicePgmap;
+class OfflineDriver;
+class MemoryHotplug;
+class PageReporting;
+class FrameClaimant;
 
 // Page-cache ids (folio->mapping values); 0 means "not in a page cache".
 inline constexpr uint16_t kFileMapping = 1;
@@ -69,6 +75,15 @@ class Model {
   // The page cache a folio->mapping value names.
   PageCache& page_cache(uint16_t mapping_id) noexcept;
   Rcu& rcu() noexcept { return rcu_; }
+  // The special owners (issue 4): hugetlb pool, ZONE_DEVICE pgmap, the
+  // PageOffline driver, memory hotplug, free page reporting.
+  Hugetlb& hugetlb() noexcept { return *hugetlb_; }
+  DevicePgmap& pgmap() noexcept { return *pgmap_; }
+  OfflineDriver& offline_driver() noexcept { return *offline_driver_; }
+  MemoryHotplug& hotplug() noexcept { return *hotplug_; }
+  PageReporting& reporting() noexcept { return *reporting_; }
+  // Structures that hold frames without owning folios (audit).
+  const std::vector<FrameClaimant*>& claimants() const noexcept { return claimants_; }
 
   // Owner registry (seed 000). The buddy is registered at construction.
   void register_owner(OwnerId id, FolioOwnerOps* ops);
@@ -101,6 +116,12 @@ class Model {
   std::vector<std::unique_ptr<Mm>> mms_;
   std::unique_ptr<PageCache> file_;
   std::unique_ptr<GuestMemfd> gmem_;
+  std::unique_ptr<Hugetlb> hugetlb_;
+  std::unique_ptr<DevicePgmap> pgmap_;
+  std::unique_ptr<OfflineDriver> offline_driver_;
+  std::unique_ptr<MemoryHotplug> hotplug_;
+  std::unique_ptr<PageReporting> reporting_;
+  std::vector<FrameClaimant*> claimants_;
 
   ProbeCounters probes_;
   FaultInjector faults_;

@@ -95,6 +95,7 @@ const char* violation_kind_name(ViolationKind k) noexcept {
     case ViolationKind::Security: return "security";
     case ViolationKind::MappingCorrupt: return "mapping-corrupt";
     case ViolationKind::Deadlock: return "deadlock";
+    case ViolationKind::FreeCallback: return "free-callback";
   }
   return "?";
 }
@@ -131,6 +132,21 @@ const char* probe_name(Probe p) noexcept {
     case Probe::GmemConvertWaited: return "guest_memfd conversion waited for transient references";
     case Probe::GmemConvertBusy: return "guest_memfd conversion busy (-EAGAIN)";
     case Probe::GmemLongtermRefused: return "long-term pin on shared guest_memfd page refused (a)";
+    case Probe::HugetlbFreezeFailed: return "fresh huge folio: freeze(1) lost to a speculative reference";
+    case Probe::HugetlbDissolveRaceWindow: return "dissolve hit the free race window (refcount 0, !hugetlb_freed), retried";
+    case Probe::HugetlbDissolved: return "free huge folio dissolved to the buddy";
+    case Probe::HugetlbDemoted: return "free huge folio demoted";
+    case Probe::DevicePageFree: return "ZONE_DEVICE page_free ran";
+    case Probe::PgmapTeardownWaited: return "memunmap_pages waited for a referenced device folio";
+    case Probe::PgmapTeardownBusy: return "memunmap_pages gave up (-EBUSY)";
+    case Probe::OfflineGoingOfflineReferenced: return "GOING_OFFLINE: fake-offline page referenced (dec did not reach 0)";
+    case Probe::OfflineStrayPutKept: return "stray last put on a PageOffline page kept by the driver's hook";
+    case Probe::OfflinePassRetry: return "offlining pass found a busy page, retried";
+    case Probe::OfflineBusy: return "offlining gave up (-EBUSY)";
+    case Probe::OfflineSucceeded: return "memory block offlined";
+    case Probe::ReportIsolated: return "page reporting isolated a free block";
+    case Probe::ReportMarked: return "reported block put back and marked PageReported";
+    case Probe::ReportPutbackMerged: return "reported block merged or moved on putback: unmarked";
   }
   return "?";
 }

@@ -44,8 +44,23 @@ enum class Probe : uint8_t {
   GmemConvertWaited,    // shared->private conversion waited for transient references
   GmemConvertBusy,      // ... and gave up (-EAGAIN)
   GmemLongtermRefused,  // policy (a): a long-term pin on a shared guest_memfd page refused
+  HugetlbFreezeFailed,  // fresh huge folio: a speculative ref on the head beat folio_ref_freeze(1)
+  HugetlbDissolveRaceWindow,  // dissolve saw refcount 0 without hugetlb_freed: free in progress, retried (7ffddd499ba6)
+  HugetlbDissolved,     // a free huge folio went back to the buddy
+  HugetlbDemoted,       // a free huge folio was split into two smaller pool folios
+  DevicePageFree,       // pgmap->ops->page_free ran
+  PgmapTeardownWaited,  // memunmap_pages waited for a referenced device folio
+  PgmapTeardownBusy,    // ... and gave up (-EBUSY)
+  OfflineGoingOfflineReferenced,  // legacy GOING_OFFLINE: dec did not reach 0 (WARN "fake-offline page referenced")
+  OfflineStrayPutKept,  // a stray reference's last put on a PageOffline page reached the driver's hook
+  OfflinePassRetry,     // offlining: a scan/migrate/test pass found a busy page, retried
+  OfflineBusy,          // offlining gave up (-EBUSY) and cancelled
+  OfflineSucceeded,     // a memory block went offline
+  ReportIsolated,       // page reporting took a free block off its list
+  ReportMarked,         // ... put it back unmerged and marked it PageReported
+  ReportPutbackMerged,  // ... put it back, but it merged or moved: left unreported
 };
-inline constexpr unsigned kNrProbes = 30;
+inline constexpr unsigned kNrProbes = 45;
 const char* probe_name(Probe p) noexcept;
 
 class ProbeCounters {

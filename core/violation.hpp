@@ -45,8 +45,9 @@ enum class ViolationKind : uint8_t {
   Security,            // a private guest_memfd page the host can still map, pin or read
   MappingCorrupt,      // audit: page-cache entry and folio->mapping/index disagree, or a stray migration entry
   Deadlock,            // detected by a scheduler: no actor can make progress (reported by the harness)
+  FreeCallback,        // an owner's free callback (ZONE_DEVICE page_free) missed, ran twice, or a pool is inconsistent
 };
-inline constexpr unsigned kNrViolationKinds = 23;
+inline constexpr unsigned kNrViolationKinds = 24;
 const char* violation_kind_name(ViolationKind k) noexcept;
 
 struct Violation {
