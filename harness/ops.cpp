@@ -5,8 +5,12 @@
 #include "core/folio.hpp"
 #include "core/guest_memfd.hpp"
 #include "core/gup.hpp"
+#include "core/hugetlb.hpp"
 #include "core/migrate.hpp"
+#include "core/offline.hpp"
 #include "core/page_ref.hpp"
+#include "core/reporting.hpp"
+#include "core/zone_device.hpp"
 #include "harness/op.hpp"
 #include "harness/world.hpp"
 
@@ -21,6 +25,14 @@ core::ZoneType zone_arg(uint32_t v) { return v == 0 ? core::ZoneType::Normal : c
 Hold* held(Actor& a, uint32_t slot, HoldKind kind) {
   Hold& h = a.slots[slot % kActorSlots];
   return h.kind == kind ? &h : nullptr;
+}
+
+// Generic ops that only make sense on buddy-owned folios (split, freeze,
+// free_frozen, page cache): a special owner's folio is skipped, as the
+// kernel never hands a hugetlb, device or PageOffline folio to them.
+bool buddy_owned(World& w, Pfn head) {
+  // relaxed: the actor holds a reference; the owner of a live folio is stable.
+  return static_cast<core::OwnerId>(w.model().frame(head).owner.load(std::memory_order_relaxed)) == core::OwnerId::Buddy;
 }
 
 int put_into_free_slot(Actor& a, Hold h) {
@@ -59,7 +71,7 @@ int op_put(World& w, Actor& a, const Op& op) {
   if (h == nullptr) return kSkipped;
   const Pfn head = h->head;
   if (--h->count == 0) *h = Hold{};
-  core::folio_put(w.model(), head);
+  core::put_page(w.model(), head);  // folio_put, or the legacy devmap path
   return 0;
 }
 
@@ -84,7 +96,7 @@ int op_pfn_walk(World& w, Actor&, const Op& op) {
 // nobody else holds one.
 int op_freeze(World& w, Actor& a, const Op& op) {
   Hold* h = held(a, op.a[0], HoldKind::Ref);
-  if (h == nullptr) return kSkipped;
+  if (h == nullptr || !buddy_owned(w, h->head)) return kSkipped;
   if (!core::folio_ref_freeze(w.model(), h->head, h->count)) return -EAGAIN;
   h->kind = HoldKind::Frozen;
   return 0;
@@ -110,7 +122,7 @@ int op_free_frozen(World& w, Actor& a, const Op& op) {
 
 int op_split(World& w, Actor& a, const Op& op) {
   Hold* h = held(a, op.a[0], HoldKind::Ref);
-  if (h == nullptr || h->count != 1) return kSkipped;
+  if (h == nullptr || h->count != 1 || !buddy_owned(w, h->head)) return kSkipped;
   const uint32_t nr = core::folio_nr_pages(w.model(), h->head);
   unsigned free = 0;
   for (const Hold& s : a.slots) free += s.kind == HoldKind::Empty;
@@ -196,7 +208,7 @@ int op_migrate(World& w, Actor&, const Op& op) {
 
 int op_cache_insert(World& w, Actor& a, const Op& op) {
   Hold* h = held(a, op.a[0], HoldKind::Ref);
-  if (h == nullptr) return kSkipped;
+  if (h == nullptr || !buddy_owned(w, h->head)) return kSkipped;
   const uint32_t nr = core::folio_nr_pages(w.model(), h->head);
   return core::filemap_add_folio(w.model(), w.model().file(), h->head, op.a[1] & ~(nr - 1));
 }
@@ -226,6 +238,42 @@ int op_gmem_convert(World& w, Actor&, const Op& op) {
 }
 int op_gmem_punch(World& w, Actor&, const Op& op) { return w.model().gmem().punch_hole(op.a[0]); }
 
+// --- hugetlb, ZONE_DEVICE, PageOffline and hotplug, free page reporting ------
+
+int op_huge_alloc(World& w, Actor& a, const Op&) {
+  if (a.free_slot() < 0) return kSkipped;
+  const Pfn head = w.model().hugetlb().alloc_hugetlb_folio();
+  if (head == kNoPfn) return -ENOMEM;
+  return put_into_free_slot(a, Hold{HoldKind::Ref, head, head, 1});
+}
+int op_huge_dissolve(World& w, Actor&, const Op& op) {
+  const Pfn head = w.model().hugetlb().free_folio_at(op.a[0]);
+  return head == kNoPfn ? -ENOENT : w.model().hugetlb().dissolve_free_hugetlb_folio(head);
+}
+int op_huge_demote(World& w, Actor&, const Op& op) {
+  const Pfn head = w.model().hugetlb().free_folio_at(op.a[0]);
+  return head == kNoPfn ? -ENOENT : w.model().hugetlb().demote_free_hugetlb_folio(head);
+}
+int op_dev_alloc(World& w, Actor& a, const Op&) {
+  if (a.free_slot() < 0) return kSkipped;
+  const Pfn head = w.model().pgmap().dev_alloc();
+  if (head == kNoPfn) return -ENOMEM;
+  return put_into_free_slot(a, Hold{HoldKind::Ref, head, head, 1});
+}
+int op_pgmap_teardown(World& w, Actor&, const Op&) { return w.model().pgmap().memunmap_pages(); }
+int op_pgmap_map(World& w, Actor&, const Op&) { return w.model().pgmap().memremap_pages(); }
+int op_offline_alloc(World& w, Actor&, const Op& op) {
+  return w.model().offline_driver().offline_alloc(zone_arg(op.a[0])) == kNoPfn ? -ENOMEM : 0;
+}
+int op_offline_free(World& w, Actor&, const Op& op) { return w.model().offline_driver().offline_free(op.a[0]); }
+int op_block_offline(World& w, Actor&, const Op& op) {
+  return w.model().hotplug().offline_pages(w.model().frames().block_of(op.a[0]));
+}
+int op_block_online(World& w, Actor&, const Op& op) {
+  return w.model().hotplug().online_pages(w.model().frames().block_of(op.a[0]), op.a[1]);
+}
+int op_report_cycle(World& w, Actor&, const Op&) { return w.model().reporting().report_cycle() > 0 ? 0 : -ENOENT; }
+
 constexpr ArgSpec kSlot{"slot", ArgKind::Slot};
 constexpr ArgSpec kZone{"zone", ArgKind::Zone};
 constexpr ArgSpec kOrder{"order", ArgKind::Order};
@@ -238,6 +286,8 @@ constexpr ArgSpec kFileIdx{"index", ArgKind::FileIndex};
 constexpr ArgSpec kGmemIdx{"index", ArgKind::GmemIndex};
 constexpr ArgSpec kCount{"count", ArgKind::Count};
 constexpr ArgSpec kPrivate{"private", ArgKind::Bool};
+constexpr ArgSpec kNth{"nth", ArgKind::Count};
+constexpr ArgSpec kWithhold{"withhold", ArgKind::Count};
 
 constexpr std::array<ArgSpec, kMaxArgs> A(ArgSpec a = kNone, ArgSpec b = kNone, ArgSpec c = kNone, ArgSpec d = kNone) {
   return {a, b, c, d};
@@ -282,6 +332,18 @@ const std::vector<OpSpec>& op_table() {
        op_gmem_convert, "convert guest_memfd pages shared<->private"},
       {"gmem_punch", 1, A(kGmemIdx), op_gmem_punch,
        "punch a hole in guest_memfd"},
+      {"huge_alloc", 0, A(), op_huge_alloc, "alloc_hugetlb_folio from the pool (grown when empty) into a slot"},
+      {"huge_dissolve", 1, A(kNth), op_huge_dissolve, "dissolve the nth free hugetlb folio to the buddy"},
+      {"huge_demote", 1, A(kNth), op_huge_demote, "demote the nth free hugetlb folio into two halves"},
+      {"dev_alloc", 0, A(), op_dev_alloc, "a driver allocates a ZONE_DEVICE folio into a slot"},
+      {"pgmap_map", 0, A(), op_pgmap_map, "memremap_pages: populate the DEVICE zone's pgmap"},
+      {"pgmap_teardown", 0, A(), op_pgmap_teardown, "memunmap_pages: wait for idle device folios"},
+      {"offline_alloc", 1, A(kZone), op_offline_alloc, "fake-offline a page taken from the buddy (PageOffline)"},
+      {"offline_free", 1, A(kNth), op_offline_free, "give the nth PageOffline page back to the buddy"},
+      {"block_offline", 1, A(kPfn), op_block_offline, "offline_pages on the memory block of a pfn"},
+      {"block_online", 2, A(kPfn, kWithhold), op_block_online,
+       "online_pages on the memory block of a pfn, withholding pages as PageOffline"},
+      {"report_cycle", 0, A(), op_report_cycle, "one free page reporting cycle"},
   };
   return table;
 }

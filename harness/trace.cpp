@@ -147,7 +147,9 @@ std::string write_trace(const Trace& t) {
   for (const ModelField& f : kModelFields) o << " " << f.name << "=" << f.get(t.model);
   o << "\n";
   o << "design free_dispatch=" << core::free_dispatch_name(t.model.design.free_dispatch)
-    << " gmem_pin_policy=" << core::gmem_pin_policy_name(t.model.design.gmem_pin_policy) << "\n";
+    << " gmem_pin_policy=" << core::gmem_pin_policy_name(t.model.design.gmem_pin_policy)
+    << " zone_device=" << core::zone_device_refcount_name(t.model.design.zone_device)
+    << " offline=" << core::offline_refcount_name(t.model.design.offline) << "\n";
   o << "bugs " << format_bugs(t.model.bugs) << "\n";
   o << "faults " << format_faults(t.model.faults) << "\n";
   o << "seed " << t.seed << "\n";
@@ -232,6 +234,10 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
         else if (w[i] == "free_dispatch=per-type-checks") out.model.design.free_dispatch = core::FreeDispatch::PerTypeChecks;
         else if (w[i] == "gmem_pin_policy=refuse-longterm") out.model.design.gmem_pin_policy = core::GmemPinPolicy::RefuseLongterm;
         else if (w[i] == "gmem_pin_policy=split-small-folios") out.model.design.gmem_pin_policy = core::GmemPinPolicy::SplitSmallFolios;
+        else if (w[i] == "zone_device=0-based") out.model.design.zone_device = core::ZoneDeviceRefcount::ZeroBased;
+        else if (w[i] == "zone_device=1-based") out.model.design.zone_device = core::ZoneDeviceRefcount::LegacyOneBased;
+        else if (w[i] == "offline=frozen") out.model.design.offline = core::OfflineRefcount::Frozen;
+        else if (w[i] == "offline=legacy") out.model.design.offline = core::OfflineRefcount::Legacy;
         else return err("unknown design variant '" + std::string(w[i]) + "'");
       }
     } else if (key == "bugs") {

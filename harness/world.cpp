@@ -4,7 +4,10 @@
 #include "core/filemap.hpp"
 #include "core/guest_memfd.hpp"
 #include "core/gup.hpp"
+#include "core/hugetlb.hpp"
+#include "core/offline.hpp"
 #include "core/page_ref.hpp"
+#include "core/zone_device.hpp"
 
 namespace refhammer::harness {
 
@@ -52,7 +55,7 @@ void World::release_all(Actor& a) {
   for (Hold& h : a.slots) {
     switch (h.kind) {
       case HoldKind::Ref:
-        for (int32_t i = 0; i < h.count; ++i) core::folio_put(m, h.head);
+        for (int32_t i = 0; i < h.count; ++i) core::put_page(m, h.head);
         break;
       case HoldKind::Frozen:
         // relaxed: frozen by us, the order is stable.
@@ -76,6 +79,11 @@ void World::teardown_structures() {
     for (uint32_t s = 0; s < m.mm(i).nr_slots(); ++s) core::unmap_slot(m, m.mm(i), s);
   for (uint32_t i = 0; i < m.file().size(); ++i) core::truncate_folio(m, m.file(), i);
   for (uint32_t i = 0; i < m.gmem().size(); i += m.gmem().huge_pages()) m.gmem().punch_hole(i);
+  // The special owners give their frames back: offline blocks come online,
+  // PageOffline pages and the free hugetlb pool return to the buddy.
+  m.hotplug().online_all();
+  m.offline_driver().free_all();
+  m.hugetlb().dissolve_all_free();
 }
 
 }  // namespace refhammer::harness
