@@ -1,0 +1,56 @@
+// Helpers shared by the special-owner tests (hugetlb, ZONE_DEVICE,
+// PageOffline and hotplug, free page reporting).
+#pragma once
+
+#include <string>
+
+#include "core/audit.hpp"
+#include "core/config.hpp"
+#include "core/model.hpp"
+
+namespace special_test {
+
+// 128 NORMAL + 128 MOVABLE + 64 DEVICE frames, order-4 pageblocks, 64-frame
+// memory blocks, order-3 hugetlb folios, order-1 device folios.
+inline core::ModelConfig small_config() {
+  core::ModelConfig c;
+  c.normal_frames = 128;
+  c.movable_frames = 128;
+  c.device_frames = 64;
+  c.max_page_order = 4;
+  c.block_frames = 64;
+  c.hugetlb_order = 3;
+  c.device_folio_order = 1;
+  c.pgmap_teardown_spins = 16;
+  c.hugetlb_dissolve_retries = 8;
+  c.offline_passes = 3;
+  return c;
+}
+
+inline core::ModelConfig with(core::ModelConfig c, core::OfflineRefcount o,
+                              core::FreeDispatch d = core::FreeDispatch::OwnerHook) {
+  c.design.offline = o;
+  c.design.free_dispatch = d;
+  return c;
+}
+
+// The audit's verdict, as text: "" when clean.
+inline std::string audit_text(core::Model& m, const core::HolderLedger& l) {
+  const core::AuditReport r = core::audit(m, l, false);
+  std::string s;
+  for (const core::Violation& v : r.violations) s += core::format_violation(v) + "\n";
+  return s;
+}
+inline std::string audit_text(core::Model& m) { return audit_text(m, core::HolderLedger(m.frames().size())); }
+
+inline bool has_kind(core::Model& m, const core::HolderLedger& l, core::ViolationKind k) {
+  for (const core::Violation& v : core::audit(m, l, false).violations)
+    if (v.kind == k) return true;
+  return false;
+}
+
+inline uint32_t buddy_free(core::Model& m) {
+  return m.buddy().nr_free_pages(core::ZoneType::Normal) + m.buddy().nr_free_pages(core::ZoneType::Movable);
+}
+
+}  // namespace special_test
