@@ -219,8 +219,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 10))->capture_default_str();
   stress->add_option("--free-dispatch", free_dispatch, "zero-transition design: owner-hook | per-type-checks")
       ->check(CLI::IsMember({"owner-hook", "per-type-checks"}))->capture_default_str();
-  stress->add_option("--profile", profile, "op mix: all | refcount")
-      ->check(CLI::IsMember({"all", "refcount"}))->capture_default_str();
+  stress->add_option("--profile", profile, "op mix: all | refcount | special")
+      ->check(CLI::IsMember({"all", "refcount", "special"}))->capture_default_str();
   stress->add_option("--gmem-pin-policy", gmem_policy, "guest_memfd design: refuse-longterm (a) | split-small-folios (b)")
       ->check(CLI::IsMember({"refuse-longterm", "split-small-folios"}))->capture_default_str();
   stress->add_option("--progress", st.progress_every, "seconds between progress lines (0: none)")->capture_default_str();
@@ -256,8 +256,9 @@ int main(int argc, char** argv) {
   if (stress->parsed()) {
     st.model.design.free_dispatch =
         free_dispatch == "per-type-checks" ? core::FreeDispatch::PerTypeChecks : core::FreeDispatch::OwnerHook;
-    st.profile = profile == "refcount" ? refhammer::stress::CoreStressOptions::Profile::Refcount
-                                       : refhammer::stress::CoreStressOptions::Profile::All;
+    st.profile = profile == "refcount"  ? refhammer::stress::CoreStressOptions::Profile::Refcount
+                 : profile == "special" ? refhammer::stress::CoreStressOptions::Profile::Special
+                                        : refhammer::stress::CoreStressOptions::Profile::All;
     st.model.design.gmem_pin_policy =
         gmem_policy == "split-small-folios" ? core::GmemPinPolicy::SplitSmallFolios : core::GmemPinPolicy::RefuseLongterm;
     if (st.progress_every == 0 && isatty(STDOUT_FILENO)) st.progress_every = 1.0;

@@ -30,7 +30,7 @@ class Rng {
   }
   // Uniform in [0, n), n > 0 (Lemire's multiply-shift; bias is negligible here).
   uint32_t below(uint32_t n) noexcept {
-    return static_cast<uint32_t>((static_cast<unsigned __int128>(next() >> 32) * n) >> 32);
+    return static_cast<uint32_t>(((next() >> 32) * uint64_t{n}) >> 32);  // (2^32-1) * n fits in 64 bits
   }
   bool chance(uint32_t num, uint32_t den) noexcept { return below(den) < num; }
 

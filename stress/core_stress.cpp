@@ -17,6 +17,10 @@
 #include "core/audit.hpp"
 #include "core/folio.hpp"
 #include "core/guest_memfd.hpp"
+#include "core/hugetlb.hpp"
+#include "core/offline.hpp"
+#include "core/reporting.hpp"
+#include "core/zone_device.hpp"
 #include "core/gup.hpp"
 #include "core/migrate.hpp"
 #include "core/model.hpp"
@@ -97,6 +101,7 @@ struct Shared {
   std::ostream* progress = nullptr;
 
   explicit Shared(const CoreStressOptions& o) : opt(o), model(o.model), slots(std::make_unique<std::atomic<Pfn>[]>(o.slots)) {
+    if (o.profile == CoreStressOptions::Profile::Special && o.model.device_frames != 0) model.pgmap().memremap_pages();
     for (unsigned i = 0; i < o.slots; ++i) slots[i].store(kNoPfn, std::memory_order_relaxed);  // relaxed: before threads start
     model.set_violation_sink(&sink);
   }
@@ -340,6 +345,45 @@ void op_gmem(Shared& s, Worker& w) {
   }
 }
 
+// --- the special owners (issue 4): hugetlb, ZONE_DEVICE, PageOffline and
+// memory-block offlining, free page reporting; pfn walkers race them all.
+
+void op_huge(Shared& s, Worker& w) {
+  core::Hugetlb& h = s.model.hugetlb();
+  switch (w.rng.below(4)) {
+    case 0: h.alloc_fresh_hugetlb_folio(); break;
+    case 1: {
+      if (w.held.size() >= kMaxHeld) return;
+      const Pfn p = h.alloc_hugetlb_folio();  // refcount 1; the last put returns it to the pool
+      if (p != kNoPfn) w.held.push_back(Held{p, 1, false, order_of(s.model, p)});
+      break;
+    }
+    case 2: h.dissolve_free_hugetlb_folio(h.free_folio_at(w.rng.below(8))); break;
+    default: h.demote_free_hugetlb_folio(h.free_folio_at(w.rng.below(8))); break;
+  }
+}
+
+void op_dev(Shared& s, Worker& w) {
+  if (w.held.size() >= kMaxHeld) return;
+  const Pfn p = s.model.pgmap().dev_alloc();  // 0-based: refcount 1, page_free on the last put
+  if (p != kNoPfn) w.held.push_back(Held{p, 1, false, order_of(s.model, p)});
+}
+
+void op_offline(Shared& s, Worker& w) {
+  core::OfflineDriver& d = s.model.offline_driver();
+  if (w.rng.chance(1, 2)) d.offline_alloc(w.rng.chance(1, 2) ? core::ZoneType::Normal : core::ZoneType::Movable);
+  else d.offline_free(w.rng.below(16));
+}
+
+void op_block(Shared& s, Worker& w) {
+  const uint32_t nblocks = (s.opt.model.normal_frames + s.opt.model.movable_frames) / s.opt.model.block_frames;
+  const uint32_t b = w.rng.below(nblocks);
+  if (w.rng.chance(1, 2)) s.model.hotplug().offline_pages(b);
+  else s.model.hotplug().online_pages(b, w.rng.below(2));
+}
+
+void op_report(Shared& s, Worker&) { s.model.reporting().report_cycle(); }
+
 // A planted leak for tests: take a reference the ledger never hears about.
 void maybe_plant_leak(Shared& s, Worker& w) {
   if (s.opt.plant_leak_at_op == 0 || s.ops_total.load(std::memory_order_relaxed) < s.opt.plant_leak_at_op) return;
@@ -369,6 +413,11 @@ constexpr WeightedOp kAllMix[] = {
     {op_cache_add, 3}, {op_cache_lookup, 4}, {op_truncate, 2}, {op_gmem, 4},
 };
 
+constexpr WeightedOp kSpecialMix[] = {
+    {op_alloc, 12}, {op_get, 4}, {op_put, 16}, {op_pfn_walk, 10}, {op_migrate, 4}, {op_map, 4}, {op_unmap, 4},
+    {op_huge, 8}, {op_dev, 6}, {op_offline, 6}, {op_block, 2}, {op_report, 3}, {op_isolate, 1},
+};
+
 template <size_t N>
 void run_from(const WeightedOp (&mix)[N], Worker& w, Shared& s) {
   unsigned total = 0;
@@ -385,6 +434,7 @@ void run_from(const WeightedOp (&mix)[N], Worker& w, Shared& s) {
 
 void run_one_op(Shared& s, Worker& w) {
   if (s.opt.profile == CoreStressOptions::Profile::Refcount) run_from(kRefcountMix, w, s);
+  else if (s.opt.profile == CoreStressOptions::Profile::Special) run_from(kSpecialMix, w, s);
   else run_from(kAllMix, w, s);
   maybe_plant_leak(s, w);
 }
@@ -492,6 +542,9 @@ CoreStressResult run_core_stress(const CoreStressOptions& opt, std::ostream* pro
     for (uint32_t k = 0; k < s.model.mm(i).nr_slots(); ++k) core::unmap_slot(s.model, s.model.mm(i), k);
   for (uint32_t i = 0; i < s.model.file().size(); ++i) core::truncate_folio(s.model, s.model.file(), i);
   for (uint32_t i = 0; i < s.model.gmem().size(); i += s.model.gmem().huge_pages()) s.model.gmem().punch_hole(i);
+  s.model.hotplug().online_all();
+  s.model.offline_driver().free_all();
+  s.model.hugetlb().dissolve_all_free();
   core::HolderLedger nothing(s.model.frames().size());
   core::AuditReport fin = core::audit(s.model, nothing, true);
   r.final_audit = fin.summary();
@@ -508,7 +561,7 @@ std::string describe(const CoreStressOptions& opt, const CoreStressResult& r) {
   std::snprintf(buf, sizeof buf,
                 "core stress (%s ops): %u threads, seed %llu, %u+%u frames (max order %u), %u slots, free path %s, "
                 "guest_memfd %s\n",
-                opt.profile == CoreStressOptions::Profile::All ? "all" : "refcount", r.threads,
+                opt.profile == CoreStressOptions::Profile::All ? "all" : opt.profile == CoreStressOptions::Profile::Special ? "special" : "refcount", r.threads,
                 static_cast<unsigned long long>(opt.seed), opt.model.normal_frames, opt.model.movable_frames,
                 unsigned(opt.model.max_page_order), opt.slots, core::free_dispatch_name(opt.model.design.free_dispatch),
                 core::gmem_pin_policy_name(opt.model.design.gmem_pin_policy));

@@ -30,7 +30,9 @@ namespace refhammer::stress {
 struct CoreStressOptions {
   // Op mix: Refcount = the foundation's primitives only; All = with
   // mappings, GUP, migration, page cache and guest_memfd.
-  enum class Profile { Refcount, All };
+  // Special = hugetlb, ZONE_DEVICE, PageOffline/offlining and free page
+  // reporting racing pfn walkers and migration.
+  enum class Profile { Refcount, All, Special };
   Profile profile = Profile::All;
   unsigned threads = 2;        // workers (a TBB arena of this many threads)
   double seconds = 5.0;        // wall-clock budget
@@ -49,7 +51,7 @@ struct CoreStressOptions {
     core::ModelConfig m;
     m.normal_frames = 128;
     m.movable_frames = 128;
-    m.device_frames = 0;
+    m.device_frames = 32;
     m.block_frames = 32;
     m.max_page_order = 3;
     m.nr_mms = 2;

@@ -72,6 +72,26 @@ TEST(CoreStress, AllOpsReachGupMigrateTruncateConvertInterleavings) {
   }
 }
 
+// The special owners (issue 4) under the same stress: hugetlb pool allocs,
+// dissolves and demotes, device pages, PageOffline pages, memory-block
+// offlining/onlining and reporting passes, with pfn walkers and migration
+// racing them. The new designs (0-based ZONE_DEVICE, frozen PageOffline)
+// must stay clean, and the named interleavings must be reached.
+TEST(CoreStress, SpecialOwnersClean) {
+  auto o = smoke(2, 13);
+  o.profile = CoreStressOptions::Profile::Special;
+  o.model.device_frames = 32;
+  auto r = run_core_stress(o);
+  SCOPED_TRACE(refhammer::stress::describe(o, r));
+  EXPECT_EQ(r.violations, 0u);
+  EXPECT_TRUE(r.final_all_free);
+  EXPECT_GT(probe(r, core::Probe::HugetlbDissolved), 0u);
+  EXPECT_GT(probe(r, core::Probe::DevicePageFree), 0u);
+  EXPECT_GT(probe(r, core::Probe::OfflineSucceeded), 0u);
+  EXPECT_GT(probe(r, core::Probe::ReportIsolated), 0u);
+  EXPECT_GT(probe(r, core::Probe::PutLastByOwnerHook), 0u);
+}
+
 TEST(CoreStress, RefcountProfileClean) {
   auto o = smoke(2, 5);
   o.profile = CoreStressOptions::Profile::Refcount;
