@@ -342,7 +342,6 @@ int MemoryHotplug::online_pages(uint32_t block, uint32_t withhold) {
   SpinGuard hp(hotplug_lock_);
   if (!offline_[block]) return -EINVAL;
   offline_[block] = 0;
-  m_.offline_driver().online(block);  // MEM_ONLINE: legacy pages back to 1
   uint32_t withheld = 0;
   for (Pfn p = start; p < end; ++p) {
     // relaxed: offlined frames are ours (hotplug lock); PageOffline ones the
@@ -355,6 +354,12 @@ int MemoryHotplug::online_pages(uint32_t block, uint32_t withhold) {
     }
     free_frozen_pages(m_, p, 0);  // generic_online_page: to the (still isolated) buddy
   }
+  // MEM_ONLINE (legacy pages back to 1) only after the frames were given
+  // back: until then the driver refuses to free its pages of this block, so
+  // a concurrent offline_free cannot turn a PageOffline frame into a plain
+  // one that the loop above would free a second time (found by the
+  // 'special' stress profile: a double free).
+  m_.offline_driver().online(block);
   m_.buddy().undo_isolate_page_range(start, end);
   return 0;
 }

@@ -116,6 +116,10 @@ const ModelField kModelFields[] = {
     RH_FIELD("file_pages", file_pages, 4096),        RH_FIELD("gmem_pages", gmem_pages, 4096),
     RH_FIELD("gmem_huge_order", gmem_huge_order, 10), RH_FIELD("gmem_convert_spins", gmem_convert_spins, 1u << 24),
     RH_FIELD("rcu_readers", rcu_readers, 1024),      RH_FIELD("migrate_passes", migrate_passes, 1000),
+    RH_FIELD("hugetlb_order", hugetlb_order, 10),    RH_FIELD("hugetlb_dissolve_retries", hugetlb_dissolve_retries, 1u << 24),
+    RH_FIELD("device_folio_order", device_folio_order, 10), RH_FIELD("pgmap_teardown_spins", pgmap_teardown_spins, 1u << 24),
+    RH_FIELD("offline_passes", offline_passes, 1000), RH_FIELD("reporting_order", reporting_order, 10),
+    RH_FIELD("reporting_capacity", reporting_capacity, 1024), RH_FIELD("reporting_budget", reporting_budget, 1024),
 };
 #undef RH_FIELD
 

@@ -780,7 +780,9 @@ TEST(Traces, RunTraceUsesItsSchedulerAndVerdictMatchesChecksTheSignature) {
     EXPECT_TRUE(r.clean()) << scheduler_name(k) << ": " << describe(r);
     EXPECT_TRUE(verdict_matches(t, r));
     EXPECT_EQ(r.n, 2u);
-    if (k == SchedulerKind::Deterministic) EXPECT_GT(r.k, 0u);
+    if (k == SchedulerKind::Deterministic) {
+      EXPECT_GT(r.k, 0u);
+    }
   }
   t.expect_clean = false;
   t.expect_signature = kRacySignature;

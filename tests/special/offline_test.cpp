@@ -103,7 +103,9 @@ TEST_P(Offlining, AnUnexplainedReferenceMakesItBusyAndCancels) {
   HolderLedger l(m.frames().size());
   l.add_ref(f);
   EXPECT_EQ(audit_text(m, l), "");  // legacy: CANCEL restored the driver's reference
-  if (GetParam() == OfflineRefcount::Legacy) EXPECT_EQ(m.frame(p).refcount.peek(), 1);
+  if (GetParam() == OfflineRefcount::Legacy) {
+    EXPECT_EQ(m.frame(p).refcount.peek(), 1);
+  }
   core::folio_put(m, f);
   EXPECT_EQ(m.hotplug().offline_pages(b), 0);
 }
