@@ -128,7 +128,11 @@ void OfflineDriver::online(uint32_t block) {
       leaked(p, "online_pages");
       continue;
     }
-    set_page_refcounted(m_, p);  // onlining re-inits the memmap: refcount 1
+    // Onlining re-inits the memmap: refcount 1 — for the pages that went
+    // offline with the block (GOING_OFFLINE left them at 0). Pages withheld
+    // by this very onlining are at 1 already (withhold()).
+    if (m_.frame(p).refcount.load(std::memory_order_relaxed) == 0)  // relaxed: hotplug lock held; ours
+      set_page_refcounted(m_, p);
   }
 }
 
