@@ -571,11 +571,17 @@ std::string describe(const CoreStressOptions& opt, const CoreStressResult& r) {
                 static_cast<unsigned long long>(r.audits), r.seconds > 0 ? r.audits / r.seconds : 0.0);
   o << buf;
   o << "  interleavings reached (probes):\n";
+  unsigned unreached = 0;
   for (unsigned p = 0; p < core::kNrProbes; ++p) {
+    if (r.probes[p] == 0) {
+      ++unreached;
+      continue;
+    }
     std::snprintf(buf, sizeof buf, "    %12llu  %s\n", static_cast<unsigned long long>(r.probes[p]),
                   core::probe_name(static_cast<core::Probe>(p)));
     o << buf;
   }
+  if (unreached != 0) o << "    (" << unreached << " probe(s) of other subsystems or profiles not reached)\n";
   o << "  teardown audit: " << r.final_audit << "\n";
   if (r.violations != 0) {
     o << "  " << r.violations << " violation(s); first:\n";
