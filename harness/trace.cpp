@@ -52,6 +52,29 @@ std::string parse_bugs(std::string_view list, uint64_t& out) {
   return {};
 }
 
+std::string parse_design_variant(std::string_view kv, core::DesignConfig& d) {
+  if (kv == "free_dispatch=owner-hook") d.free_dispatch = core::FreeDispatch::OwnerHook;
+  else if (kv == "free_dispatch=per-type-checks") d.free_dispatch = core::FreeDispatch::PerTypeChecks;
+  else if (kv == "gmem_pin_policy=refuse-longterm") d.gmem_pin_policy = core::GmemPinPolicy::RefuseLongterm;
+  else if (kv == "gmem_pin_policy=split-small-folios") d.gmem_pin_policy = core::GmemPinPolicy::SplitSmallFolios;
+  else if (kv == "zone_device=0-based") d.zone_device = core::ZoneDeviceRefcount::ZeroBased;
+  else if (kv == "zone_device=1-based") d.zone_device = core::ZoneDeviceRefcount::LegacyOneBased;
+  else if (kv == "offline=frozen") d.offline = core::OfflineRefcount::Frozen;
+  else if (kv == "offline=legacy") d.offline = core::OfflineRefcount::Legacy;
+  else
+    return "unknown design variant '" + std::string(kv) +
+           "' (free_dispatch=owner-hook|per-type-checks, gmem_pin_policy=refuse-longterm|split-small-folios, "
+           "zone_device=0-based|1-based, offline=frozen|legacy)";
+  return {};
+}
+
+std::string format_design(const core::DesignConfig& d) {
+  return std::string("free_dispatch=") + core::free_dispatch_name(d.free_dispatch) +
+         " gmem_pin_policy=" + core::gmem_pin_policy_name(d.gmem_pin_policy) +
+         " zone_device=" + core::zone_device_refcount_name(d.zone_device) +
+         " offline=" + core::offline_refcount_name(d.offline);
+}
+
 std::string format_faults(const core::FaultConfig& f) {
   std::string s;
   for (unsigned i = 0; i < core::kNrFaultSites; ++i)
@@ -150,10 +173,7 @@ std::string write_trace(const Trace& t) {
   o << "model";
   for (const ModelField& f : kModelFields) o << " " << f.name << "=" << f.get(t.model);
   o << "\n";
-  o << "design free_dispatch=" << core::free_dispatch_name(t.model.design.free_dispatch)
-    << " gmem_pin_policy=" << core::gmem_pin_policy_name(t.model.design.gmem_pin_policy)
-    << " zone_device=" << core::zone_device_refcount_name(t.model.design.zone_device)
-    << " offline=" << core::offline_refcount_name(t.model.design.offline) << "\n";
+  o << "design " << format_design(t.model.design) << "\n";
   o << "bugs " << format_bugs(t.model.bugs) << "\n";
   o << "faults " << format_faults(t.model.faults) << "\n";
   o << "seed " << t.seed << "\n";
@@ -234,15 +254,8 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
       if (!bad.empty()) return err("model: " + bad);
     } else if (key == "design") {
       for (size_t i = 1; i < w.size(); ++i) {
-        if (w[i] == "free_dispatch=owner-hook") out.model.design.free_dispatch = core::FreeDispatch::OwnerHook;
-        else if (w[i] == "free_dispatch=per-type-checks") out.model.design.free_dispatch = core::FreeDispatch::PerTypeChecks;
-        else if (w[i] == "gmem_pin_policy=refuse-longterm") out.model.design.gmem_pin_policy = core::GmemPinPolicy::RefuseLongterm;
-        else if (w[i] == "gmem_pin_policy=split-small-folios") out.model.design.gmem_pin_policy = core::GmemPinPolicy::SplitSmallFolios;
-        else if (w[i] == "zone_device=0-based") out.model.design.zone_device = core::ZoneDeviceRefcount::ZeroBased;
-        else if (w[i] == "zone_device=1-based") out.model.design.zone_device = core::ZoneDeviceRefcount::LegacyOneBased;
-        else if (w[i] == "offline=frozen") out.model.design.offline = core::OfflineRefcount::Frozen;
-        else if (w[i] == "offline=legacy") out.model.design.offline = core::OfflineRefcount::Legacy;
-        else return err("unknown design variant '" + std::string(w[i]) + "'");
+        const std::string e = parse_design_variant(w[i], out.model.design);
+        if (!e.empty()) return err(e);
       }
     } else if (key == "bugs") {
       const std::string e = parse_bugs(line.substr(line.find("bugs") + 4), out.model.bugs);

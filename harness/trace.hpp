@@ -53,6 +53,10 @@ bool verdict_matches(const Trace& t, const RunResult& r);
 std::string format_bugs(uint64_t bugs);
 std::string parse_bugs(std::string_view list, uint64_t& out);
 std::string format_faults(const core::FaultConfig& f);
+// One design variant "key=value" as in a trace's `design` line (and the
+// CLI's --design): empty on success, else what is wrong and what is allowed.
+std::string parse_design_variant(std::string_view kv, core::DesignConfig& d);
+std::string format_design(const core::DesignConfig& d);
 std::string parse_faults(std::string_view text, core::FaultConfig& out);
 
 }  // namespace refhammer::harness

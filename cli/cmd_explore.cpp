@@ -1,0 +1,128 @@
+// refhammer explore — search a trace program's schedules for a failing one.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <unistd.h>
+
+#include "cli/commands.hpp"
+#include "harness/bounded.hpp"
+#include "harness/trace.hpp"
+
+namespace refhammer::cli {
+namespace {
+
+struct ExploreArgs {
+  std::string path, mode = "bounded", out;
+  uint32_t bound = 2, depth = 2;
+  uint64_t runs = 100000, seed = 1;
+  bool swarm = false;
+};
+
+// explore: search the schedules of a trace's program for a failing one.
+// Exit 0: no failing schedule found; 1: one was found (written with -o);
+// 2: usage or input error.
+int run_explore(const ExploreArgs& a) {
+  using namespace refhammer::harness;
+  Trace t;
+  const std::string err = load_trace(a.path, t);
+  if (!err.empty()) {
+    std::fprintf(stderr, "refhammer explore: %s\n", err.c_str());
+    return kExitUsage;
+  }
+  RunOptions ro;
+  ro.audit_every = t.audit_every;
+  bool found = false;
+  RunResult fail;
+  core::FaultConfig found_faults = t.model.faults;
+  std::string how;
+  if (a.mode == "bounded") {
+    BoundedOptions bo;
+    bo.bound = a.bound;
+    bo.max_runs = a.runs;
+    bo.run = ro;
+    BoundedResult b = explore_bounded(t.model, t.program, bo);
+    std::printf("bounded exploration, preemption bound %u: %llu schedule(s) in %.2f s (%.0f/s), %s; %llu failing\n", b.bound,
+                static_cast<unsigned long long>(b.runs), b.seconds, b.runs_per_second(),
+                b.exhausted ? "bound exhausted" : "bound NOT exhausted (raise --runs)",
+                static_cast<unsigned long long>(b.failing));
+    for (const auto& [sig, n] : b.signatures)
+      std::printf("  %s: %llu schedule(s) (%.2f%%)\n", sig.c_str(), static_cast<unsigned long long>(n), 100.0 * n / b.runs);
+    found = b.has_failure;
+    fail = std::move(b.first_failure);
+    how = "bounded c=" + std::to_string(a.bound);
+  } else {
+    uint64_t failing = 0, k_est = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (uint64_t i = 0; i < a.runs; ++i) {
+      std::unique_ptr<DecisionSource> src;
+      if (a.mode == "pct") {
+        if (k_est == 0) {  // one round-robin-ish run estimates k
+          auto probe = make_random_source(a.seed);
+          k_est = std::max<uint64_t>(1, run_deterministic(t.model, t.program, *probe, ro).k);
+        }
+        src = make_pct_source(a.seed + i, static_cast<unsigned>(t.program.actors.size()), a.depth, k_est);
+      } else {
+        src = make_random_source(a.seed + i);
+      }
+      core::ModelConfig cfg = t.model;
+      if (a.swarm) {
+        refhammer::Rng rng(a.seed * 0x2545f4914f6cdd1dull + i);
+        cfg.faults = swarm_faults(rng);
+      }
+      RunResult r = run_deterministic(cfg, t.program, *src, ro);
+      if (!r.clean()) {
+        ++failing;
+        if (!found) {
+          found = true;
+          fail = std::move(r);
+          how = src->describe();
+          found_faults = cfg.faults;
+        }
+      }
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("%s search: %llu schedule(s) in %.2f s (%.0f/s), %llu failing (%.3f%%)\n", a.mode.c_str(),
+                static_cast<unsigned long long>(a.runs), secs, secs > 0 ? a.runs / secs : 0.0,
+                static_cast<unsigned long long>(failing), 100.0 * failing / std::max<uint64_t>(1, a.runs));
+  }
+  if (!found) return kExitClean;
+  std::printf("first failing schedule (%s): %s, n=%u k=%llu preemptions=%llu\n", how.c_str(), fail.report.signature.c_str(),
+              fail.n, static_cast<unsigned long long>(fail.k), static_cast<unsigned long long>(fail.preemptions));
+  if (!a.out.empty()) {
+    Trace o = t;
+    o.expect_clean = false;
+    o.expect_signature = fail.report.signature;
+    o.has_schedule = true;
+    o.schedule = fail.schedule;
+    o.source = how;
+    o.model.faults = found_faults;
+    const std::string e = write_file_atomic(a.out, write_trace(o), false);
+    if (!e.empty()) {
+      std::fprintf(stderr, "refhammer explore: %s\n", e.c_str());
+      return kExitUsage;
+    }
+    std::printf("wrote %s (replay: refhammer replay %s)\n", a.out.c_str(), a.out.c_str());
+  }
+  return kExitViolation;
+}
+
+}  // namespace
+
+Runner add_explore(CLI::App& app) {
+  auto a = std::make_shared<ExploreArgs>();
+  auto* explore = app.add_subcommand("explore", "Search the schedules of a trace's program for a failing one");
+  explore->add_option("trace", a->path, "trace file (its schedule is ignored)")->required();
+  explore->add_option("--mode", a->mode, "bounded | pct | random")->check(CLI::IsMember({"bounded", "pct", "random"}))->capture_default_str();
+  explore->add_option("--bound,-c", a->bound, "preemption bound (bounded)")->check(CLI::Range(0u, 64u))->capture_default_str();
+  explore->add_option("--depth,-d", a->depth, "PCT depth d (pct)")->check(CLI::Range(1u, 64u))->capture_default_str();
+  explore->add_option("--runs", a->runs, "schedules to try at most")->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))->capture_default_str();
+  explore->add_option("--seed", a->seed, "first seed (pct, random)")->capture_default_str();
+  explore->add_flag("--swarm", a->swarm, "pct/random: a random subset of fault sites per run (swarm testing)");
+  explore->add_option("--output,-o", a->out, "write the first failing schedule as a trace here (never overwrites)");
+  return [a] { return run_explore(*a); };
+}
+
+}  // namespace refhammer::cli

@@ -1,0 +1,39 @@
+// cli/commands — the subcommands of `refhammer`, one file each.
+//
+// Each add_*() adds its subcommand to the app, with its options bound to
+// state it owns, and returns the function main() runs when that subcommand
+// was given. Exit status everywhere: 0 clean, 1 a violation (or a new
+// finding) was found, 2 usage or input error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+
+namespace refhammer::cli {
+
+inline constexpr int kExitClean = 0;
+inline constexpr int kExitViolation = 1;
+inline constexpr int kExitUsage = 2;
+
+using Runner = std::function<int()>;
+
+Runner add_stress(CLI::App& app);
+Runner add_replay(CLI::App& app);
+Runner add_explore(CLI::App& app);
+Runner add_bugs(CLI::App& app);
+
+// --design KEY=VALUE (repeatable) and --bug NAME (repeatable), applied to a
+// model configuration by apply_variants(); "" or "cmd: what is wrong".
+struct VariantArgs {
+  std::vector<std::string> design;
+  std::vector<std::string> bugs;
+};
+void add_variant_options(CLI::App* cmd, VariantArgs& v);
+std::string apply_variants(const VariantArgs& v, core::ModelConfig& cfg);
+
+}  // namespace refhammer::cli
