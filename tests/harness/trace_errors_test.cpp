@@ -63,7 +63,7 @@ std::vector<Case> cases() {
       {"model_fails_validate_refcount_limit", kHeader + kModel.substr(0, kModel.size() - 1) + " refcount_limit=100\n",
        "2: model: refcount_limit 100 is below 2 * GUP_PIN_COUNTING_BIAS"},
       // design, bugs, faults.
-      {"unknown_design", kBase + "design free_dispatch=magic\n", "7: unknown design variant 'free_dispatch=magic'"},
+      {"unknown_design", kBase + "design free_dispatch=magic\n", "7: unknown design variant 'free_dispatch=magic' (free_dispatch=owner-hook|per-type-checks, gmem_pin_policy=refuse-longterm|split-small-folios, zone_device=0-based|1-based, offline=frozen|legacy)"},
       {"unknown_bug", kHeader + kModel + "bugs no-such-bug\n", "3: unknown bug 'no-such-bug' (see `refhammer bugs`)"},
       {"unknown_bug_in_list", kHeader + kModel + "bugs truncate-skips-grace-period,nope\n",
        "3: unknown bug 'nope' (see `refhammer bugs`)"},
