@@ -18,11 +18,12 @@ struct ReplayArgs {
   std::string path;
   unsigned times = 1;
   bool quiet = false;
+  bool no_bugs = false;
 };
 
 // replay: exit 0 when every run gives the trace's expected verdict, 1 when
 // one differs, 2 when the trace cannot be read.
-int run_replay(const std::string& path, unsigned times, bool quiet) {
+int run_replay(const std::string& path, unsigned times, bool quiet, bool no_bugs) {
   using namespace refhammer::harness;
   Trace t;
   const std::string err = load_trace(path, t);
@@ -30,7 +31,14 @@ int run_replay(const std::string& path, unsigned times, bool quiet) {
     std::fprintf(stderr, "refhammer replay: %s\n", err.c_str());
     return kExitUsage;
   }
-  Trace run_t = t;
+  if (no_bugs) {
+    // The fixed core: the same program and schedule with every catalog bug
+    // off must run clean. (Without the mutant's code path the recorded
+    // schedule may no longer fit step for step; the run goes on regardless.)
+    t.model.bugs = 0;
+    t.expect_clean = true;
+    t.expect_signature.clear();
+  }
   unsigned matched = 0;
   RunResult first;
   for (unsigned i = 0; i < times; ++i) {
@@ -79,7 +87,8 @@ Runner add_replay(CLI::App& app) {
   replay->add_option("trace", a->path, "trace file")->required();
   replay->add_option("--times,-n", a->times, "run it this many times")->check(CLI::Range(1u, 1000000u))->capture_default_str();
   replay->add_flag("--quiet,-q", a->quiet, "print only the summary line");
-  return [a] { return run_replay(a->path, a->times, a->quiet); };
+  replay->add_flag("--no-bugs", a->no_bugs, "switch every catalog bug of the trace off and expect a clean run");
+  return [a] { return run_replay(a->path, a->times, a->quiet, a->no_bugs); };
 }
 
 }  // namespace refhammer::cli
