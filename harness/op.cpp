@@ -1,6 +1,7 @@
 // harness::Op — generic encodings over the op table.
 #include "harness/op.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -142,10 +143,11 @@ unsigned arg_bytes(ArgKind k, const core::ModelConfig& cfg) {
   return k == ArgKind::Pfn || range > 256 ? 2 : 1;
 }
 }  // namespace
-std::vector<uint8_t> encode_program(const Program& p, const core::ModelConfig& cfg) {
+bool encode_program(const Program& p, const core::ModelConfig& cfg, const std::vector<uint8_t>& ops,
+                    std::vector<uint8_t>& out) {
   // Interleave round-robin so that decode (which appends by the actor byte)
   // rebuilds the same per-actor order.
-  std::vector<uint8_t> out;
+  out.clear();
   const unsigned n = static_cast<unsigned>(p.actors.size());
   std::vector<size_t> idx(n, 0);
   for (bool more = true; more;) {
@@ -155,7 +157,13 @@ std::vector<uint8_t> encode_program(const Program& p, const core::ModelConfig& c
       more = true;
       const Op& op = p.actors[a][idx[a]++];
       if (n > 1) out.push_back(static_cast<uint8_t>(a));
-      out.push_back(op.code);
+      if (ops.empty()) {
+        out.push_back(op.code);
+      } else {
+        const auto it = std::find(ops.begin(), ops.end(), op.code);
+        if (it == ops.end()) return false;
+        out.push_back(static_cast<uint8_t>(it - ops.begin()));
+      }
       const OpSpec& s = op_spec(op.code);
       for (unsigned i = 0; i < s.nargs; ++i) {
         const unsigned nb = arg_bytes(s.args[i].kind, cfg);
@@ -163,21 +171,29 @@ std::vector<uint8_t> encode_program(const Program& p, const core::ModelConfig& c
       }
     }
   }
+  return true;
+}
+
+std::vector<uint8_t> encode_program(const Program& p, const core::ModelConfig& cfg) {
+  std::vector<uint8_t> out;
+  encode_program(p, cfg, {}, out);
   return out;
 }
 
-Program decode_program(const uint8_t* data, size_t size, unsigned nactors, const core::ModelConfig& cfg) {
+Program decode_program(const uint8_t* data, size_t size, unsigned nactors, const core::ModelConfig& cfg,
+                       const std::vector<uint8_t>& ops, uint32_t max_ops_per_actor) {
   Program p;
   if (nactors == 0) nactors = 1;
   p.actors.resize(nactors);
-  const size_t nops = op_table().size();
+  const size_t nops = ops.empty() ? op_table().size() : ops.size();
   size_t i = 0;
   while (i < size) {
     unsigned actor = 0;
     if (nactors > 1) actor = data[i++] % nactors;
     if (i >= size) break;
     Op op;
-    op.code = static_cast<uint8_t>(data[i++] % nops);
+    const size_t sel = data[i++] % nops;
+    op.code = static_cast<uint8_t>(ops.empty() ? sel : ops[sel]);
     const OpSpec& s = op_spec(op.code);
     bool complete = true;
     for (unsigned k = 0; k < s.nargs; ++k) {
@@ -192,9 +208,13 @@ Program decode_program(const uint8_t* data, size_t size, unsigned nactors, const
       op.a[k] = v % range;
     }
     if (!complete) break;
-    p.actors[actor].push_back(op);
+    if (p.actors[actor].size() < max_ops_per_actor) p.actors[actor].push_back(op);
   }
   return p;
+}
+
+Program decode_program(const uint8_t* data, size_t size, unsigned nactors, const core::ModelConfig& cfg) {
+  return decode_program(data, size, nactors, cfg, {}, UINT32_MAX);
 }
 
 }  // namespace refhammer::harness

@@ -91,7 +91,16 @@ Op clamp_op(const Op& op, const core::ModelConfig& cfg);
 
 // Binary encoding. `nactors` is fixed by the caller (the fuzz target's first
 // byte, or the trace); decode never fails.
+//
+// `ops` narrows the op byte to a subset of the table (focused fuzz targets):
+// the byte selects ops[byte % ops.size()]; empty means the whole table.
+// Encoding a program with an op outside `ops` fails (returns false).
+// Ops beyond `max_ops_per_actor` for an actor are dropped when decoding.
 std::vector<uint8_t> encode_program(const Program& p, const core::ModelConfig& cfg);
+bool encode_program(const Program& p, const core::ModelConfig& cfg, const std::vector<uint8_t>& ops,
+                    std::vector<uint8_t>& out);
 Program decode_program(const uint8_t* data, size_t size, unsigned nactors, const core::ModelConfig& cfg);
+Program decode_program(const uint8_t* data, size_t size, unsigned nactors, const core::ModelConfig& cfg,
+                       const std::vector<uint8_t>& ops, uint32_t max_ops_per_actor);
 
 }  // namespace refhammer::harness

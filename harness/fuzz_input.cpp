@@ -1,0 +1,205 @@
+// harness::fuzz_input — see fuzz_input.hpp.
+#include "harness/fuzz_input.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <sstream>
+
+#include "harness/sched.hpp"
+
+namespace refhammer::harness {
+namespace {
+
+std::vector<uint8_t> codes(std::initializer_list<const char*> names) {
+  std::vector<uint8_t> out;
+  for (const char* n : names) {
+    const int c = op_code(n);
+    if (c < 0) {
+      // A renamed op is a programming error in this table: fail loudly at
+      // start-up rather than fuzz a silently narrower op set.
+      std::fprintf(stderr, "fuzz_input: the op table has no op '%s'\n", n);
+      std::abort();
+    }
+    out.push_back(static_cast<uint8_t>(c));
+  }
+  return out;
+}
+
+std::vector<FuzzTargetSpec> make_targets() {
+  std::vector<FuzzTargetSpec> t;
+  t.push_back({"fuzz_program", "one actor, sequential programs over the whole op language", 1, 1, FuzzSched::None, 256, 16, {}});
+  t.push_back({"fuzz_schedule", "2-4 actors, the whole op language, PCT priorities and change points from the bytes", 2, 4,
+               FuzzSched::Pct, 24, 0, {}});
+  t.push_back({"fuzz_schedule_raw", "2-4 actors, the whole op language, one byte per scheduling decision", 2, 4,
+               FuzzSched::Raw, 24, 0, {}});
+  // Focused targets: one subsystem's ops plus the generic references and
+  // pfn walkers that race with them.
+  t.push_back({"fuzz_offline", "PageOffline and memory offlining against speculative references and migration", 2, 3,
+               FuzzSched::Pct, 12, 0,
+               codes({"offline_alloc", "offline_free", "block_offline", "block_online", "try_get", "pfn_walk", "put",
+                      "get", "alloc", "map", "unmap", "migrate"})});
+  t.push_back({"fuzz_device", "ZONE_DEVICE folios: get/put, mappings, pins, pgmap teardown", 2, 3, FuzzSched::Pct, 12, 0,
+               codes({"dev_alloc", "pgmap_map", "pgmap_teardown", "get", "put", "try_get", "pfn_walk", "get_user",
+                      "gup_fast", "pin", "unpin", "unmap"})});
+  t.push_back({"fuzz_hugetlb", "hugetlb pool: alloc, dissolve, demote against speculative gets on heads and tails", 2, 3,
+               FuzzSched::Pct, 12, 0,
+               codes({"huge_alloc", "huge_dissolve", "huge_demote", "try_get", "pfn_walk", "get", "put", "map", "unmap",
+                      "pin", "unpin", "migrate"})});
+  t.push_back({"fuzz_reporting", "free page reporting against allocation, writes and speculative references", 2, 3,
+               FuzzSched::Pct, 12, 0,
+               codes({"report_cycle", "alloc", "put", "write", "read", "map", "unmap", "get", "try_get", "pfn_walk",
+                      "split"})});
+  t.push_back({"fuzz_gmem", "guest_memfd: populate, map, convert, punch against (long-term) pins", 2, 3, FuzzSched::Pct,
+               12, 0,
+               codes({"gmem_populate", "gmem_map", "gmem_convert", "gmem_punch", "pin", "pin_longterm", "unpin",
+                      "get_user", "gup_fast", "put", "unmap", "write"})});
+  t.push_back({"fuzz_gup", "GUP pins and fast-GUP against unmap, migration and freezing", 2, 3, FuzzSched::Pct, 12, 0,
+               codes({"alloc", "map", "unmap", "write", "read", "get_user", "gup_fast", "pin", "pin_longterm", "unpin",
+                      "migrate", "freeze", "unfreeze", "put", "try_get"})});
+  t.push_back({"fuzz_filemap", "page cache: insert, RCU lookup, truncate against references", 2, 3, FuzzSched::Pct, 12, 0,
+               codes({"alloc", "cache_insert", "cache_lookup", "cache_truncate", "put", "get", "try_get", "map",
+                      "unmap", "pfn_walk"})});
+  return t;
+}
+
+uint64_t k_estimate(const Program& p) { return 24 * std::max<size_t>(1, p.total_ops()); }
+
+}  // namespace
+
+const std::vector<FuzzTargetSpec>& fuzz_targets() {
+  static const std::vector<FuzzTargetSpec> t = make_targets();
+  return t;
+}
+
+const FuzzTargetSpec* fuzz_target(std::string_view name) {
+  for (const FuzzTargetSpec& t : fuzz_targets())
+    if (name == t.name) return &t;
+  return nullptr;
+}
+
+core::ModelConfig fuzz_model() {
+  core::ModelConfig c;
+  c.normal_frames = 64;
+  c.movable_frames = 64;
+  c.device_frames = 32;
+  c.block_frames = 32;
+  c.max_page_order = 3;
+  c.file_pages = 8;
+  c.gmem_pages = 8;
+  c.mm_slots = 8;
+  return c;
+}
+
+std::string fuzz_model_from_env(core::ModelConfig& out) {
+  out = fuzz_model();
+  if (const char* d = std::getenv("REFHAMMER_DESIGN")) {
+    std::string s(d);
+    for (char& ch : s)
+      if (ch == ',') ch = ' ';
+    std::istringstream in(s);
+    std::string w;
+    while (in >> w) {
+      const std::string e = parse_design_variant(w, out.design);
+      if (!e.empty()) return "REFHAMMER_DESIGN: " + e;
+    }
+  }
+  if (const char* b = std::getenv("REFHAMMER_BUGS")) {
+    const std::string e = parse_bugs(b, out.bugs);
+    if (!e.empty()) return "REFHAMMER_BUGS: " + e;
+  }
+  return out.validate();
+}
+
+FuzzCase decode_fuzz_input(const FuzzTargetSpec& t, const uint8_t* data, size_t size, const core::ModelConfig& cfg) {
+  FuzzCase c;
+  if (t.sched == FuzzSched::None) {
+    c.program = decode_program(data, size, 1, cfg, t.ops, t.max_ops_per_actor);
+    return c;
+  }
+  size_t i = 0;
+  const unsigned span = t.max_actors - t.min_actors + 1u;
+  const unsigned n = t.min_actors + (size > 0 ? data[i++] % span : 0);
+  size_t len = 0;
+  if (i < size) len = data[i++];
+  if (i < size) len |= size_t{data[i++]} << 8;
+  len = std::min(len, size - i);
+  c.program = decode_program(data + i, len, n, cfg, t.ops, t.max_ops_per_actor);
+  c.sched.assign(data + i + len, data + size);
+  return c;
+}
+
+std::string encode_fuzz_input(const FuzzTargetSpec& t, const Program& p, const std::vector<uint8_t>& sched,
+                              const core::ModelConfig& cfg, std::vector<uint8_t>& out) {
+  const size_t n = p.actors.size();
+  if (n < t.min_actors || n > t.max_actors)
+    return std::string(t.name) + " takes " + std::to_string(t.min_actors) + ".." + std::to_string(t.max_actors) +
+           " actors, the program has " + std::to_string(n);
+  for (const auto& a : p.actors)
+    if (a.size() > t.max_ops_per_actor)
+      return std::string(t.name) + " runs at most " + std::to_string(t.max_ops_per_actor) + " ops per actor";
+  std::vector<uint8_t> prog;
+  if (!encode_program(p, cfg, t.ops, prog)) return std::string(t.name) + " cannot express an op of the program";
+  out.clear();
+  if (t.sched == FuzzSched::None) {
+    out = std::move(prog);
+    return {};
+  }
+  if (prog.size() > 0xffff) return "program too long";
+  out.push_back(static_cast<uint8_t>(n - t.min_actors));
+  out.push_back(static_cast<uint8_t>(prog.size()));
+  out.push_back(static_cast<uint8_t>(prog.size() >> 8));
+  out.insert(out.end(), prog.begin(), prog.end());
+  out.insert(out.end(), sched.begin(), sched.end());
+  return {};
+}
+
+namespace {
+
+std::unique_ptr<DecisionSource> make_source(const FuzzTargetSpec& t, const FuzzCase& c) {
+  const unsigned n = static_cast<unsigned>(c.program.actors.size());
+  switch (t.sched) {
+    case FuzzSched::Raw: return make_bytes_source(c.sched.data(), c.sched.size());
+    case FuzzSched::Pct: return make_pct_bytes_source(c.sched.data(), c.sched.size(), n, k_estimate(c.program));
+    case FuzzSched::None: break;
+  }
+  return make_bytes_source(nullptr, 0);  // one actor: the schedule is trivial
+}
+
+}  // namespace
+
+RunResult run_fuzz_case(const FuzzTargetSpec& t, const FuzzCase& c, const core::ModelConfig& cfg) {
+  RunOptions o;
+  o.audit_every = t.audit_every;
+  auto src = make_source(t, c);
+  return run_deterministic(cfg, c.program, *src, o);
+}
+
+Trace fuzz_case_trace(const FuzzTargetSpec& t, const FuzzCase& c, const core::ModelConfig& cfg, const RunResult& r) {
+  Trace tr;
+  tr.model = cfg;
+  tr.scheduler = SchedulerKind::Deterministic;
+  tr.source = std::string(t.name) + (t.sched == FuzzSched::Pct ? " pct-bytes" : t.sched == FuzzSched::Raw ? " raw-bytes" : "");
+  if (t.sched == FuzzSched::Pct) tr.source += " d=" + std::to_string(r.d);
+  tr.audit_every = t.audit_every;
+  tr.expect_clean = r.clean();
+  if (!r.clean()) tr.expect_signature = r.report.signature;
+  tr.program = c.program;
+  tr.has_schedule = true;
+  tr.schedule = r.schedule;
+  return tr;
+}
+
+std::string read_file_bytes(const std::string& path, std::vector<uint8_t>& out) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return path + ": cannot open";
+  out.clear();
+  uint8_t buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
+  const bool bad = std::ferror(f) != 0;
+  std::fclose(f);
+  return bad ? path + ": read error" : std::string();
+}
+
+}  // namespace refhammer::harness

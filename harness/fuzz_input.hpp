@@ -1,0 +1,80 @@
+// harness::fuzz_input — how a fuzzer's bytes become a run: the fuzz targets
+// as data (one table), the byte layout, decoding and encoding.
+//
+// Shared by the libFuzzer entry points (fuzz/), `refhammer replay` of raw
+// crash files and `refhammer minimize`, so that a crash file means the same
+// run everywhere.
+//
+// Byte layout:
+//  - sequential targets (one actor): the whole input is the program
+//    (harness::decode_program with the target's op set).
+//  - concurrent targets: byte 0 picks the number of actors (min..max),
+//    bytes 1-2 (little endian) the length L of the program part, then L
+//    program bytes, then the schedule bytes:
+//      sched=raw: one byte per step, candidates[byte % size] (Bytes source);
+//      sched=pct: PCT's depth, priorities and change points (PctBytes
+//      source), so that a mutation moves one preemption instead of
+//      scrambling the whole schedule.
+//  Every byte string decodes to a valid case; ops past a target's per-actor
+//  cap are dropped (that bounds a run's steps).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.hpp"
+#include "harness/engine.hpp"
+#include "harness/op.hpp"
+#include "harness/trace.hpp"
+
+namespace refhammer::harness {
+
+enum class FuzzSched : uint8_t { None, Raw, Pct };
+
+struct FuzzTargetSpec {
+  const char* name;              // "fuzz_schedule": the binary and corpora/<name>/
+  const char* help;
+  uint8_t min_actors, max_actors;
+  FuzzSched sched;
+  uint32_t max_ops_per_actor;
+  uint32_t audit_every;          // quiescent audits (0: teardown only)
+  std::vector<uint8_t> ops;      // op codes the op byte selects from (all ops when built from an empty list)
+};
+
+// Every target. fuzz_trace (text in, parser + replay) is not in this table:
+// its input is a trace, not a program.
+const std::vector<FuzzTargetSpec>& fuzz_targets();
+const FuzzTargetSpec* fuzz_target(std::string_view name);
+
+// The model the fuzzers run: small zones so random pfns land on live frames.
+core::ModelConfig fuzz_model();
+
+// The model plus the design variants and catalog bugs named in the
+// environment: REFHAMMER_DESIGN="offline=legacy free_dispatch=per-type-checks"
+// and REFHAMMER_BUGS="name,name". Empty error on success.
+std::string fuzz_model_from_env(core::ModelConfig& out);
+
+struct FuzzCase {
+  Program program;
+  std::vector<uint8_t> sched;  // schedule bytes (concurrent targets)
+};
+
+FuzzCase decode_fuzz_input(const FuzzTargetSpec& t, const uint8_t* data, size_t size, const core::ModelConfig& cfg);
+// The inverse for programs the target can express (its op set, actor
+// range): seeds written as text traces become corpus files.
+// Empty error on success.
+std::string encode_fuzz_input(const FuzzTargetSpec& t, const Program& p, const std::vector<uint8_t>& sched,
+                              const core::ModelConfig& cfg, std::vector<uint8_t>& out);
+
+RunResult run_fuzz_case(const FuzzTargetSpec& t, const FuzzCase& c, const core::ModelConfig& cfg);
+
+// The run as a text trace with its recorded schedule and verdict, replayable
+// with `refhammer replay`.
+Trace fuzz_case_trace(const FuzzTargetSpec& t, const FuzzCase& c, const core::ModelConfig& cfg, const RunResult& r);
+
+// Reads a whole file (raw input); empty error on success.
+std::string read_file_bytes(const std::string& path, std::vector<uint8_t>& out);
+
+}  // namespace refhammer::harness
