@@ -19,25 +19,39 @@ struct ReplayArgs {
   unsigned times = 1;
   bool quiet = false;
   bool no_bugs = false;
+  std::string emit;
+  InputArgs in;
 };
 
 // replay: exit 0 when every run gives the trace's expected verdict, 1 when
 // one differs, 2 when the trace cannot be read.
-int run_replay(const std::string& path, unsigned times, bool quiet, bool no_bugs) {
+int run_replay(const ReplayArgs& a) {
+  const std::string& path = a.path;
+  const unsigned times = a.times;
+  const bool quiet = a.quiet;
   using namespace refhammer::harness;
   Trace t;
-  const std::string err = load_trace(path, t);
+  bool raw = false;
+  const std::string err = load_input(path, a.in, t, &raw);
   if (!err.empty()) {
     std::fprintf(stderr, "refhammer replay: %s\n", err.c_str());
     return kExitUsage;
   }
-  if (no_bugs) {
+  if (a.no_bugs) {
     // The fixed core: the same program and schedule with every catalog bug
     // off must run clean. (Without the mutant's code path the recorded
     // schedule may no longer fit step for step; the run goes on regardless.)
     t.model.bugs = 0;
     t.expect_clean = true;
     t.expect_signature.clear();
+  }
+  if (!a.emit.empty()) {
+    const std::string e = write_file_atomic(a.emit, write_trace(t), false);
+    if (!e.empty()) {
+      std::fprintf(stderr, "refhammer replay: %s\n", e.c_str());
+      return kExitUsage;
+    }
+    if (!quiet) std::printf("wrote %s\n", a.emit.c_str());
   }
   unsigned matched = 0;
   RunResult first;
@@ -76,6 +90,9 @@ int run_replay(const std::string& path, unsigned times, bool quiet, bool no_bugs
     std::printf("expected: %s\n", t.expect_clean ? "clean" : ("violation " + t.expect_signature).c_str());
   }
   std::printf("%s: %u/%u run(s) gave the expected verdict\n", ok ? "REPRODUCED" : "DIFFERS", matched, times);
+  // A raw input's expected verdict is its own first run: the status then
+  // says whether it fails (1, a finding) and replays the same way every time.
+  if (raw && ok) return t.expect_clean ? kExitClean : kExitViolation;
   return ok ? kExitClean : kExitViolation;
 }
 
@@ -84,11 +101,13 @@ int run_replay(const std::string& path, unsigned times, bool quiet, bool no_bugs
 Runner add_replay(CLI::App& app) {
   auto a = std::make_shared<ReplayArgs>();
   auto* replay = app.add_subcommand("replay", "Run a trace and check that it gives its expected verdict");
-  replay->add_option("trace", a->path, "trace file")->required();
+  replay->add_option("input", a->path, "a text trace, or a raw fuzzer input (libFuzzer crash file)")->required();
   replay->add_option("--times,-n", a->times, "run it this many times")->check(CLI::Range(1u, 1000000u))->capture_default_str();
   replay->add_flag("--quiet,-q", a->quiet, "print only the summary line");
   replay->add_flag("--no-bugs", a->no_bugs, "switch every catalog bug of the trace off and expect a clean run");
-  return [a] { return run_replay(a->path, a->times, a->quiet, a->no_bugs); };
+  replay->add_option("--emit-trace", a->emit, "write the input as a text trace here (never overwrites)");
+  add_input_options(replay, a->in);
+  return [a] { return run_replay(*a); };
 }
 
 }  // namespace refhammer::cli

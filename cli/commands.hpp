@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "harness/trace.hpp"
 
 namespace refhammer::cli {
 
@@ -35,5 +36,19 @@ struct VariantArgs {
 };
 void add_variant_options(CLI::App* cmd, VariantArgs& v);
 std::string apply_variants(const VariantArgs& v, core::ModelConfig& cfg);
+
+// Input files: a text trace, or a raw fuzzer input (a libFuzzer crash file
+// or corpus entry) of a fuzz target. A raw input is decoded with the target
+// (--target, or a path component named like a target, e.g.
+// crashes/fuzz_offline/crash-...), the model of the fuzzers with
+// REFHAMMER_DESIGN / REFHAMMER_BUGS from the environment and then --design /
+// --bug, and run once to record its schedule: the result is a trace.
+struct InputArgs {
+  std::string target;
+  VariantArgs variants;
+};
+void add_input_options(CLI::App* cmd, InputArgs& in);
+// Empty on success, else "path: what is wrong". `raw` tells which kind it was.
+std::string load_input(const std::string& path, const InputArgs& in, harness::Trace& out, bool* raw = nullptr);
 
 }  // namespace refhammer::cli
