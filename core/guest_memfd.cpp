@@ -114,7 +114,7 @@ int GuestMemfd::convert(uint32_t start, uint32_t nr, bool to_private) {
     const Pfn head = cache_.entry(i).load(std::memory_order_relaxed);  // relaxed: as above
     if (head == kNoPfn || head == last) continue;
     last = head;
-    if (!wait_for_expected_refs(head)) {
+    if (!m_.bug_on(Bug::GmemConvertIgnoresPins) && !wait_for_expected_refs(head)) {
       m_.probe(Probe::GmemConvertBusy);
       return -EAGAIN;
     }

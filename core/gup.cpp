@@ -33,6 +33,11 @@ void account_pin(Model& m, Pfn head) {
 // reference, so the count is > 0 unless something is broken.
 int try_grab_folio(Model& m, Pfn head, unsigned flags) {
   const int32_t nr = grab_refs(m, head, flags);
+  if (m.bug_on(Bug::GupPinOverflowUnchecked)) {
+    folio_ref_add(m, head, nr);  // CVE-2019-11487: a plain get, no overflow guard
+    if (flags & foll::pin) account_pin(m, head);
+    return 0;
+  }
   // relaxed: see above; the add below is the real operation.
   if (m.frame(head).refcount.load(std::memory_order_relaxed) <= 0) return -ENOMEM;
   if (!folio_ref_add_unless(m, head, nr, 0)) {
@@ -93,7 +98,7 @@ GupResult get_user_page(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
     folio_get(m, r.head);
     gup_put_folio(m, r.head, flags);
     if (pass + 1 >= m.config().migrate_passes) {
-      folio_put(m, r.head);
+      if (!m.bug_on(Bug::GupLongtermLeaksIsolationRef)) folio_put(m, r.head);
       return GupResult{-EAGAIN};
     }
     bool migrated = false;
@@ -128,7 +133,7 @@ GupResult get_user_page_fast(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
     }
     return GupResult{-EAGAIN};
   }
-  if (page_folio(m, r.page) != r.head || grab_refs(m, r.head, flags) != nr) {
+  if (!m.bug_on(Bug::GupFastSkipsFolioRecheck) && (page_folio(m, r.page) != r.head || grab_refs(m, r.head, flags) != nr)) {
     m.probe(Probe::GupFastHeadChanged);
     folio_put_refs(m, r.head, nr);
     return GupResult{-EAGAIN};
@@ -142,7 +147,7 @@ GupResult get_user_page_fast(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
   // seq_cst: pairs with the seq_cst PTE clear in zap_pte_locked() and the
   // migration entry store: either the zapper sees our reference, or we see
   // its PTE change (smp_mb__after_atomic in the kernel).
-  if (mm.pte(slot).load(std::memory_order_seq_cst) != v) {
+  if (!m.bug_on(Bug::GupFastSkipsPteRecheck) && mm.pte(slot).load(std::memory_order_seq_cst) != v) {
     m.probe(Probe::GupFastBackedOut);
     gup_put_folio(m, r.head, flags);
     return GupResult{-EAGAIN};

@@ -55,7 +55,11 @@ int Hugetlb::alloc_fresh_hugetlb_folio() {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const Pfn head = alloc_pages(m_, ZoneType::Normal, order);  // 1.
     if (head == kNoPfn) return -ENOMEM;
-    if (!folio_ref_freeze(m_, head, 1)) {  // 2.
+    if (m_.bug_on(Bug::HugetlbFreshSkipsFreeze)) {
+      // set_page_count(0): clobbers any speculative reference (7118fc2906e2).
+      // relaxed: the unconditional store of the bug; nothing pairs with it.
+      m_.frame(head).refcount.store(0, std::memory_order_relaxed);
+    } else if (!folio_ref_freeze(m_, head, 1)) {  // 2.
       m_.probe(Probe::HugetlbFreezeFailed);
       folio_put(m_, head);  // the speculative holder's put may be the last: buddy
       continue;
@@ -123,7 +127,7 @@ int Hugetlb::dissolve_free_hugetlb_folio(Pfn pfn) {
           static_cast<OwnerId>(h.owner.load(std::memory_order_relaxed)) != OwnerId::Hugetlb)
         return -ENOENT;  // a.
       if (h.refcount.load(std::memory_order_relaxed) != 0) return -EBUSY;
-      if (!(h.flags.load(std::memory_order_relaxed) & pg::hugetlb_freed)) {
+      if (!m_.bug_on(Bug::HugetlbDissolveSkipsFreedCheck) && !(h.flags.load(std::memory_order_relaxed) & pg::hugetlb_freed)) {
         head = kNoPfn;  // b. FREEING: retry below
       } else {
         unlink_free_locked(head);  // c.

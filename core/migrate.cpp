@@ -128,7 +128,9 @@ int migrate_folio(Model& m, Pfn src, ZoneType target, bool* migrated) {
       return fail(-EAGAIN, dst);
     }
   } else {
-    if (!folio_ref_freeze(m, src, expected)) {
+    // Bug::MigrateFreezeIgnoresPins freezes at the count it finds, so pins
+    // (extra references) no longer make the freeze fail.
+    if (!folio_ref_freeze(m, src, m.bug_on(Bug::MigrateFreezeIgnoresPins) ? folio_ref_count(m, src) : expected)) {
       m.probe(Probe::MigrateExtraRefs);
       return fail(-EAGAIN, dst);
     }
@@ -156,7 +158,8 @@ int migrate_folio(Model& m, Pfn src, ZoneType target, bool* migrated) {
 Pfn pfn_walk_get(Model& m, Pfn pfn) {
   if (!m.frames().pfn_valid(pfn)) return kNoPfn;
   const Pfn head = page_folio(m, pfn);
-  if (!folio_try_get(m, head)) return kNoPfn;
+  if (m.bug_on(Bug::PfnWalkerPlainGet)) folio_get(m, head);  // f8be156be163: get_page() on a maybe-zero count
+  else if (!folio_try_get(m, head)) return kNoPfn;
   // Re-check: pfn still belongs to the folio we took a reference on, and
   // that is a folio head (not a tail of something merged since).
   // relaxed (all three): we hold a reference on `head`, so its layout is stable.

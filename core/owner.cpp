@@ -46,6 +46,10 @@ void __folio_put(Model& m, Pfn head) {
       free_folio_to_buddy(m, head);
       return;
     }
+    if (owner == OwnerId::Offline && m.bug_on(Bug::OfflinePutFreesToBuddy)) {
+      free_folio_to_buddy(m, head);  // no PageOffline case: mainline's __folio_put
+      return;
+    }
     m.probe(Probe::PutLastByOwnerHook);
     f.record(RefEvent::OwnerFree, 0);
     FolioOwnerOps* ops = m.owner_ops(owner);

@@ -88,7 +88,12 @@ int PageReporting::report_cycle() {
 }
 
 void PageReporting::report_batch(std::vector<InFlight>& batch) {
-  {
+  // Bug::ReportingPutbackBeforeReport: page_reporting_drain() before the
+  // report, so the allocator sees the blocks while they are being discarded.
+  const bool drained_early = m_.bug_on(Bug::ReportingPutbackBeforeReport);
+  if (drained_early)
+    for (const InFlight& b : batch) putback_isolated_block(m_, b.head, b.order);
+  else {
     SpinGuard g(inflight_lock_);
     for (const InFlight& b : batch) inflight_.push_back(b);
   }
@@ -110,6 +115,7 @@ void PageReporting::report_batch(std::vector<InFlight>& batch) {
                   "page handed out while under report (the hypervisor discarded its backing)");
     }
   }
+  if (drained_early) return;
   {
     SpinGuard g(inflight_lock_);
     inflight_.clear();
@@ -121,8 +127,9 @@ void PageReporting::report_batch(std::vector<InFlight>& batch) {
     SpinGuard g(z.lock);
     Frame& h = m_.frame(b.head);
     // relaxed (three): zone->lock held; only holders of it write these.
-    if (static_cast<PageType>(h.page_type.load(std::memory_order_relaxed)) == PageType::Buddy &&
-        h.order.load(std::memory_order_relaxed) == b.order) {
+    if (m_.bug_on(Bug::ReportingMarksMergedBlock) ||
+        (static_cast<PageType>(h.page_type.load(std::memory_order_relaxed)) == PageType::Buddy &&
+         h.order.load(std::memory_order_relaxed) == b.order)) {
       h.flags.fetch_or(pg::reported, std::memory_order_relaxed);
       m_.probe(Probe::ReportMarked);
     } else {

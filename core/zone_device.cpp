@@ -154,7 +154,7 @@ int DevicePgmap::memunmap_pages() {
   // 2. Not under lock_: page_free needs it.
   uint32_t done = 0;
   for (; done < nr_folios_; ++done)
-    if (!wait_idle(start_ + (done << order_))) break;
+    if (!m_.bug_on(Bug::PgmapTeardownSkipsWait) && !wait_idle(start_ + (done << order_))) break;
   if (done < nr_folios_) {
     for (uint32_t i = 0; i < done && legacy(); ++i) folio_ref_unfreeze(m_, start_ + (i << order_), 1);
     m_.probe(Probe::PgmapTeardownBusy);
@@ -214,7 +214,9 @@ void DevicePgmap::audit_check(Model& m, const HolderLedger&, std::vector<Violati
 }
 
 void put_page(Model& m, Pfn head) {
-  if (m.frames().zone_of(head) == ZoneType::Device && m.pgmap().put_devmap_managed_page(head)) return;
+  if (m.frames().zone_of(head) == ZoneType::Device && !m.bug_on(Bug::DevmapPutSkipsManagedPage) &&
+      m.pgmap().put_devmap_managed_page(head))
+    return;
   folio_put(m, head);
 }
 

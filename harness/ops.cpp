@@ -250,6 +250,12 @@ int op_huge_dissolve(World& w, Actor&, const Op& op) {
   const Pfn head = w.model().hugetlb().free_folio_at(op.a[0]);
   return head == kNoPfn ? -ENOENT : w.model().hugetlb().dissolve_free_hugetlb_folio(head);
 }
+// dissolve_free_hugetlb_folio() on the folio of an arbitrary pfn, as memory
+// offlining, memory-failure and alloc_contig_range do: it may find a folio
+// that is not (yet) on the pool's free list.
+int op_huge_dissolve_pfn(World& w, Actor&, const Op& op) {
+  return w.model().hugetlb().dissolve_free_hugetlb_folio(op.a[0]);
+}
 int op_huge_demote(World& w, Actor&, const Op& op) {
   const Pfn head = w.model().hugetlb().free_folio_at(op.a[0]);
   return head == kNoPfn ? -ENOENT : w.model().hugetlb().demote_free_hugetlb_folio(head);
@@ -344,6 +350,9 @@ const std::vector<OpSpec>& op_table() {
       {"block_online", 2, A(kPfn, kWithhold), op_block_online,
        "online_pages on the memory block of a pfn, withholding pages as PageOffline"},
       {"report_cycle", 0, A(), op_report_cycle, "one free page reporting cycle"},
+      // Appended, so that the codes of the ops above stay what they were.
+      {"huge_dissolve_pfn", 1, A(kPfn), op_huge_dissolve_pfn,
+       "dissolve_free_hugetlb_folio on the folio of a pfn (offlining, memory-failure)"},
   };
   return table;
 }
