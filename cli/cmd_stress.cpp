@@ -1,6 +1,6 @@
-// refhammer stress — race the core on real threads (TBB), with quiescent audits.
-#include <algorithm>
-#include <chrono>
+// refhammer stress — TBB workers run random programs of the op language on
+// real threads against one shared world, with quiescent audits; a violation
+// is written as a trace and reproduced on the deterministic scheduler.
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -8,78 +8,103 @@
 #include <unistd.h>
 
 #include "cli/commands.hpp"
-#include "stress/core_stress.hpp"
+#include "harness/gen.hpp"
+#include "harness/trace.hpp"
+#include "stress/stress.hpp"
 
 namespace refhammer::cli {
 namespace {
 
-int run_stress(const refhammer::stress::CoreStressOptions& opt) {
-  std::string err = opt.model.validate();
+struct StressArgs {
+  refhammer::stress::StressOptions st;
+  VariantArgs variants;
+  std::string scheduler = "free";
+  uint32_t frames = 128;
+  bool continuous = false;
+  double progress = -1;
+};
+
+std::string profile_help() {
+  std::string s = "op mix:";
+  for (const auto& p : harness::profiles()) s += std::string("\n  ") + p.name + ": " + p.help;
+  return s;
+}
+
+int run(StressArgs& args) {
+  auto& st = args.st;
+  st.model = refhammer::stress::StressOptions::stress_model(args.frames);
+  std::string err = apply_variants(args.variants, st.model);
+  if (err.empty()) {
+    st.perturb = args.scheduler == "perturb";
+    st.fresh_worlds = !args.continuous;
+    err = refhammer::stress::validate(st);
+  }
   if (!err.empty()) {
     std::fprintf(stderr, "refhammer stress: %s\n", err.c_str());
     return kExitUsage;
   }
-  std::printf("refhammer stress: seed %llu, %u threads, %.1f s budget%s (replay: refhammer stress --seed %llu "
-              "--threads %u --seconds %g)\n",
-              static_cast<unsigned long long>(opt.seed), opt.threads, opt.seconds,
-              opt.max_ops ? (", " + std::to_string(opt.max_ops) + " ops").c_str() : "",
-              static_cast<unsigned long long>(opt.seed), opt.threads, opt.seconds);
+  const bool tty = isatty(STDOUT_FILENO) != 0;
+  st.progress_tty = tty;
+  st.progress_every = args.progress >= 0 ? args.progress : tty ? 0.5 : 5.0;
+  std::string repeat = "refhammer stress --profile " + st.profile + " --scheduler " + args.scheduler + " --threads " +
+                       std::to_string(st.threads) + " --seed " + std::to_string(st.seed) + " --frames " +
+                       std::to_string(args.frames);
+  for (const auto& d : args.variants.design) repeat += " --design " + d;
+  for (const auto& b : args.variants.bugs) repeat += " --bug " + b;
+  std::printf("refhammer stress: seed %llu, %u thread(s), profile %s, scheduler %s, %.1f s budget%s\n  repeat: %s\n",
+              static_cast<unsigned long long>(st.seed), st.threads, st.profile.c_str(), args.scheduler.c_str(), st.seconds,
+              st.max_ops ? (", " + std::to_string(st.max_ops) + " ops").c_str() : "", repeat.c_str());
   std::fflush(stdout);
-  auto r = refhammer::stress::run_core_stress(opt, &std::cout);
-  std::cout << refhammer::stress::describe(opt, r) << std::flush;
+  const auto r = refhammer::stress::run_stress(st, &std::cout);
+  std::cout << refhammer::stress::describe(st, r) << std::flush;
   return r.clean() ? kExitClean : kExitViolation;
 }
-
-
-struct StressArgs {
-  refhammer::stress::CoreStressOptions st;
-  std::string free_dispatch = "owner-hook";
-  std::string profile = "all";
-  std::string gmem_policy = "refuse-longterm";
-};
 
 }  // namespace
 
 Runner add_stress(CLI::App& app) {
   auto args = std::make_shared<StressArgs>();
   auto& st = args->st;
-  auto& free_dispatch = args->free_dispatch;
-  auto& profile = args->profile;
-  auto& gmem_policy = args->gmem_policy;
-  auto* stress = app.add_subcommand("stress", "Race the core's refcount primitives on real threads, with quiescent audits");
-  stress->add_option("--threads,-t", st.threads, "worker threads")->check(CLI::Range(1u, 64u))->capture_default_str();
-  stress->add_option("--seconds,-s", st.seconds, "time budget in seconds")->check(CLI::Range(0.0, 1e7))->capture_default_str();
-  stress->add_option("--ops", st.max_ops, "total op budget (0: no limit)")->capture_default_str();
-  stress->add_option("--seed", st.seed, "seed of the workers' generators")->capture_default_str();
-  stress->add_option("--audit-every", st.audit_every, "ops between quiescent audits (0: only at teardown)")->capture_default_str();
-  stress->add_option("--slots", st.slots, "shared publication slots")->check(CLI::Range(1u, 4096u))->capture_default_str();
-  stress->add_option("--normal-frames", st.model.normal_frames, "frames in ZONE_NORMAL")->capture_default_str();
-  stress->add_option("--movable-frames", st.model.movable_frames, "frames in ZONE_MOVABLE")->capture_default_str();
-  stress->add_option("--block-frames", st.model.block_frames, "frames per memory block")->capture_default_str();
-  stress->add_option("--max-order", st.model.max_page_order, "MAX_PAGE_ORDER (pageblock order)")
-      ->check(CLI::Range(0, 10))->capture_default_str();
-  stress->add_option("--free-dispatch", free_dispatch, "zero-transition design: owner-hook | per-type-checks")
-      ->check(CLI::IsMember({"owner-hook", "per-type-checks"}))->capture_default_str();
-  stress->add_option("--profile", profile, "op mix: all | refcount | special")
-      ->check(CLI::IsMember({"all", "refcount", "special"}))->capture_default_str();
-  stress->add_option("--gmem-pin-policy", gmem_policy, "guest_memfd design: refuse-longterm (a) | split-small-folios (b)")
-      ->check(CLI::IsMember({"refuse-longterm", "split-small-folios"}))->capture_default_str();
-  stress->add_option("--progress", st.progress_every, "seconds between progress lines (0: none)")->capture_default_str();
-
+  auto* cmd = app.add_subcommand(
+      "stress", "Race random programs of the op language on real threads (TBB), with quiescent audits; write a "
+                "violation as a trace and reproduce it deterministically");
+  cmd->add_option("--profile,-p", st.profile, profile_help())
+      ->check(CLI::IsMember([] {
+        std::vector<std::string> names;
+        for (const auto& p : harness::profiles()) names.emplace_back(p.name);
+        return names;
+      }()))
+      ->capture_default_str();
+  cmd->add_option("--threads,-t", st.threads, "worker threads, one trace actor each")
+      ->check(CLI::Range(1u, harness::kMaxActors))->capture_default_str();
+  cmd->add_option("--seconds,-s", st.seconds, "time budget in seconds")->check(CLI::Range(0.0, 1e7))->capture_default_str();
+  cmd->add_option("--ops", st.max_ops, "op budget over all workers (0: no limit)")->capture_default_str();
+  cmd->add_option("--seed", st.seed, "seed of the workers' generators (worker w: seed*0x100000001b3+w)")->capture_default_str();
+  cmd->add_option("--scheduler", args->scheduler,
+                  "free: threads untouched; perturb: random yields and short spins at sync points")
+      ->check(CLI::IsMember({"free", "perturb"}))->capture_default_str();
+  cmd->add_option("--perturb-gap", st.perturb_gap, "perturb: mean sync points between perturbations")
+      ->check(CLI::Range(1u, 1u << 20))->capture_default_str();
+  cmd->add_option("--audit-every", st.audit_every, "ops (all workers) between quiescent audits (0: none)")
+      ->capture_default_str();
+  cmd->add_option("--frames", args->frames, "buddy frames (half NORMAL, half MOVABLE, blocks of 32; plus 32 DEVICE)")
+      ->check(CLI::Range(64u, 1u << 20))->capture_default_str();
+  cmd->add_option("--ring", st.ring, "ops each worker records for the trace")
+      ->check(CLI::Range(1u, 1u << 20))->capture_default_str();
+  cmd->add_flag("--continuous", args->continuous,
+                "one world for the whole run (the rings then hold a window of it, which may not reproduce); "
+                "default: a fresh world whenever a ring fills, so a trace holds the whole history");
+  cmd->add_option("--out,-o", st.out_dir, "directory for traces (created; existing files are never overwritten)")
+      ->capture_default_str();
+  cmd->add_option("--repro-seconds", st.repro.seconds,
+                  "time budget of the deterministic reproduction search (0: no search)")
+      ->check(CLI::Range(0.0, 1e6))->capture_default_str();
+  cmd->add_option("--progress", args->progress,
+                  "seconds between progress lines (default: a status line every 0.5 s on a TTY, else a line every 5 s; 0: none)");
+  add_variant_options(cmd, args->variants);
   return [args] {
-    auto& st = args->st;
-    const auto& free_dispatch = args->free_dispatch;
-    const auto& profile = args->profile;
-    const auto& gmem_policy = args->gmem_policy;
-    st.model.design.free_dispatch =
-        free_dispatch == "per-type-checks" ? core::FreeDispatch::PerTypeChecks : core::FreeDispatch::OwnerHook;
-    st.profile = profile == "refcount"  ? refhammer::stress::CoreStressOptions::Profile::Refcount
-                 : profile == "special" ? refhammer::stress::CoreStressOptions::Profile::Special
-                                        : refhammer::stress::CoreStressOptions::Profile::All;
-    st.model.design.gmem_pin_policy =
-        gmem_policy == "split-small-folios" ? core::GmemPinPolicy::SplitSmallFolios : core::GmemPinPolicy::RefuseLongterm;
-    if (st.progress_every == 0 && isatty(STDOUT_FILENO)) st.progress_every = 1.0;
-    return run_stress(st);
+    args->st.reproduce = args->st.repro.seconds > 0;
+    return run(*args);
   };
 }
 

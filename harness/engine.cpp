@@ -151,26 +151,9 @@ struct Run {
   // Oracle level 3, single-threaded, no hook installed.
   void teardown() {
     core::ScopedSyncHook none(nullptr);
-    for (Actor& a : w.actors()) {
-      a.current = -1;
-      w.release_all(a);
-    }
-    w.teardown_structures();
+    w.teardown_all();
     if (sink.has()) return;
-    core::HolderLedger nothing(w.model().frames().size());
-    core::AuditReport rep = core::audit(w.model(), nothing, false);
-    if (!rep.clean()) {
-      sink.record(rep.violations.front(), "teardown", -1);
-      return;
-    }
-    const uint32_t buddy_frames = w.config().normal_frames + w.config().movable_frames;
-    if (rep.free_frames != buddy_frames) {
-      core::Violation v;
-      v.kind = core::ViolationKind::LostFrame;
-      v.site = "teardown";
-      v.detail = std::to_string(buddy_frames - rep.free_frames) + " frame(s) not back in the buddy after teardown";
-      sink.record(v, "teardown", -1);
-    }
+    if (auto v = w.final_audit()) sink.record(*v, "teardown", -1);
   }
 
   std::string last_ops() {
@@ -451,6 +434,10 @@ class ThreadHook final : public core::SyncHook {
 };
 
 }  // namespace
+
+std::unique_ptr<core::SyncHook> make_thread_hook(bool perturb, uint64_t seed, uint32_t gap) {
+  return std::make_unique<ThreadHook>(perturb, seed, gap);
+}
 
 RunResult run_threads(const core::ModelConfig& cfg, const Program& p, bool perturb, const RunOptions& o) {
   RunResult r;

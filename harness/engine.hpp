@@ -23,10 +23,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/probe.hpp"
+#include "core/sync.hpp"
 #include "core/violation.hpp"
 #include "harness/op.hpp"
 #include "harness/rng.hpp"
@@ -83,6 +85,12 @@ struct RunResult {
 
 RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, DecisionSource& src, const RunOptions& o = {});
 RunResult run_threads(const core::ModelConfig& cfg, const Program& p, bool perturb, const RunOptions& o = {});
+// The hook run_threads installs on each thread (install it with
+// core::ScopedSyncHook and set its actor): free is an idle hook that only
+// names the actor; perturb yields or spins briefly at sync points sampled
+// about every `gap`, from a generator seeded with `seed`. Shared with the
+// stress driver so that `perturb` means one thing everywhere.
+std::unique_ptr<core::SyncHook> make_thread_hook(bool perturb, uint64_t seed, uint32_t gap);
 
 // The interleaving as columns, one per actor, for a person reading a race.
 std::string format_interleaving(const Program& p, const RunResult& r, size_t max_rows = 200);

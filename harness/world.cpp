@@ -35,6 +35,15 @@ int World::step(Actor& a) {
   return r;
 }
 
+int World::exec(Actor& a, const Op& op) {
+  a.running = op;
+  a.current = kOutsideProgram;
+  const int r = op_spec(op.code).exec(*this, a, op);
+  a.current = -1;
+  ++a.executed;
+  return r;
+}
+
 core::HolderLedger World::ledger() const {
   core::HolderLedger l(model_->frames().size());
   for (const Actor& a : actors_) {
@@ -84,6 +93,33 @@ void World::teardown_structures() {
   m.hotplug().online_all();
   m.offline_driver().free_all();
   m.hugetlb().dissolve_all_free();
+}
+
+}  // namespace refhammer::harness
+
+namespace refhammer::harness {
+
+void World::teardown_all() {
+  for (Actor& a : actors_) {
+    a.current = -1;
+    release_all(a);
+  }
+  teardown_structures();
+}
+
+std::optional<core::Violation> World::final_audit() {
+  core::HolderLedger nothing(model_->frames().size());
+  core::AuditReport rep = core::audit(*model_, nothing, false);
+  if (!rep.clean()) return rep.violations.front();
+  const uint32_t buddy_frames = cfg_.normal_frames + cfg_.movable_frames;
+  if (rep.free_frames != buddy_frames) {
+    core::Violation v;
+    v.kind = core::ViolationKind::LostFrame;
+    v.site = "teardown";
+    v.detail = std::to_string(buddy_frames - rep.free_frames) + " frame(s) not back in the buddy after teardown";
+    return v;
+  }
+  return std::nullopt;
 }
 
 }  // namespace refhammer::harness

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,10 +38,18 @@ class Actor {
   std::vector<core::Pfn> isolated;    // pageblocks this actor isolated
   std::vector<int> results;           // result of each completed op
   uint64_t writes = 0;
+  // Open-ended drivers (stress) run ops that are not in `program`
+  // (World::exec): the op in progress is `running`, with current ==
+  // kOutsideProgram; `executed` counts them. Program-driven runs leave these
+  // alone.
+  Op running{};
+  uint64_t executed = 0;
 
   int free_slot() const;
   bool done() const { return pc >= program.size(); }
 };
+
+inline constexpr int kOutsideProgram = -2;  // Actor::current while World::exec runs an op
 
 class World {
  public:
@@ -54,12 +63,20 @@ class World {
 
   // Runs the actor's next op; records its result. Precondition: !a.done().
   int step(Actor& a);
+  // Runs `op` for the actor outside its program (open-ended drivers): the
+  // result is returned, not recorded in `results`.
+  int exec(Actor& a, const Op& op);
   // The union of the actors' ledgers (call only at quiescence).
   core::HolderLedger ledger() const;
   // Teardown (oracle level 3), step 1: the actor releases everything it holds.
   void release_all(Actor& a);
   // Teardown step 2: unmap every PTE, truncate the file, punch guest_memfd.
   void teardown_structures();
+  // Teardown steps 1 and 2 for every actor.
+  void teardown_all();
+  // Teardown step 3, after teardown_all(): the audit with an empty ledger,
+  // and every buddy frame must be free. The first finding, if any.
+  std::optional<core::Violation> final_audit();
 
  private:
   core::ModelConfig cfg_;

@@ -1,0 +1,63 @@
+// refhammer::stress::reproduce — turn what a free-running stress run saw
+// into a deterministic trace.
+//
+// Input: the program the workers ran (each worker's recorded ops, one actor
+// each) and the signature of the violation they hit. The search runs that
+// program — and, when it is long, its last few ops per actor — on the
+// deterministic scheduler under a bounded sequence of schedules: PCT with
+// depth 1, 2 and 3 (many seeds each), then uniform random, until a run
+// reports the same signature or the time budget is spent. The schedule that
+// reproduced it is exact: a trace with it replays to the same verdict every
+// time.
+//
+// The recorded ops start from a fresh world only when the stress run reset
+// its world when the rings were last emptied (StressOptions::fresh_worlds,
+// the default). A window cut from the middle of a continuous run lacks the
+// holdings and structures built before it: ops on slots the replaying actor
+// does not hold are skipped, and pfn arguments may name frames that are now
+// in a different state, so such a window reproduces only races that the
+// window rebuilds by itself — the search still tries, and says how it went.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "harness/engine.hpp"
+#include "harness/op.hpp"
+
+namespace refhammer::stress {
+
+struct ReproOptions {
+  double seconds = 10;       // wall-clock budget of the search
+  uint64_t seed = 1;         // of the PCT and random sources
+  uint64_t max_steps = 2'000'000;  // per execution
+  // Suffix windows tried besides the whole program (ops per actor), when the
+  // program is longer.
+  std::vector<size_t> windows = {16, 64};
+};
+
+struct ReproResult {
+  bool found = false;
+  uint64_t schedules = 0;          // executions tried (including the one that matched)
+  double seconds = 0;
+  std::string source;              // the decision source that matched ("pct d=2 k=... seed=...")
+  size_t window = 0;               // ops per actor of the program that matched (0: the whole program)
+  uint32_t audit_every = 0;        // what the matching run used
+  harness::Program program;        // the program that matched
+  harness::RunResult run;          // its run (with the schedule)
+  std::map<std::string, uint64_t> other_signatures;  // other findings on the way
+};
+
+// The signature's op part ("audit", "teardown", an op name).
+std::string signature_op(const std::string& signature);
+// The audit interval a reproduction of `signature` runs with: 1 for a
+// finding of the quiescent audit, 0 (teardown only) otherwise.
+uint32_t repro_audit_every(const std::string& signature);
+
+ReproResult reproduce(const core::ModelConfig& cfg, const harness::Program& program, const std::string& signature,
+                      const ReproOptions& o);
+
+}  // namespace refhammer::stress

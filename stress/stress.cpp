@@ -1,0 +1,494 @@
+// refhammer::stress::run_stress — see stress.hpp.
+#include "stress/stress.hpp"
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "core/audit.hpp"
+#include "core/model.hpp"
+#include "core/sync.hpp"
+#include "harness/gen.hpp"
+#include "harness/trace.hpp"
+#include "harness/world.hpp"
+#include "stress/quiesce_gate.hpp"
+
+namespace refhammer::stress {
+
+using harness::Actor;
+using harness::Op;
+using harness::Program;
+using harness::World;
+using Clock = std::chrono::steady_clock;
+
+core::ModelConfig StressOptions::stress_model(uint32_t frames) {
+  core::ModelConfig m;
+  m.block_frames = 32;
+  const uint32_t blocks = std::max<uint32_t>(2, (frames + 31) / 32);
+  m.normal_frames = (blocks - blocks / 2) * 32;
+  m.movable_frames = (blocks / 2) * 32;
+  m.device_frames = 32;
+  m.max_page_order = 3;
+  m.nr_mms = 2;
+  m.mm_slots = 16;
+  m.file_pages = 16;
+  m.gmem_pages = 16;
+  m.gmem_huge_order = 2;
+  return m;
+}
+
+std::string validate(const StressOptions& o) {
+  if (harness::find_profile(o.profile) == nullptr)
+    return "unknown profile '" + o.profile + "' (" + harness::profile_names() + ")";
+  if (o.threads == 0 || o.threads > harness::kMaxActors)
+    return "threads must be 1.." + std::to_string(harness::kMaxActors) + " (one trace actor each)";
+  if (o.ring == 0) return "ring must be at least 1";
+  if (o.batch == 0) return "batch must be at least 1";
+  return o.model.validate();
+}
+
+namespace {
+
+// Keeps the first violation, names the op it happened in, stops the run.
+class StressSink final : public core::ViolationSink {
+ public:
+  // Called at quiescence only (no worker inside the model).
+  void set_world(World* w) { w_ = w; }
+  // From the thread of the actor that found it (core reports carry
+  // current_actor()), so reading that actor's op in progress is safe.
+  void report(const core::Violation& v) override {
+    const uint8_t actor = v.actor;
+    std::string op = "unknown", text;
+    if (w_ != nullptr && actor != core::kNoActor && actor < w_->actors().size()) {
+      const Actor& a = w_->actors()[actor];
+      if (a.current == harness::kOutsideProgram) {
+        op = harness::op_spec(a.running.code).name;
+        text = "t" + std::to_string(a.id) + " " + harness::format_op(a.running);
+      }
+    }
+    record(v, op, actor == core::kNoActor ? -1 : actor, text);
+  }
+  void record(const core::Violation& v, const std::string& op, int actor, const std::string& text = "") {
+    std::lock_guard<std::mutex> g(mu_);
+    if (has_) return;
+    has_ = true;
+    r_.violation = v;
+    r_.signature = harness::make_signature(v, op);
+    r_.actor = actor;
+    r_.op_text = text;
+    when_ = Clock::now();
+    // release: pairs with the acquire in stopped().
+    stop_.store(true, std::memory_order_release);
+  }
+  bool stopped() const noexcept { return stop_.load(std::memory_order_acquire); }  // acquire: see record()
+  bool has() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return has_;
+  }
+  harness::Report report_copy() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return r_;
+  }
+  Clock::time_point when() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return when_;
+  }
+
+ private:
+  World* w_ = nullptr;
+  mutable std::mutex mu_;
+  bool has_ = false;
+  harness::Report r_;
+  Clock::time_point when_{};
+  std::atomic<bool> stop_{false};
+};
+
+struct alignas(64) Worker {
+  unsigned id = 0;
+  Rng rng{0};
+  uint64_t seed = 0;
+  // The ring: ops since the world was new (fresh_worlds; never wraps), or
+  // the last `ring` ops (a circular buffer; `pos` is the next write).
+  std::vector<Op> ring;
+  size_t pos = 0;
+  uint64_t ops = 0;          // ops this worker ran in the whole run
+  uint64_t ring_first = 0;   // worker op index of the oldest recorded op (fresh_worlds)
+
+  // Written only by this worker, inside the gate; read at quiescence.
+  std::vector<Op> recorded(bool circular) const {
+    if (!circular || ring.size() < ring.capacity()) return ring;
+    std::vector<Op> out;
+    out.reserve(ring.size());
+    out.insert(out.end(), ring.begin() + static_cast<std::ptrdiff_t>(pos), ring.end());
+    out.insert(out.end(), ring.begin(), ring.begin() + static_cast<std::ptrdiff_t>(pos));
+    return out;
+  }
+};
+
+struct Shared {
+  const StressOptions& o;
+  const harness::Generator gen;
+  Program empty;
+  std::unique_ptr<World> world;
+  StressSink sink;
+  QuiesceGate gate;
+  std::vector<Worker> workers;
+  alignas(64) std::atomic<uint64_t> ops_total{0};
+  alignas(64) std::atomic<uint64_t> audits{0};
+  std::atomic<uint64_t> worlds{1};
+  std::atomic<unsigned> finished{0};
+  uint64_t probes[core::kNrProbes] = {};  // of retired worlds; written at quiescence
+  Clock::time_point start, deadline;
+
+  Shared(const StressOptions& opt)
+      : o(opt), gen(*harness::find_profile(opt.profile), opt.model) {
+    empty.actors.resize(opt.threads);
+    new_world();
+  }
+
+  void new_world() {
+    world = std::make_unique<World>(o.model, empty);
+    world->model().set_violation_sink(&sink);
+    sink.set_world(world.get());
+  }
+
+  void retire_probes() {
+    for (unsigned p = 0; p < core::kNrProbes; ++p) probes[p] += world->model().probes().count(static_cast<core::Probe>(p));
+  }
+
+  // At quiescence (the gate closed by the caller): audit; with `reset`, tear
+  // the world down (oracle level 3) and start a fresh one with empty rings.
+  void quiescent(unsigned auditor, bool reset) {
+    core::ScopedSyncHook none(nullptr);  // the audit is not part of the race
+    if (!sink.stopped()) {
+      core::AuditReport rep = core::audit(world->model(), world->ledger(), false);
+      audits.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
+      if (!rep.clean()) sink.record(rep.violations.front(), "audit", static_cast<int>(auditor));
+    }
+    if (!reset || sink.stopped()) return;
+    world->teardown_all();
+    if (sink.stopped()) return;
+    if (auto v = world->final_audit()) {
+      sink.record(*v, "teardown", -1);
+      return;
+    }
+    retire_probes();
+    new_world();
+    worlds.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
+    for (Worker& w : workers) {
+      w.ring.clear();
+      w.pos = 0;
+      w.ring_first = w.ops;
+    }
+  }
+
+  bool time_is_up() const {
+    if (o.max_ops != 0 && ops_total.load(std::memory_order_relaxed) >= o.max_ops) return true;  // relaxed: a budget
+    return Clock::now() >= deadline;
+  }
+
+  void worker_main(Worker& w) {
+    auto hook = harness::make_thread_hook(o.perturb, o.seed * 0x9e3779b97f4a7c15ull + w.id, o.perturb_gap);
+    hook->actor = static_cast<uint8_t>(w.id);
+    core::ScopedSyncHook installed(hook.get());
+    const bool circular = !o.fresh_worlds;
+    const size_t cap = o.ring;
+    while (!sink.stopped() && !time_is_up()) {
+      if (!circular && w.ring.size() >= cap) {
+        // Our ring is full: a fresh world for everyone. If another worker is
+        // auditing, wait for it and look again (it may have reset).
+        if (gate.close()) {
+          quiescent(w.id, true);
+          gate.reopen();
+        } else {
+          core::cpu_relax();
+        }
+        continue;
+      }
+      gate.enter();
+      World& world_now = *world;
+      Actor& a = world_now.actors()[w.id];
+      uint32_t n = 0;
+      while (n < o.batch && !sink.stopped()) {
+        if (!circular && w.ring.size() >= cap) break;
+        const Op op = gen.next(w.rng);
+        if (!circular) {
+          w.ring.push_back(op);
+        } else if (w.ring.size() < cap) {
+          w.ring.push_back(op);
+          w.pos = w.ring.size() % cap;
+        } else {
+          w.ring[w.pos] = op;
+          w.pos = (w.pos + 1) % cap;
+        }
+        ++n;
+        ++w.ops;
+        world_now.exec(a, op);
+      }
+      gate.leave();
+      // relaxed: a counter; the audit's ordering comes from the gate.
+      const uint64_t before = ops_total.fetch_add(n, std::memory_order_relaxed);
+      if (o.audit_every != 0 && before / o.audit_every != (before + n) / o.audit_every && !sink.stopped()) {
+        // Someone else auditing already covers this mark.
+        if (gate.close()) {
+          quiescent(w.id, false);
+          gate.reopen();
+        }
+      }
+    }
+    finished.fetch_add(1, std::memory_order_release);  // release: pairs with the main thread's acquire
+  }
+};
+
+std::string slug(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (ok) out += c;
+    else if (!out.empty() && out.back() != '-') out += '-';
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  if (out.size() > 80) out.resize(80);
+  return out.empty() ? "violation" : out;
+}
+
+// Writes `text` at `<dir>/<stem><ext>`, or `<stem>-2<ext>`, ... if taken.
+std::string write_new_file(const std::string& dir, const std::string& stem, const std::string& ext,
+                           const std::string& text, std::string& err) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    err = "cannot create " + dir + ": " + ec.message();
+    return {};
+  }
+  for (unsigned i = 1; i < 1000; ++i) {
+    const std::string path = dir + "/" + stem + (i == 1 ? "" : "-" + std::to_string(i)) + ext;
+    if (std::filesystem::exists(path)) continue;
+    err = harness::write_file_atomic(path, text, false);
+    if (err.empty()) return path;
+    if (!std::filesystem::exists(path)) return {};  // a real error, not a race for the name
+  }
+  err = "no free file name for " + dir + "/" + stem + ext;
+  return {};
+}
+
+std::string fmt_count(double v) {
+  char b[32];
+  if (v >= 1e9) std::snprintf(b, sizeof b, "%.2fG", v / 1e9);
+  else if (v >= 1e6) std::snprintf(b, sizeof b, "%.2fM", v / 1e6);
+  else if (v >= 1e3) std::snprintf(b, sizeof b, "%.1fk", v / 1e3);
+  else std::snprintf(b, sizeof b, "%.0f", v);
+  return b;
+}
+
+}  // namespace
+
+StressResult run_stress(const StressOptions& o, std::ostream* progress) {
+  StressResult r;
+  const unsigned n = o.threads;
+  r.threads = n;
+  Shared s(o);
+  s.workers.resize(n);
+  for (unsigned i = 0; i < n; ++i) {
+    Worker& w = s.workers[i];
+    w.id = i;
+    w.seed = o.seed * 0x100000001b3ull + i;
+    w.rng = Rng(w.seed);
+    w.ring.reserve(o.ring);
+  }
+  s.start = Clock::now();
+  s.deadline = s.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
+  {
+    // n workers even when n exceeds the cores (oversubscription widens race
+    // windows); no arena slot for this thread, which prints progress.
+    tbb::global_control gc(tbb::global_control::max_allowed_parallelism, n + 1);
+    tbb::task_arena arena(static_cast<int>(n), 0);
+    for (unsigned i = 0; i < n; ++i) arena.enqueue([&s, i] { s.worker_main(s.workers[i]); });
+    auto next = s.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.progress_every));
+    bool printed_tty = false;
+    // acquire: pairs with the workers' release: their rings and counters are ours once all finished.
+    while (s.finished.load(std::memory_order_acquire) < n) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      const auto now = Clock::now();
+      if (progress == nullptr || o.progress_every <= 0 || now < next) continue;
+      next = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.progress_every));
+      const double el = std::chrono::duration<double>(now - s.start).count();
+      // relaxed (all): statistics.
+      const uint64_t ops = s.ops_total.load(std::memory_order_relaxed);
+      const uint64_t audits = s.audits.load(std::memory_order_relaxed);
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "[stress] %6.1fs / %.0fs  %9s ops  %8s ops/s  %7llu audits (%5.0f/s)  %llu worlds  %d violation(s)",
+                    el, o.seconds, fmt_count(double(ops)).c_str(), fmt_count(ops / std::max(el, 1e-9)).c_str(),
+                    static_cast<unsigned long long>(audits), audits / std::max(el, 1e-9),
+                    static_cast<unsigned long long>(s.worlds.load(std::memory_order_relaxed)),
+                    s.sink.stopped() ? 1 : 0);
+      if (o.progress_tty) {
+        *progress << "\r" << line << std::flush;
+        printed_tty = true;
+      } else {
+        *progress << line << "\n" << std::flush;
+      }
+    }
+    if (printed_tty) *progress << "\n" << std::flush;
+  }
+  const auto stopped = Clock::now();
+  r.seconds = std::chrono::duration<double>(stopped - s.start).count();
+  r.ops = s.ops_total.load(std::memory_order_relaxed);  // relaxed: the workers have finished
+  r.audits = s.audits.load(std::memory_order_relaxed);  // relaxed: likewise
+  r.worlds = s.worlds.load(std::memory_order_relaxed);  // relaxed: likewise
+
+  // Oracle level 3 on the last world, when nothing was found before.
+  if (!s.sink.has()) {
+    core::ScopedSyncHook none(nullptr);
+    s.world->teardown_all();
+    if (!s.sink.has())
+      if (auto v = s.world->final_audit()) s.sink.record(*v, "teardown", -1);
+  }
+  for (unsigned p = 0; p < core::kNrProbes; ++p)
+    r.probes[p] = s.probes[p] + s.world->model().probes().count(static_cast<core::Probe>(p));
+  if (!s.sink.has()) return r;
+
+  // A violation: the trace first, before anything else can go wrong.
+  r.violation = true;
+  r.report = s.sink.report_copy();
+  r.detect_seconds = std::chrono::duration<double>(s.sink.when() - s.start).count();
+  harness::Trace t;
+  t.model = o.model;
+  t.seed = o.seed;
+  t.scheduler = o.perturb ? harness::SchedulerKind::Perturb : harness::SchedulerKind::Free;
+  t.audit_every = repro_audit_every(r.report.signature);
+  t.expect_clean = false;
+  t.expect_signature = r.report.signature;
+  t.program.actors.resize(n);
+  for (unsigned i = 0; i < n; ++i) {
+    t.program.actors[i] = s.workers[i].recorded(!o.fresh_worlds);
+    r.recorded_ops += t.program.actors[i].size();
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "refhammer stress: profile %s, scheduler %s, %u thread(s), seed %llu, found after %.3f s",
+                o.profile.c_str(), o.perturb ? "perturb" : "free", n, static_cast<unsigned long long>(o.seed),
+                r.detect_seconds);
+  t.comments.push_back(buf);
+  t.comments.push_back("violation: " + r.report.signature + (r.report.op_text.empty() ? "" : " in '" + r.report.op_text + "'"));
+  t.comments.push_back(o.fresh_worlds
+                           ? "the actors' ops are each worker's whole history since the world was new (a fresh world "
+                             "whenever a ring fills)"
+                           : "the actors' ops are each worker's last " + std::to_string(o.ring) +
+                                 " ops of one continuous run: earlier holdings are missing");
+  for (unsigned i = 0; i < n; ++i) {
+    const Worker& w = s.workers[i];
+    const uint64_t count = t.program.actors[i].size();
+    std::snprintf(buf, sizeof buf, "t%u: worker %u, generator seed %llu, its ops #%llu..#%llu", i, i,
+                  static_cast<unsigned long long>(w.seed),
+                  static_cast<unsigned long long>(w.ops - count), static_cast<unsigned long long>(w.ops));
+    t.comments.push_back(buf);
+  }
+  const std::string stem = "stress-" + std::to_string(o.seed) + "-" + slug(r.report.signature);
+  if (o.write_traces) r.trace_path = write_new_file(o.out_dir, stem, ".trace", harness::write_trace(t), r.trace_error);
+
+  if (!o.reproduce) return r;
+  r.repro_tried = true;
+  ReproOptions ro = o.repro;
+  ro.seed = o.seed;
+  r.repro = reproduce(o.model, t.program, r.report.signature, ro);
+  if (!r.repro.found) return r;
+  harness::Trace d = t;
+  d.scheduler = harness::SchedulerKind::Deterministic;
+  d.source = r.repro.source;
+  d.audit_every = r.repro.audit_every;
+  d.program = r.repro.program;
+  d.has_schedule = true;
+  d.schedule = r.repro.run.schedule;
+  d.comments.push_back("reproduced on the deterministic scheduler after " + std::to_string(r.repro.schedules) +
+                       " schedule(s) (" + r.repro.source + ")" +
+                       (r.repro.window ? ", last " + std::to_string(r.repro.window) + " ops per actor" : ""));
+  const std::string text = harness::write_trace(d);
+  // Confirm through the text, as `refhammer replay` will read it.
+  harness::Trace back;
+  if (harness::parse_trace(text, "repro", back).empty()) {
+    for (unsigned i = 0; i < 3; ++i) {
+      ++r.confirm_runs;
+      r.confirm_matched += harness::verdict_matches(back, harness::run_trace(back, i));
+    }
+  }
+  if (o.write_traces) {
+    std::string err;
+    r.repro_path = write_new_file(o.out_dir, stem + "-repro", ".trace", text, err);
+    if (!err.empty() && r.trace_error.empty()) r.trace_error = err;
+  }
+  return r;
+}
+
+std::string describe(const StressOptions& o, const StressResult& r) {
+  std::ostringstream out;
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "stress: profile %s, scheduler %s, %u thread(s), seed %llu, %u+%u+%u frames, design %s, bugs %s\n",
+                o.profile.c_str(), o.perturb ? "perturb" : "free", r.threads, static_cast<unsigned long long>(o.seed),
+                o.model.normal_frames, o.model.movable_frames, o.model.device_frames,
+                harness::format_design(o.model.design).c_str(), harness::format_bugs(o.model.bugs).c_str());
+  out << buf;
+  std::snprintf(buf, sizeof buf,
+                "  ran %llu ops in %.2f s (%.0f ops/s), %llu quiescent audits (%.1f/s, every %llu ops), %llu world(s)%s\n",
+                static_cast<unsigned long long>(r.ops), r.seconds, r.seconds > 0 ? r.ops / r.seconds : 0.0,
+                static_cast<unsigned long long>(r.audits), r.seconds > 0 ? r.audits / r.seconds : 0.0,
+                static_cast<unsigned long long>(o.audit_every), static_cast<unsigned long long>(r.worlds),
+                o.fresh_worlds ? (" (fresh every " + std::to_string(o.ring) + " ops of a worker)").c_str() : "");
+  out << buf;
+  out << "  interleavings reached (probes):\n";
+  unsigned unreached = 0;
+  for (unsigned p = 0; p < core::kNrProbes; ++p) {
+    if (r.probes[p] == 0) {
+      ++unreached;
+      continue;
+    }
+    std::snprintf(buf, sizeof buf, "    %12llu  %s\n", static_cast<unsigned long long>(r.probes[p]),
+                  core::probe_name(static_cast<core::Probe>(p)));
+    out << buf;
+  }
+  if (unreached != 0) out << "    (" << unreached << " probe(s) of other subsystems or profiles not reached)\n";
+  if (!r.violation) {
+    out << "verdict: CLEAN\n";
+    return out.str();
+  }
+  std::snprintf(buf, sizeof buf, "  first violation after %.3f s: %s%s\n", r.detect_seconds, r.report.signature.c_str(),
+                r.report.op_text.empty() ? "" : (" in '" + r.report.op_text + "'").c_str());
+  out << buf;
+  out << core::format_violation_long(r.report.violation);
+  if (!r.trace_path.empty())
+    out << "  trace (" << r.recorded_ops << " recorded ops): " << r.trace_path << "\n";
+  if (!r.trace_error.empty()) out << "  trace NOT written: " << r.trace_error << "\n";
+  if (r.repro_tried) {
+    if (r.repro.found) {
+      std::snprintf(buf, sizeof buf,
+                    "  reproduced deterministically after %llu schedule(s) in %.2f s (%s%s); replays %u/%u\n",
+                    static_cast<unsigned long long>(r.repro.schedules), r.repro.seconds, r.repro.source.c_str(),
+                    r.repro.window ? (", last " + std::to_string(r.repro.window) + " ops per actor").c_str() : "",
+                    r.confirm_matched, r.confirm_runs);
+      out << buf;
+      if (!r.repro_path.empty())
+        out << "  deterministic trace: " << r.repro_path << "\n    refhammer replay " << r.repro_path << "\n";
+    } else {
+      std::snprintf(buf, sizeof buf, "  NOT reproduced deterministically: %llu schedule(s) in %.2f s\n",
+                    static_cast<unsigned long long>(r.repro.schedules), r.repro.seconds);
+      out << buf;
+      for (const auto& [sig, count] : r.repro.other_signatures)
+        out << "    (found instead: " << sig << " x" << count << ")\n";
+    }
+  }
+  out << "verdict: VIOLATION " << r.report.signature << "\n";
+  return out.str();
+}
+
+}  // namespace refhammer::stress
