@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add(add_replay);
   add(add_explore);
   add(add_bugs);
+  add(add_corpus);
 
   try {
     app.parse(argc, argv);

@@ -43,6 +43,7 @@
 #include <thread>
 #include <typeinfo>
 #include <utility>
+#include <vector>
 
 // --- build configuration --------------------------------------------------------
 
@@ -393,6 +394,46 @@ __attribute__((noinline)) void run_entry(Control* c) {
   }
 }
 
+// Stacks of finished fibers, kept per thread for the next fiber of the same
+// size: a fuzzer or explorer makes a few fibers per run, thousands of runs a
+// second, and a fresh mapping costs an mmap, an mprotect, a munmap and a
+// page fault per touched stack page each time. A cached stack keeps its guard
+// page (still PROT_NONE) and its touched pages.
+class StackCache {
+ public:
+  static constexpr std::size_t kMaxCached = 16;
+  ~StackCache() {
+    for (const auto& [base, size] : free_) munmap(base, size);
+  }
+  void* take(std::size_t size) noexcept {
+    for (std::size_t i = free_.size(); i-- > 0;)
+      if (free_[i].second == size) {
+        void* const base = free_[i].first;
+        free_[i] = free_.back();
+        free_.pop_back();
+        return base;
+      }
+    return nullptr;
+  }
+  bool give(void* base, std::size_t size) noexcept {
+    if (free_.size() >= kMaxCached) return false;
+    try {
+      free_.emplace_back(base, size);
+    } catch (...) {
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  std::vector<std::pair<void*, std::size_t>> free_;
+};
+
+StackCache& stack_cache() noexcept {
+  thread_local StackCache cache;
+  return cache;
+}
+
 void destroy(Control* c) {
   if (t_current == c) die("a fiber destroyed its own Fiber object");
   if (t_current != nullptr) die("a Fiber is destroyed only from the main context, not from inside a fiber");
@@ -418,6 +459,7 @@ void destroy(Control* c) {
   // mapping at the same address must not inherit them.
   __asan_unpoison_memory_region(base, size);
 #endif
+  if (stack_cache().give(base, size)) return;
   if (munmap(base, size) != 0) die("munmap of a fiber stack failed");
 }
 
@@ -456,13 +498,15 @@ Fiber::Fiber(Entry entry, void* arg, std::size_t stack_size) {
   const std::size_t body = (stack_size + sizeof(Control) + 64 + page - 1) / page * page;
   const std::size_t map_size = page + body;
 
-  void* base = mmap(nullptr, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-                    -1, 0);
-  if (base == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "Fiber: mmap of the stack");
-  if (mprotect(base, page, PROT_NONE) != 0) {
-    const int err = errno;
-    munmap(base, map_size);
-    throw std::system_error(err, std::generic_category(), "Fiber: mprotect of the guard page");
+  void* base = stack_cache().take(map_size);
+  if (base == nullptr) {
+    base = mmap(nullptr, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "Fiber: mmap of the stack");
+    if (mprotect(base, page, PROT_NONE) != 0) {
+      const int err = errno;
+      munmap(base, map_size);
+      throw std::system_error(err, std::generic_category(), "Fiber: mprotect of the guard page");
+    }
   }
 
   char* const top = static_cast<char*>(base) + map_size;

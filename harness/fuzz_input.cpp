@@ -40,7 +40,7 @@ std::vector<FuzzTargetSpec> make_targets() {
                codes({"offline_alloc", "offline_free", "block_offline", "block_online", "try_get", "pfn_walk", "put",
                       "get", "alloc", "map", "unmap", "migrate"})});
   t.push_back({"fuzz_device", "ZONE_DEVICE folios: get/put, mappings, pins, pgmap teardown", 2, 3, FuzzSched::Pct, 12, 0,
-               codes({"dev_alloc", "pgmap_map", "pgmap_teardown", "get", "put", "try_get", "pfn_walk", "get_user",
+               codes({"dev_alloc", "pgmap_map", "pgmap_teardown", "get", "put", "try_get", "pfn_walk", "map", "get_user",
                       "gup_fast", "pin", "unpin", "unmap"})});
   t.push_back({"fuzz_hugetlb", "hugetlb pool: alloc, dissolve, demote against speculative gets on heads and tails", 2, 3,
                FuzzSched::Pct, 12, 0,

@@ -1,0 +1,66 @@
+// fuzz/fuzz_target — the libFuzzer entry point of every program/schedule
+// target. One source, compiled once per target with REFHAMMER_FUZZ_TARGET set
+// to its name; the target's op set, actor range and schedule encoding come
+// from harness::fuzz_targets() (harness/fuzz_input.cpp).
+//
+// bytes -> program (+ schedule bytes) -> run on the deterministic scheduler
+// -> oracle (checks after every op, quiescent audits, teardown audit).
+// A violation prints the report and the run as a replayable text trace to
+// stderr, then aborts, so libFuzzer saves the crash file; `refhammer replay
+// --target NAME CRASH` replays that file, `--emit-trace` turns it into text.
+//
+// Design variants and catalog bugs come from the environment
+// (REFHAMMER_DESIGN, REFHAMMER_BUGS): the default is the new designs and no
+// bug, on which a finding is a bug in the core.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "core/violation.hpp"
+#include "harness/fuzz_input.hpp"
+
+#ifndef REFHAMMER_FUZZ_TARGET
+#error "compile with -DREFHAMMER_FUZZ_TARGET=\"name\""
+#endif
+
+namespace {
+
+const refhammer::harness::FuzzTargetSpec* g_target = nullptr;
+core::ModelConfig g_cfg;
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  using namespace refhammer::harness;
+  g_target = fuzz_target(REFHAMMER_FUZZ_TARGET);
+  if (g_target == nullptr) {
+    std::fprintf(stderr, "%s: no such target in harness::fuzz_targets()\n", REFHAMMER_FUZZ_TARGET);
+    std::exit(2);
+  }
+  const std::string err = fuzz_model_from_env(g_cfg);
+  if (!err.empty()) {
+    std::fprintf(stderr, "%s: %s\n", REFHAMMER_FUZZ_TARGET, err.c_str());
+    std::exit(2);
+  }
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace refhammer::harness;
+  const FuzzCase c = decode_fuzz_input(*g_target, data, size, g_cfg);
+  if (c.program.total_ops() == 0) return -1;  // nothing to run: keep it out of the corpus
+  const RunResult r = run_fuzz_case(*g_target, c, g_cfg);
+  if (r.clean()) return 0;
+  const std::string trace = write_trace(fuzz_case_trace(*g_target, c, g_cfg, r));
+  std::fprintf(stderr,
+               "\n==refhammer== VIOLATION %s\n  in op: %s (op #%d)\n%s%s%s"
+               "==refhammer== the run as a trace (refhammer replay --target %s CRASH-FILE replays the input):\n%s"
+               "==refhammer== end of trace\n",
+               r.report.signature.c_str(), r.report.op_text.c_str(), r.report.op_index,
+               core::format_violation_long(r.report.violation).c_str(),
+               r.report.last_ops.empty() ? "" : "actors' last ops:\n", r.report.last_ops.c_str(), g_target->name,
+               trace.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
