@@ -142,6 +142,7 @@ struct Run {
         break;
       }
       w.step(a);
+      if (o.on_op) o.on_op(a.id, a.pc);
       gate.leave();
       last_progress.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
       if (o.audit_every != 0 && a.pc % o.audit_every == 0) audit_now(a.id);

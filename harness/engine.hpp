@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,11 @@ struct RunOptions {
   uint64_t seed = 1;                 // perturb: the generator's seed
   uint32_t perturb_gap = 64;         // perturb: mean sync points between perturbations
   bool timeline = false;             // deterministic: record which op each step ran in
+  // Called by each actor after each op it completes, with the number of ops
+  // it has completed (on the actor's fiber or thread, inside the run). For
+  // decision sources that follow op boundaries (stress's guided replay);
+  // nothing else changes when it is set.
+  std::function<void(unsigned actor, size_t ops_done)> on_op;
 };
 
 // One stretch of consecutive steps of one actor inside one op (op -1: the

@@ -30,6 +30,10 @@
 
 namespace refhammer::stress {
 
+// When each recorded op started, per actor (a timestamp counter shared by
+// the cores: the TSC on x86). Optional input of the guided phase.
+using OpClock = std::vector<std::vector<uint64_t>>;
+
 struct ReproOptions {
   double seconds = 10;       // wall-clock budget of the search
   uint64_t seed = 1;         // of the PCT and random sources
@@ -37,6 +41,8 @@ struct ReproOptions {
   // Suffix windows tried besides the whole program (ops per actor), when the
   // program is longer.
   std::vector<size_t> windows = {16, 64};
+  // Fraction of the budget for the guided phase (needs the op clock).
+  double guided_share = 0.5;
 };
 
 struct ReproResult {
@@ -57,7 +63,18 @@ std::string signature_op(const std::string& signature);
 // finding of the quiescent audit, 0 (teardown only) otherwise.
 uint32_t repro_audit_every(const std::string& signature);
 
+// `clock`, when given, holds the start time of every op of `program`
+// (same shape). The search then starts with a guided phase: the ops run in
+// the order they started on the real threads, and only ops that overlapped
+// in time interleave, at random (each attempt with a different switching
+// rate) — the stress run's own interleaving, with the unknown part searched.
+// Then PCT with depth 1, 2, 3, then random, over the whole program and its
+// suffix windows.
 ReproResult reproduce(const core::ModelConfig& cfg, const harness::Program& program, const std::string& signature,
-                      const ReproOptions& o);
+                      const ReproOptions& o, const OpClock* clock = nullptr);
+
+// A timestamp for OpClock: the TSC on x86 (synchronised across cores on the
+// machines this runs on), else the steady clock in nanoseconds.
+uint64_t op_clock_now() noexcept;
 
 }  // namespace refhammer::stress

@@ -121,18 +121,32 @@ struct alignas(64) Worker {
   // The ring: ops since the world was new (fresh_worlds; never wraps), or
   // the last `ring` ops (a circular buffer; `pos` is the next write).
   std::vector<Op> ring;
+  std::vector<uint64_t> started;  // when each recorded op started (op_clock_now), parallel to `ring`
   size_t pos = 0;
   uint64_t ops = 0;          // ops this worker ran in the whole run
   uint64_t ring_first = 0;   // worker op index of the oldest recorded op (fresh_worlds)
 
   // Written only by this worker, inside the gate; read at quiescence.
-  std::vector<Op> recorded(bool circular) const {
-    if (!circular || ring.size() < ring.capacity()) return ring;
-    std::vector<Op> out;
-    out.reserve(ring.size());
-    out.insert(out.end(), ring.begin() + static_cast<std::ptrdiff_t>(pos), ring.end());
-    out.insert(out.end(), ring.begin(), ring.begin() + static_cast<std::ptrdiff_t>(pos));
+  template <class T>
+  std::vector<T> in_order(const std::vector<T>& v, bool circular, size_t cap) const {
+    if (!circular || v.size() < cap) return v;
+    std::vector<T> out;
+    out.reserve(v.size());
+    out.insert(out.end(), v.begin() + static_cast<std::ptrdiff_t>(pos), v.end());
+    out.insert(out.end(), v.begin(), v.begin() + static_cast<std::ptrdiff_t>(pos));
     return out;
+  }
+  void record(const Op& op, bool circular, size_t cap) {
+    const uint64_t now = op_clock_now();
+    if (!circular || ring.size() < cap) {
+      ring.push_back(op);
+      started.push_back(now);
+      pos = ring.size() % cap;
+    } else {
+      ring[pos] = op;
+      started[pos] = now;
+      pos = (pos + 1) % cap;
+    }
   }
 };
 
@@ -188,6 +202,7 @@ struct Shared {
     worlds.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
     for (Worker& w : workers) {
       w.ring.clear();
+      w.started.clear();
       w.pos = 0;
       w.ring_first = w.ops;
     }
@@ -223,15 +238,7 @@ struct Shared {
       while (n < o.batch && !sink.stopped()) {
         if (!circular && w.ring.size() >= cap) break;
         const Op op = gen.next(w.rng);
-        if (!circular) {
-          w.ring.push_back(op);
-        } else if (w.ring.size() < cap) {
-          w.ring.push_back(op);
-          w.pos = w.ring.size() % cap;
-        } else {
-          w.ring[w.pos] = op;
-          w.pos = (w.pos + 1) % cap;
-        }
+        w.record(op, circular, cap);
         ++n;
         ++w.ops;
         world_now.exec(a, op);
@@ -306,6 +313,7 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
     w.seed = o.seed * 0x100000001b3ull + i;
     w.rng = Rng(w.seed);
     w.ring.reserve(o.ring);
+    w.started.reserve(o.ring);
   }
   s.start = Clock::now();
   s.deadline = s.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
@@ -372,8 +380,10 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
   t.expect_clean = false;
   t.expect_signature = r.report.signature;
   t.program.actors.resize(n);
+  OpClock clock(n);
   for (unsigned i = 0; i < n; ++i) {
-    t.program.actors[i] = s.workers[i].recorded(!o.fresh_worlds);
+    t.program.actors[i] = s.workers[i].in_order(s.workers[i].ring, !o.fresh_worlds, o.ring);
+    clock[i] = s.workers[i].in_order(s.workers[i].started, !o.fresh_worlds, o.ring);
     r.recorded_ops += t.program.actors[i].size();
   }
   char buf[256];
@@ -402,7 +412,7 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
   r.repro_tried = true;
   ReproOptions ro = o.repro;
   ro.seed = o.seed;
-  r.repro = reproduce(o.model, t.program, r.report.signature, ro);
+  r.repro = reproduce(o.model, t.program, r.report.signature, ro, &clock);
   if (!r.repro.found) return r;
   harness::Trace d = t;
   d.scheduler = harness::SchedulerKind::Deterministic;

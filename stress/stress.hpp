@@ -49,7 +49,7 @@ struct StressOptions {
   uint64_t seed = 1;               // worker w's generator: Rng(seed * 0x100000001b3 + w)
   bool perturb = false;            // scheduler: free (false) or perturb
   uint32_t perturb_gap = 64;       // perturb: mean sync points between perturbations
-  uint64_t audit_every = 16384;    // ops (all workers) between quiescent audits; 0 = none
+  uint64_t audit_every = 65536;    // ops (all workers) between quiescent audits; 0 = none
   uint32_t ring = 1024;            // ops each worker records
   bool fresh_worlds = true;        // a fresh world whenever a ring fills (see above)
   uint32_t batch = 32;             // ops per gate entry
