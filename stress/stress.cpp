@@ -124,7 +124,7 @@ struct alignas(64) Worker {
   std::vector<uint64_t> started;  // when each recorded op started (op_clock_now), parallel to `ring`
   size_t pos = 0;
   uint64_t ops = 0;          // ops this worker ran in the whole run
-  uint64_t ring_first = 0;   // worker op index of the oldest recorded op (fresh_worlds)
+  uint64_t gen = 0;          // the world generation the ring belongs to
 
   // Written only by this worker, inside the gate; read at quiescence.
   template <class T>
@@ -161,6 +161,7 @@ struct Shared {
   alignas(64) std::atomic<uint64_t> ops_total{0};
   alignas(64) std::atomic<uint64_t> audits{0};
   std::atomic<uint64_t> worlds{1};
+  alignas(64) std::atomic<uint64_t> generation{0};  // bumped by each fresh world
   std::atomic<unsigned> finished{0};
   uint64_t probes[core::kNrProbes] = {};  // of retired worlds; written at quiescence
   Clock::time_point start, deadline;
@@ -200,12 +201,19 @@ struct Shared {
     retire_probes();
     new_world();
     worlds.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
-    for (Worker& w : workers) {
-      w.ring.clear();
-      w.started.clear();
-      w.pos = 0;
-      w.ring_first = w.ops;
-    }
+    // Each worker empties its own ring when it sees the new generation
+    // (rings are only ever touched by their owner while the run lasts).
+    generation.fetch_add(1, std::memory_order_release);  // release: pairs with the workers' acquire
+  }
+
+  // The worker's ring belongs to an older world: empty it. Owner only.
+  void catch_up(Worker& w) {
+    const uint64_t g = generation.load(std::memory_order_acquire);  // acquire: pairs with quiescent()
+    if (w.gen == g) return;
+    w.gen = g;
+    w.ring.clear();
+    w.started.clear();
+    w.pos = 0;
   }
 
   bool time_is_up() const {
@@ -220,6 +228,7 @@ struct Shared {
     const bool circular = !o.fresh_worlds;
     const size_t cap = o.ring;
     while (!sink.stopped() && !time_is_up()) {
+      catch_up(w);
       if (!circular && w.ring.size() >= cap) {
         // Our ring is full: a fresh world for everyone. If another worker is
         // auditing, wait for it and look again (it may have reset).
@@ -232,6 +241,7 @@ struct Shared {
         continue;
       }
       gate.enter();
+      catch_up(w);  // a fresh world may have come between the check above and the gate
       World& world_now = *world;
       Actor& a = world_now.actors()[w.id];
       uint32_t n = 0;
@@ -382,6 +392,7 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
   t.program.actors.resize(n);
   OpClock clock(n);
   for (unsigned i = 0; i < n; ++i) {
+    s.catch_up(s.workers[i]);  // a ring of an older world is history of nothing that is left
     t.program.actors[i] = s.workers[i].in_order(s.workers[i].ring, !o.fresh_worlds, o.ring);
     clock[i] = s.workers[i].in_order(s.workers[i].started, !o.fresh_worlds, o.ring);
     r.recorded_ops += t.program.actors[i].size();
