@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add(add_explore);
   add(add_bugs);
   add(add_corpus);
+  add(add_minimize);
 
   try {
     app.parse(argc, argv);

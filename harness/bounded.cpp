@@ -62,11 +62,12 @@ BoundedResult explore_bounded(const core::ModelConfig& cfg, const Program& p, co
     if (!r.clean()) {
       ++res.failing;
       ++res.signatures[r.report.signature];
-      if (!res.has_failure) {
+      const bool wanted = o.want_signature.empty() || r.report.signature == o.want_signature;
+      if (wanted && !res.has_failure) {
         res.has_failure = true;
         res.first_failure = std::move(r);
       }
-      if (o.stop_at_first) break;
+      if (wanted && o.stop_at_first) break;
     }
     // Backtrack to the deepest step with an unexplored alternative.
     while (!stack.empty() && stack.back().todo.empty()) stack.pop_back();

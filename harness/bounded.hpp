@@ -23,7 +23,8 @@ namespace refhammer::harness {
 struct BoundedOptions {
   uint32_t bound = 2;            // preemptions
   uint64_t max_runs = 100'000;   // executions before giving up (not exhausted)
-  bool stop_at_first = false;    // stop at the first failing schedule
+  bool stop_at_first = false;    // stop at the first failing schedule (with want_signature, if set)
+  std::string want_signature;    // when set, first_failure is the first failure with this signature
   RunOptions run;                // per execution
 };
 

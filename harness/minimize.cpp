@@ -1,0 +1,441 @@
+// harness::minimize — see minimize.hpp.
+#include "harness/minimize.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "harness/bounded.hpp"
+#include "harness/sched.hpp"
+
+namespace refhammer::harness {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Which actor and op each step of a run belonged to (0-based step index).
+struct StepOwner {
+  uint8_t actor;
+  int op;  // -1: between ops
+};
+
+struct State {
+  Program program;
+  Schedule schedule;          // what actually ran (up to the violation)
+  std::vector<StepOwner> steps;
+  uint64_t preemptions = 0;
+};
+
+Schedule canonical(const Schedule& s) {
+  Schedule out;
+  for (const Slice& sl : s) {
+    if (sl.steps == 0) continue;
+    if (!out.empty() && out.back().actor == sl.actor) out.back().steps += sl.steps;
+    else out.push_back(sl);
+  }
+  return out;
+}
+
+std::vector<StepOwner> step_owners(const RunResult& r) {
+  std::vector<StepOwner> v(r.k, StepOwner{0, -1});
+  // Fill from the schedule first (actor of every step), then the ops from
+  // the timeline.
+  uint64_t i = 0;
+  for (const Slice& s : r.schedule)
+    for (uint32_t k = 0; k < s.steps && i < v.size(); ++k) v[i++].actor = s.actor;
+  for (const Segment& seg : r.timeline)
+    for (uint64_t s = seg.first_step; s <= seg.last_step && s >= 1 && s <= v.size(); ++s) v[s - 1].op = seg.op;
+  // Steps between ops (the audit gate after an op) belong to the op before
+  // them: removing an op removes its audit too.
+  std::vector<int> last(kMaxActors, -1);
+  for (StepOwner& st : v) {
+    if (st.op >= 0) last[st.actor % kMaxActors] = st.op;
+    else st.op = last[st.actor % kMaxActors];
+  }
+  return v;
+}
+
+}  // namespace
+
+std::vector<size_t> ddmin(std::vector<size_t> items, const std::function<bool(const std::vector<size_t>&)>& fails,
+                          const std::function<bool()>& stop) {
+  size_t n = 2;
+  while (items.size() >= 1 && !(stop && stop())) {
+    const size_t size = items.size();
+    n = std::min(n, size);
+    const size_t chunk = (size + n - 1) / n;
+    bool reduced = false;
+    for (size_t i = 0; i * chunk < size && !reduced; ++i) {
+      std::vector<size_t> complement;
+      complement.reserve(size);
+      for (size_t k = 0; k < size; ++k)
+        if (k < i * chunk || k >= (i + 1) * chunk) complement.push_back(items[k]);
+      if (stop && stop()) return items;
+      if (fails(complement)) {
+        items = std::move(complement);
+        n = std::max<size_t>(n - 1, 2);
+        reduced = true;
+      }
+    }
+    if (!reduced) {
+      if (chunk == 1) break;  // every single element was tried: 1-minimal
+      n = std::min(size, n * 2);
+    }
+  }
+  return items;
+}
+
+namespace {
+
+class Minimizer {
+ public:
+  Minimizer(const Trace& t, const MinimizeOptions& o) : base_(t), o_(o), start_(Clock::now()) {}
+
+  MinimizeResult run() {
+    MinimizeResult res;
+    res.actors_before = base_.program.actors.size();
+    res.ops_before = base_.program.total_ops();
+    Schedule initial = base_.has_schedule ? base_.schedule : Schedule{};
+    RunResult r = execute(base_.program, initial, !base_.has_schedule);
+    if (r.clean()) {
+      res.error = "the trace runs clean on the deterministic scheduler: nothing to minimize";
+      return res;
+    }
+    want_ = base_.expect_clean ? r.report.signature : base_.expect_signature;
+    if (r.report.signature != want_) {
+      res.error = "the trace fails with " + r.report.signature + ", not its expected " + want_;
+      return res;
+    }
+    res.signature = want_;
+    accept(base_.program, r);
+    res.preemptions_before = cur_.preemptions;
+    res.steps_before = r.k;
+
+    bool changed = true;
+    while (changed && !out_of_budget()) {
+      changed = false;
+      changed |= pass_actors();
+      changed |= pass_ops();
+      changed |= pass_args();
+      changed |= pass_schedule();
+      if (!changed && !out_of_budget()) {
+        // 1-minimality: the passes above already tried every single op and
+        // every single context switch on their last round without success.
+        res.one_minimal = true;
+      }
+    }
+    res.fixed_point = !changed;
+    if (!res.fixed_point) res.one_minimal = false;
+    res.ok = true;
+    res.trace = base_;
+    res.trace.program = cur_.program;
+    res.trace.has_schedule = true;
+    res.trace.schedule = cur_.schedule;
+    res.trace.scheduler = SchedulerKind::Deterministic;
+    res.trace.expect_clean = false;
+    res.trace.expect_signature = want_;
+    res.trace.source = "minimized";
+    res.actors_after = cur_.program.actors.size();
+    res.ops_after = cur_.program.total_ops();
+    res.preemptions_after = cur_.preemptions;
+    res.steps_after = schedule_steps(cur_.schedule);
+    res.candidates = candidates_;
+    res.accepted = accepted_;
+    res.seconds = elapsed();
+    return res;
+  }
+
+ private:
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+  bool out_of_budget() const { return elapsed() > o_.seconds || candidates_ >= o_.max_candidates; }
+
+  RunResult execute(const Program& p, const Schedule& s, bool round_robin = false) {
+    RunOptions ro;
+    ro.audit_every = base_.audit_every;
+    ro.timeline = true;
+    ro.livelock_steps = 20'000;
+    ro.max_steps = std::max<uint64_t>(2'000'000, 4 * schedule_steps(s));
+    auto src = round_robin ? make_random_source(base_.seed) : make_recorded_source(s);
+    return run_deterministic(base_.model, p, *src, ro);
+  }
+
+  bool fails(const RunResult& r) const { return !r.clean() && r.report.signature == want_; }
+
+  void accept(const Program& p, const RunResult& r) {
+    cur_.program = p;
+    cur_.schedule = canonical(r.schedule);
+    cur_.steps = step_owners(r);
+    cur_.preemptions = r.preemptions;
+    ++accepted_;
+    if (o_.progress) o_.progress(candidates_, p.total_ops(), r.preemptions, pass_);
+  }
+
+  // Runs a candidate: first with `s`, then (small programs) with a bounded
+  // search at the current preemption bound. Accepts it when it fails with
+  // the signature and is no worse in preemptions than `max_preemptions`.
+  bool try_candidate(const Program& p, const Schedule& s, uint64_t max_preemptions, bool explore) {
+    if (out_of_budget()) return false;
+    ++candidates_;
+    RunResult r = execute(p, s);
+    if (fails(r) && r.preemptions <= max_preemptions) {
+      accept(p, r);
+      return true;
+    }
+    if (!explore || p.total_ops() > o_.explore_max_ops || o_.explore_runs == 0) return false;
+    // Each program is explored once per bound: later rounds of the passes
+    // propose the same candidates again.
+    std::string key = std::to_string(max_preemptions) + "|";
+    for (size_t a = 0; a < p.actors.size(); ++a)
+      for (const Op& op : p.actors[a]) key += std::to_string(a) + " " + format_op(op) + ";";
+    if (!explored_.insert(std::move(key)).second) return false;
+    BoundedOptions bo;
+    bo.bound = static_cast<uint32_t>(std::min<uint64_t>(max_preemptions, 8));
+    bo.max_runs = o_.explore_runs;
+    bo.stop_at_first = true;
+    bo.want_signature = want_;
+    bo.run.audit_every = base_.audit_every;
+    bo.run.livelock_steps = 20'000;
+    BoundedResult b = explore_bounded(base_.model, p, bo);
+    candidates_ += b.runs;
+    if (!b.has_failure) return false;
+    // Re-run the found schedule with a timeline (for later projections).
+    RunResult again = execute(p, b.first_failure.schedule);
+    if (!fails(again) || again.preemptions > max_preemptions) return false;
+    accept(p, again);
+    return true;
+  }
+
+  // The current schedule without the steps of removed ops; actors renumbered
+  // by `actor_map` (-1: removed).
+  Schedule project(const std::vector<std::vector<bool>>& keep_op, const std::vector<int>& actor_map) const {
+    Schedule s;
+    for (const StepOwner& st : cur_.steps) {
+      const int na = st.actor < actor_map.size() ? actor_map[st.actor] : -1;
+      if (na < 0) continue;
+      if (st.op >= 0 && st.actor < keep_op.size() && static_cast<size_t>(st.op) < keep_op[st.actor].size() &&
+          !keep_op[st.actor][st.op])
+        continue;
+      if (!s.empty() && s.back().actor == na) s.back().steps++;
+      else s.push_back(Slice{static_cast<uint8_t>(na), 1});
+    }
+    return s;
+  }
+
+  std::vector<int> identity_actors() const {
+    std::vector<int> m(cur_.program.actors.size());
+    for (size_t i = 0; i < m.size(); ++i) m[i] = static_cast<int>(i);
+    return m;
+  }
+
+  bool pass_actors() {
+    pass_ = "actors";
+    bool any = false;
+    for (size_t a = cur_.program.actors.size(); a-- > 0 && cur_.program.actors.size() > 1;) {
+      Program p = cur_.program;
+      p.actors.erase(p.actors.begin() + static_cast<long>(a));
+      std::vector<int> m = identity_actors();
+      m[a] = -1;
+      for (size_t i = a + 1; i < m.size(); ++i) m[i] = static_cast<int>(i) - 1;
+      std::vector<std::vector<bool>> keep;
+      for (const auto& ops : cur_.program.actors) keep.emplace_back(ops.size(), true);
+      if (try_candidate(p, project(keep, m), cur_.preemptions, true)) any = true;
+    }
+    return any;
+  }
+
+  // The program with only the ops whose flat index is in `keep`.
+  bool try_keep(const std::vector<bool>& keep_flat, bool explore) {
+    Program p;
+    p.actors.resize(cur_.program.actors.size());
+    std::vector<std::vector<bool>> keep;
+    size_t f = 0;
+    for (size_t a = 0; a < cur_.program.actors.size(); ++a) {
+      keep.emplace_back();
+      for (const Op& op : cur_.program.actors[a]) {
+        keep.back().push_back(keep_flat[f]);
+        if (keep_flat[f]) p.actors[a].push_back(op);
+        ++f;
+      }
+    }
+    return try_candidate(p, project(keep, identity_actors()), cur_.preemptions, explore);
+  }
+
+  // ddmin over the ops; single-op removals may explore schedules.
+  bool pass_ops() {
+    pass_ = "ops";
+    const size_t n = cur_.program.total_ops();
+    std::vector<size_t> kept(n);
+    for (size_t i = 0; i < n; ++i) kept[i] = i;
+    bool any = false;
+    auto test = [&](const std::vector<size_t>& subset) {
+      // `kept` are the flat indices (of the pass's first program) of the
+      // current program's ops; `subset` is a subset of them.
+      std::vector<bool> keep(kept.size(), false);
+      size_t j = 0;
+      for (size_t i = 0; i < kept.size(); ++i) {
+        while (j < subset.size() && subset[j] < kept[i]) ++j;
+        keep[i] = j < subset.size() && subset[j] == kept[i];
+      }
+      if (!try_keep(keep, kept.size() - subset.size() == 1)) return false;
+      kept = subset;
+      any = true;
+      return true;
+    };
+    ddmin(kept, test, [&] { return out_of_budget(); });
+    return any;
+  }
+
+  bool pass_args() {
+    pass_ = "args";
+    bool any = false;
+    for (size_t a = 0; a < cur_.program.actors.size(); ++a)
+      for (size_t i = 0; i < cur_.program.actors[a].size(); ++i) {
+        const OpSpec& spec = op_spec(cur_.program.actors[a][i].code);
+        for (unsigned k = 0; k < spec.nargs; ++k) {
+          const uint32_t v = cur_.program.actors[a][i].a[k];
+          if (v == 0) continue;
+          std::vector<uint32_t> tries = {0};
+          if (v / 2 != 0) tries.push_back(v / 2);
+          if (v - 1 != 0 && v - 1 != v / 2) tries.push_back(v - 1);
+          for (uint32_t nv : tries) {
+            if (out_of_budget()) return any;
+            Program p = cur_.program;
+            p.actors[a][i].a[k] = nv;
+            if (try_candidate(p, cur_.schedule, cur_.preemptions, false)) {
+              any = true;
+              break;
+            }
+          }
+        }
+      }
+    return any;
+  }
+
+  // Drop context switches: slice i's steps join the same actor's previous
+  // (or next) slice. Kept when the run still fails with fewer preemptions
+  // (or as many and fewer slices).
+  bool pass_schedule() {
+    pass_ = "schedule";
+    bool any = false;
+    for (size_t i = cur_.schedule.size(); i-- > 0;) {
+      if (out_of_budget()) break;
+      const Schedule s = cur_.schedule;
+      if (i >= s.size()) continue;
+      const uint8_t actor = s[i].actor;
+      for (int dir : {-1, +1}) {
+        Schedule c = s;
+        const uint32_t steps = c[i].steps;
+        c[i].steps = 0;
+        bool placed = false;
+        if (dir < 0) {
+          for (size_t j = i; j-- > 0;)
+            if (c[j].actor == actor) {
+              c[j].steps += steps;
+              placed = true;
+              break;
+            }
+        } else {
+          for (size_t j = i + 1; j < c.size(); ++j)
+            if (c[j].actor == actor) {
+              c[j].steps += steps;
+              placed = true;
+              break;
+            }
+          if (!placed) {
+            c.push_back(Slice{actor, steps});
+            placed = true;
+          }
+        }
+        if (!placed) continue;
+        c = canonical(c);
+        const uint64_t before_p = cur_.preemptions;
+        const size_t before_slices = cur_.schedule.size();
+        ++candidates_;
+        RunResult r = execute(cur_.program, c);
+        if (fails(r) && (r.preemptions < before_p ||
+                         (r.preemptions == before_p && canonical(r.schedule).size() < before_slices))) {
+          accept(cur_.program, r);
+          any = true;
+          break;
+        }
+      }
+    }
+    return any;
+  }
+
+  Trace base_;
+  MinimizeOptions o_;
+  Clock::time_point start_;
+  std::string want_;
+  State cur_;
+  uint64_t candidates_ = 0;
+  uint64_t accepted_ = 0;
+  std::set<std::string> explored_;
+  const char* pass_ = "start";
+};
+
+}  // namespace
+
+MinimizeResult minimize_trace(const Trace& failing, const MinimizeOptions& o) {
+  if (failing.scheduler != SchedulerKind::Deterministic) {
+    MinimizeResult r;
+    r.error = "a free/perturb trace needs a deterministic schedule first (find_deterministic_schedule)";
+    return r;
+  }
+  return Minimizer(failing, o).run();
+}
+
+uint64_t find_deterministic_schedule(const Trace& t, double seconds, Trace& out, bool& found) {
+  found = false;
+  const auto start = Clock::now();
+  auto left = [&] { return seconds - std::chrono::duration<double>(Clock::now() - start).count(); };
+  RunOptions ro;
+  ro.audit_every = t.audit_every;
+  const unsigned n = static_cast<unsigned>(t.program.actors.size());
+  uint64_t runs = 0;
+  uint64_t k_est = 0;
+  {
+    auto probe = make_random_source(t.seed);
+    k_est = std::max<uint64_t>(1, run_deterministic(t.model, t.program, *probe, ro).k);
+    ++runs;
+  }
+  auto check = [&](DecisionSource& src) {
+    RunResult r = run_deterministic(t.model, t.program, src, ro);
+    ++runs;
+    if (r.clean() || (!t.expect_clean && r.report.signature != t.expect_signature)) return false;
+    out = t;
+    out.scheduler = SchedulerKind::Deterministic;
+    out.has_schedule = true;
+    out.schedule = r.schedule;
+    out.source = src.describe();
+    out.expect_clean = false;
+    out.expect_signature = r.report.signature;
+    found = true;
+    return true;
+  };
+  // A share of the budget for PCT at each depth, the rest for random.
+  for (uint32_t d = 1; d <= 3; ++d) {
+    const double stop_at = seconds * d / 4.0;
+    for (uint64_t i = 0; std::chrono::duration<double>(Clock::now() - start).count() < stop_at; ++i) {
+      auto src = make_pct_source(t.seed * 7919 + i, n, d, k_est);
+      if (check(*src)) return runs;
+    }
+  }
+  for (uint64_t i = 0; left() > 0; ++i) {
+    auto src = make_random_source(t.seed * 104729 + i);
+    if (check(*src)) return runs;
+  }
+  return runs;
+}
+
+uint32_t reproduction_count(const Trace& t, uint32_t n) {
+  uint32_t ok = 0;
+  for (uint32_t i = 0; i < n; ++i) ok += verdict_matches(t, run_trace(t, i)) ? 1 : 0;
+  return ok;
+}
+
+}  // namespace refhammer::harness
