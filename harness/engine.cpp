@@ -277,13 +277,17 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
       if (current >= 0 && static_cast<unsigned>(current) != a && !fibers[current].finished() &&
           !hook.spinning[current])
         ++r.preemptions;
-      if (!r.schedule.empty() && r.schedule.back().actor == a) r.schedule.back().steps++;
-      else r.schedule.push_back(Slice{static_cast<uint8_t>(a), 1});
+      // One actor with RunOptions::solo_batch: nobody to switch to, so the
+      // fiber runs `batch` sync points per resume (counted as that many
+      // steps; the run's schedule and k are then approximate).
+      const uint32_t batch = n == 1 && o.solo_batch > 1 ? o.solo_batch : 1;
+      if (!r.schedule.empty() && r.schedule.back().actor == a) r.schedule.back().steps += batch;
+      else r.schedule.push_back(Slice{static_cast<uint8_t>(a), batch});
       current = static_cast<int>(a);
       hook.actor = static_cast<uint8_t>(a);
-      hook.countdown = 1;
+      hook.countdown = batch;
       fibers[a].resume();
-      ++step;
+      step += batch;
       if (o.timeline) {
         const Actor& act = run->w.actors()[a];
         const int op = act.current >= 0 ? act.current : -1;

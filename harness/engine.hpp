@@ -54,6 +54,7 @@ struct RunOptions {
   uint64_t seed = 1;                 // perturb: the generator's seed
   uint32_t perturb_gap = 64;         // perturb: mean sync points between perturbations
   bool timeline = false;             // deterministic: record which op each step ran in
+  uint32_t solo_batch = 0;           // deterministic, one actor: sync points per fiber resume (fuzz_program)
   // Called by each actor after each op it completes, with the number of ops
   // it has completed (on the actor's fiber or thread, inside the run). For
   // decision sources that follow op boundaries (stress's guided replay);

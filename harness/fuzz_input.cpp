@@ -28,7 +28,7 @@ std::vector<uint8_t> codes(std::initializer_list<const char*> names) {
 
 std::vector<FuzzTargetSpec> make_targets() {
   std::vector<FuzzTargetSpec> t;
-  t.push_back({"fuzz_program", "one actor, sequential programs over the whole op language", 1, 1, FuzzSched::None, 256, 16, {}});
+  t.push_back({"fuzz_program", "one actor, sequential programs over the whole op language", 1, 1, FuzzSched::None, 256, 0, {}});
   t.push_back({"fuzz_schedule", "2-4 actors, the whole op language, PCT priorities and change points from the bytes", 2, 4,
                FuzzSched::Pct, 24, 0, {}});
   t.push_back({"fuzz_schedule_raw", "2-4 actors, the whole op language, one byte per scheduling decision", 2, 4,
@@ -171,6 +171,7 @@ std::unique_ptr<DecisionSource> make_source(const FuzzTargetSpec& t, const FuzzC
 RunResult run_fuzz_case(const FuzzTargetSpec& t, const FuzzCase& c, const core::ModelConfig& cfg) {
   RunOptions o;
   o.audit_every = t.audit_every;
+  if (t.sched == FuzzSched::None) o.solo_batch = 256;
   auto src = make_source(t, c);
   return run_deterministic(cfg, c.program, *src, o);
 }
