@@ -12,8 +12,10 @@ void add_variant_options(CLI::App* cmd, VariantArgs& v) {
   cmd->add_option("--design", v.design,
                   "design variant KEY=VALUE, repeatable: free_dispatch=owner-hook|per-type-checks, "
                   "gmem_pin_policy=refuse-longterm|split-small-folios, zone_device=0-based|1-based, "
-                  "offline=frozen|legacy (defaults: the new designs)");
-  cmd->add_option("--bug", v.bugs, "switch on a catalog bug by name, repeatable (see `refhammer bugs`)");
+                  "offline=frozen|legacy (defaults: the new designs)")
+      ->allow_extra_args(false);
+  cmd->add_option("--bug", v.bugs, "switch on a catalog bug by name, repeatable (see `refhammer bugs`)")
+      ->allow_extra_args(false);
 }
 
 std::string apply_variants(const VariantArgs& v, core::ModelConfig& cfg) {
