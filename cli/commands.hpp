@@ -29,6 +29,7 @@ Runner add_explore(CLI::App& app);
 Runner add_bugs(CLI::App& app);
 Runner add_corpus(CLI::App& app);
 Runner add_minimize(CLI::App& app);
+Runner add_campaign(CLI::App& app);
 
 // --design KEY=VALUE (repeatable) and --bug NAME (repeatable), applied to a
 // model configuration by apply_variants(); "" or "cmd: what is wrong".

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   add(add_bugs);
   add(add_corpus);
   add(add_minimize);
+  add(add_campaign);
 
   try {
     app.parse(argc, argv);
