@@ -4,6 +4,7 @@
 #include "core/folio.hpp"
 #include "core/guest_memfd.hpp"
 #include "core/page_ref.hpp"
+#include "core/zone_device.hpp"
 
 namespace core {
 
@@ -76,7 +77,10 @@ bool unmap_slot(Model& m, Mm& mm, uint32_t slot) {
     if (!pte::is_present(v)) return false;
     head = zap_pte_locked(m, mm, slot, v);
   }
-  folio_put(m, head);  // may be the last reference
+  // zap_pte_range -> tlb_flush_mmu -> release_pages(): device pages of a
+  // legacy (1-based) pgmap go through put_devmap_managed_page() there, as in
+  // every generic put path (put_page); may be the last reference.
+  put_page(m, head);
   return true;
 }
 
@@ -110,17 +114,30 @@ bool unmap_one(void* c, Mm& mm, uint32_t slot, uint64_t v) {
 }
 }  // namespace
 
+namespace {
+// The mapping references a zap dropped, released the way release_pages()
+// does: legacy device pages one by one through put_page().
+void put_zapped(Model& m, Pfn head, uint32_t zapped) {
+  if (zapped == 0) return;
+  if (m.frames().zone_of(head) != ZoneType::Device) {
+    folio_put_refs(m, head, static_cast<int32_t>(zapped));
+    return;
+  }
+  for (uint32_t i = 0; i < zapped; ++i) put_page(m, head);
+}
+}  // namespace
+
 uint32_t try_to_unmap(Model& m, Pfn head) {
   UnmapCtx ctx{m, kNoPfn};
   rmap_walk(m, head, folio_nr_pages(m, head), unmap_one, &ctx);
-  if (ctx.zapped != 0) folio_put_refs(m, head, static_cast<int32_t>(ctx.zapped));
+  put_zapped(m, head, ctx.zapped);
   return ctx.zapped;
 }
 
 uint32_t unmap_page_everywhere(Model& m, Pfn page) {
   UnmapCtx ctx{m, page};
   rmap_walk(m, page, 1, unmap_one, &ctx);
-  if (ctx.zapped != 0) folio_put_refs(m, ctx.head, static_cast<int32_t>(ctx.zapped));
+  put_zapped(m, ctx.head, ctx.zapped);
   return ctx.zapped;
 }
 
