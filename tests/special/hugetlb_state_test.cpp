@@ -58,6 +58,7 @@ core::ModelConfig state_config(core::FreeDispatch d) {
   c.movable_frames = kMovable;
   c.hugetlb_order = kHugeOrder;
   c.design.free_dispatch = d;
+  c.bugs |= special_test::bugs_from_env();  // bench/bugbench: a catalog mutant, if named
   return c;
 }
 

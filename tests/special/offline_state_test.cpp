@@ -77,6 +77,7 @@ core::ModelConfig state_config(OfflineRefcount o, core::FreeDispatch d) {
   c.offline_passes = 2;
   c.design.offline = o;
   c.design.free_dispatch = d;
+  c.bugs |= special_test::bugs_from_env();  // bench/bugbench: a catalog mutant, if named
   return c;
 }
 

@@ -72,6 +72,7 @@ core::ModelConfig state_config(const Params& p) {
   c.reporting_order = static_cast<uint8_t>(p.order);
   c.reporting_capacity = p.capacity;
   c.reporting_budget = p.budget;
+  c.bugs |= special_test::bugs_from_env();  // bench/bugbench: a catalog mutant, if named
   return c;
 }
 

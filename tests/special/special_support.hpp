@@ -2,11 +2,15 @@
 // PageOffline and hotplug, free page reporting).
 #pragma once
 
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "core/audit.hpp"
 #include "core/config.hpp"
 #include "core/model.hpp"
+#include "harness/trace.hpp"
 
 namespace special_test {
 
@@ -32,6 +36,21 @@ inline core::ModelConfig with(core::ModelConfig c, core::OfflineRefcount o,
   c.design.offline = o;
   c.design.free_dispatch = d;
   return c;
+}
+
+// Catalog bugs named in REFHAMMER_BUGS ("name,name"; unset or empty: none),
+// for the stateful tests' models: bench/bugbench runs them against each
+// mutant. A bad name aborts the test binary rather than test the clean core.
+inline uint64_t bugs_from_env() {
+  const char* b = std::getenv("REFHAMMER_BUGS");
+  if (b == nullptr || *b == '\0') return 0;
+  uint64_t bits = 0;
+  const std::string e = refhammer::harness::parse_bugs(b, bits);
+  if (!e.empty()) {
+    std::fprintf(stderr, "REFHAMMER_BUGS: %s\n", e.c_str());
+    std::abort();
+  }
+  return bits;
 }
 
 // The audit's verdict, as text: "" when clean.

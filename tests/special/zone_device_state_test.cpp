@@ -55,6 +55,7 @@ core::ModelConfig state_config(ZoneDeviceRefcount design, unsigned order) {
   c.device_folio_order = static_cast<uint8_t>(order);
   c.pgmap_teardown_spins = 4;
   c.design.zone_device = design;
+  c.bugs |= special_test::bugs_from_env();  // bench/bugbench: a catalog mutant, if named
   return c;
 }
 
