@@ -46,6 +46,19 @@ void OfflineDriver::leaked(Pfn p, const char* site) {
 
 Pfn OfflineDriver::offline_alloc(ZoneType zone) {
   const bool old = legacy();
+  // virtio_mem_sbm_unplug_request() fake-offlines (virtio_mem_fake_offline:
+  // alloc_contig_range, then virtio_mem_set_fake_offline) with
+  // vm->hotplug_mutex held, and the memory notifier holds the same mutex
+  // from MEM_GOING_OFFLINE to MEM_OFFLINE/MEM_CANCEL_OFFLINE. So a page is
+  // either PageOffline and listed before GOING_OFFLINE walks the block
+  // (which then drops its reference, and CANCEL_OFFLINE takes it back), or
+  // taken only after the offlining is over. Without the mutex, a page
+  // allocated before the block's isolation but marked after GOING_OFFLINE
+  // got CANCEL_OFFLINE's page_ref_inc without GOING_OFFLINE's dec: one
+  // reference leaked (legacy), found by the fuzzer.
+  // SpinLock::lock: acquire CAS, pairs with the release store of the
+  // unlock in offline()/cancel_offline() or of a previous offline_alloc.
+  SpinGuard hm(hotplug_mutex_);
   // alloc_contig_range()-like in legacy (refcount 1); alloc_offline_page()
   // in the frozen design (refcount 0, never touched again).
   const Pfn p = old ? alloc_pages(m_, zone, 0) : alloc_frozen_pages(m_, zone, 0);
@@ -60,6 +73,8 @@ Pfn OfflineDriver::offline_alloc(ZoneType zone) {
   f.page_type.store(static_cast<uint8_t>(PageType::Offline), std::memory_order_relaxed);
   pages_.push_back(p);
   return p;
+  // SpinGuard hm: SpinLock::unlock, a release store, pairs with the acquire
+  // CAS of going_offline()'s lock (or of the next offline_alloc).
 }
 
 void OfflineDriver::give_back(Pfn p) {
@@ -92,6 +107,12 @@ int OfflineDriver::offline_free(uint32_t i) {
 }
 
 void OfflineDriver::going_offline(uint32_t block) {
+  // virtio_mem_memory_notifier_cb(MEM_GOING_OFFLINE): mutex_lock(&vm->hotplug_mutex),
+  // released only by MEM_OFFLINE (offline()) or MEM_CANCEL_OFFLINE
+  // (cancel_offline()). SpinLock::lock: acquire CAS, pairs with the release
+  // unlock of offline_alloc's guard, so every page fake-offlined before is
+  // listed and marked here.
+  hotplug_mutex_.lock();
   SpinGuard g(lock_);
   offlining_[block] = 1;
   if (!legacy()) return;  // frozen: no refcount games
@@ -103,19 +124,32 @@ void OfflineDriver::going_offline(uint32_t block) {
   }
 }
 
+void OfflineDriver::offline(uint32_t block) {
+  (void)block;  // legacy pages stay at refcount 0 with the offline block
+  // MEM_OFFLINE: mutex_unlock(&vm->hotplug_mutex). SpinLock::unlock: release
+  // store, pairs with the acquire CAS of a waiting offline_alloc.
+  hotplug_mutex_.unlock();
+}
+
 void OfflineDriver::cancel_offline(uint32_t block) {
-  SpinGuard g(lock_);
-  offlining_[block] = 0;
-  if (!legacy()) return;
-  for (Pfn p : pages_) {
-    if (m_.frames().block_of(p) != block) continue;
-    if (!still_offline(p)) {
-      leaked(p, "virtio_mem_fake_offline_cancel_offline");
-      continue;
+  {
+    SpinGuard g(lock_);
+    offlining_[block] = 0;
+    if (legacy()) {
+      for (Pfn p : pages_) {
+        if (m_.frames().block_of(p) != block) continue;
+        if (!still_offline(p)) {
+          leaked(p, "virtio_mem_fake_offline_cancel_offline");
+          continue;
+        }
+        // page_ref_inc: unconditional, also from 0 (the driver owns the page).
+        folio_ref_add_unless(m_, p, 1, -1);
+      }
     }
-    // page_ref_inc: unconditional, also from 0 (the driver owns the page).
-    folio_ref_add_unless(m_, p, 1, -1);
   }
+  // MEM_CANCEL_OFFLINE: mutex_unlock(&vm->hotplug_mutex). SpinLock::unlock:
+  // release store, pairs with the acquire CAS of a waiting offline_alloc.
+  hotplug_mutex_.unlock();
 }
 
 void OfflineDriver::online(uint32_t block) {
@@ -335,6 +369,7 @@ int MemoryHotplug::offline_pages(uint32_t block) {
     m_.probe(Probe::OfflineBusy);
     return -EBUSY;
   }
+  m_.offline_driver().offline(block);  // MEM_OFFLINE
   offline_[block] = 1;
   m_.probe(Probe::OfflineSucceeded);
   return 0;

@@ -17,9 +17,11 @@
 // Offlining a memory block (offline_pages):
 //   1. start_isolate_page_range over the block (-EBUSY if any pageblock is
 //      already isolated)
-//   2. MEM_GOING_OFFLINE: legacy pages drop the driver's reference with
-//      page_ref_dec_and_test; not reaching 0 is the kernel's WARN
-//      "fake-offline page referenced" (probe)
+//   2. MEM_GOING_OFFLINE: the driver takes its hotplug_mutex and holds it
+//      until MEM_OFFLINE / MEM_CANCEL_OFFLINE, so no page of the block is
+//      fake-offlined in between (see offline_alloc); legacy pages drop the
+//      driver's reference with page_ref_dec_and_test; not reaching 0 is the
+//      kernel's WARN "fake-offline page referenced" (probe)
 //   3. up to offline_passes passes:
 //      a. scan: dissolve free hugetlb folios; pfn_walk_get every other
 //         referenced frame and migrate it (to memory outside the block);
@@ -28,7 +30,7 @@
 //         a skippable PageOffline page (frozen: Skippable; legacy: refcount
 //         0); else retry (in-flight reports, busy folios, stray references)
 //      c. on success, __offline_isolated_pages: the free blocks leave the
-//         buddy; the frames now belong to the offline block
+//         buddy; the frames now belong to the offline block; MEM_OFFLINE
 //   4. all passes failed: MEM_CANCEL_OFFLINE (legacy: page_ref_inc back to
 //      1), undo the isolation, -EBUSY
 // Onlining (online_pages): every frame of the block that is not PageOffline
@@ -82,7 +84,10 @@ class OfflineDriver final : public FolioOwnerOps {
   Pfn page_at(uint32_t i) const;
 
   // Memory notifier and online_page callback (MemoryHotplug calls these).
+  // going_offline returns holding hotplug_mutex_; offline or cancel_offline
+  // (exactly one of them follows) releases it.
   void going_offline(uint32_t block);
+  void offline(uint32_t block);
   void cancel_offline(uint32_t block);
   void online(uint32_t block);
   void withhold(Pfn p);
@@ -104,6 +109,10 @@ class OfflineDriver final : public FolioOwnerOps {
   void give_back(Pfn p);
 
   Model& m_;
+  // vm->hotplug_mutex: serializes fake-offlining (offline_alloc) with the
+  // memory notifier, held from MEM_GOING_OFFLINE to MEM_OFFLINE /
+  // MEM_CANCEL_OFFLINE. Taken before lock_.
+  SpinLock hotplug_mutex_;
   mutable SpinLock lock_;
   std::vector<Pfn> pages_;        // PageOffline pages; protected by lock_
   std::vector<uint8_t> offlining_;  // per memory block, from GOING_OFFLINE to ONLINE/CANCEL; lock_
