@@ -6,6 +6,7 @@
 #include "core/migrate.hpp"
 #include "core/mm.hpp"
 #include "core/page_ref.hpp"
+#include "core/zone_device.hpp"
 
 namespace core {
 namespace {
@@ -55,7 +56,9 @@ void gup_put_folio(Model& m, Pfn head, unsigned flags) {
     int32_t old = m.frame(head).pincount.fetch_sub(1, std::memory_order_relaxed);
     if (old <= 0) m.report(ViolationKind::PincountMismatch, head, "unpin_user_page", "pincount was " + std::to_string(old));
   }
-  folio_put_refs(m, head, grab_refs(m, head, flags));
+  // put_devmap_managed_page_refs() first, as unpin_user_page() did while
+  // ZONE_DEVICE was 1-based.
+  put_page_refs(m, head, grab_refs(m, head, flags));
 }
 
 GupResult slow_once(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
@@ -135,11 +138,11 @@ GupResult get_user_page_fast(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
   }
   if (!m.bug_on(Bug::GupFastSkipsFolioRecheck) && (page_folio(m, r.page) != r.head || grab_refs(m, r.head, flags) != nr)) {
     m.probe(Probe::GupFastHeadChanged);
-    folio_put_refs(m, r.head, nr);
+    put_page_refs(m, r.head, nr);
     return GupResult{-EAGAIN};
   }
   if ((flags & foll::longterm) && (!folio_is_longterm_pinnable(m, r.head) || !gmem_may_longterm_pin(m, r.page))) {
-    folio_put_refs(m, r.head, nr);
+    put_page_refs(m, r.head, nr);
     return GupResult{-EAGAIN};  // the slow path migrates (or refuses) it
   }
   // 3. pin accounting, then the PTE re-check.
@@ -156,7 +159,7 @@ GupResult get_user_page_fast(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
   return r;
 }
 
-void put_user_page(Model& m, Pfn page) { folio_put(m, page_folio(m, page)); }
+void put_user_page(Model& m, Pfn page) { put_page(m, page_folio(m, page)); }
 
 void unpin_user_page(Model& m, Pfn page) {
   if (m.fault(FaultSite::LatePinDrop))

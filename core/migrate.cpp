@@ -5,6 +5,7 @@
 
 #include "core/filemap.hpp"
 #include "core/folio.hpp"
+#include "core/zone_device.hpp"
 #include "core/mm.hpp"
 #include "core/page_ref.hpp"
 
@@ -166,7 +167,7 @@ Pfn pfn_walk_get(Model& m, Pfn pfn) {
   const bool ok = page_folio(m, pfn) == head && !(m.frame(head).flags.load(std::memory_order_relaxed) & pg::tail) &&
                   pfn < head + (1u << m.frame(head).order.load(std::memory_order_relaxed));
   if (!ok) {
-    folio_put(m, head);  // maybe the last reference: the walker frees what it never owned
+    put_page(m, head);  // maybe the last reference: the walker frees what it never owned
     return kNoPfn;
   }
   return head;

@@ -114,30 +114,17 @@ bool unmap_one(void* c, Mm& mm, uint32_t slot, uint64_t v) {
 }
 }  // namespace
 
-namespace {
-// The mapping references a zap dropped, released the way release_pages()
-// does: legacy device pages one by one through put_page().
-void put_zapped(Model& m, Pfn head, uint32_t zapped) {
-  if (zapped == 0) return;
-  if (m.frames().zone_of(head) != ZoneType::Device) {
-    folio_put_refs(m, head, static_cast<int32_t>(zapped));
-    return;
-  }
-  for (uint32_t i = 0; i < zapped; ++i) put_page(m, head);
-}
-}  // namespace
-
 uint32_t try_to_unmap(Model& m, Pfn head) {
   UnmapCtx ctx{m, kNoPfn};
   rmap_walk(m, head, folio_nr_pages(m, head), unmap_one, &ctx);
-  put_zapped(m, head, ctx.zapped);
+  put_page_refs(m, head, static_cast<int32_t>(ctx.zapped));  // release_pages(): devmap-aware
   return ctx.zapped;
 }
 
 uint32_t unmap_page_everywhere(Model& m, Pfn page) {
   UnmapCtx ctx{m, page};
   rmap_walk(m, page, 1, unmap_one, &ctx);
-  put_zapped(m, ctx.head, ctx.zapped);
+  put_page_refs(m, ctx.head, static_cast<int32_t>(ctx.zapped));
   return ctx.zapped;
 }
 

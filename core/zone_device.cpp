@@ -110,22 +110,22 @@ void DevicePgmap::free_folio(Model& m, Pfn head) {
 
 // page_ref_dec_return() for __put_devmap_managed_page (page_ref.hpp has no
 // dec_return verb).
-bool DevicePgmap::put_devmap_managed_page(Pfn head) {
+bool DevicePgmap::put_devmap_managed_page(Pfn head, int32_t refs) {
   if (!legacy() || m_.frames().zone_of(head) != ZoneType::Device) return false;
   Frame& f = m_.frame(head);
   // acq_rel: as folio_put_testzero(): release orders this holder's accesses
   // before the drop; acquire lets page_free (count now 1) see every earlier
   // holder's accesses.
-  const int32_t old = f.refcount.fetch_sub(1, std::memory_order_acq_rel);
-  if (old <= 1) {
+  const int32_t old = f.refcount.fetch_sub(refs, std::memory_order_acq_rel);
+  if (old - refs < 1) {
     // relaxed: undo of our own decrement; the run is already failing.
-    f.refcount.fetch_add(1, std::memory_order_relaxed);
+    f.refcount.fetch_add(refs, std::memory_order_relaxed);
     m_.report(ViolationKind::RefcountUnderflow, head, "put_devmap_managed_page",
               "put on an idle legacy device page (refcount " + std::to_string(old) + ")");
     return true;
   }
-  f.record(RefEvent::Put, old - 1);
-  if (old == 2) page_free(head, "put_devmap_managed_page");  // count == 1: now free
+  f.record(RefEvent::Put, old - refs);
+  if (old - refs == 1) page_free(head, "put_devmap_managed_page");  // count == 1: now free
   return true;
 }
 
@@ -218,6 +218,14 @@ void put_page(Model& m, Pfn head) {
       m.pgmap().put_devmap_managed_page(head))
     return;
   folio_put(m, head);
+}
+
+void put_page_refs(Model& m, Pfn head, int32_t refs) {
+  if (refs == 0) return;
+  if (m.frames().zone_of(head) == ZoneType::Device && !m.bug_on(Bug::DevmapPutSkipsManagedPage) &&
+      m.pgmap().put_devmap_managed_page(head, refs))
+    return;
+  folio_put_refs(m, head, refs);
 }
 
 }  // namespace core

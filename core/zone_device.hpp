@@ -61,7 +61,7 @@ class DevicePgmap final : public FolioOwnerOps {
   uint32_t page_free_calls(Pfn head) const;
   // Legacy: the put of a devmap-managed page. True when it handled the put
   // (the page is a legacy device page); the caller must not put again.
-  bool put_devmap_managed_page(Pfn head);
+  bool put_devmap_managed_page(Pfn head, int32_t refs = 1);  // put_devmap_managed_page_refs()
 
   // FolioOwnerOps: free_zone_device_folio().
   const char* name() const noexcept override { return "device-pgmap"; }
@@ -92,5 +92,8 @@ class DevicePgmap final : public FolioOwnerOps {
 // put_page(): the generic put. Device pages of a legacy (1-based) pgmap go
 // through put_devmap_managed_page(); everything else is folio_put().
 void put_page(Model& m, Pfn head);
+// The same for `refs` references at once (put_page_refs / the
+// put_devmap_managed_page_refs() of unpin_user_page and release_pages()).
+void put_page_refs(Model& m, Pfn head, int32_t refs);
 
 }  // namespace core

@@ -88,7 +88,7 @@ int op_try_get(World& w, Actor& a, const Op& op) {
 int op_pfn_walk(World& w, Actor&, const Op& op) {
   const Pfn head = core::pfn_walk_get(w.model(), op.a[0]);
   if (head == kNoPfn) return -EAGAIN;
-  core::folio_put(w.model(), head);
+  core::put_page(w.model(), head);  // folio_put, or the legacy devmap path
   return 0;
 }
 
