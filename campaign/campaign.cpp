@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
@@ -141,6 +142,9 @@ class Campaign {
   double wall0_ = 0;
   std::vector<Pending> pending_;
   std::string current_;  // the phase, for progress
+  // Seconds a fuzz run costs beyond its slice (a running average).
+  double fuzz_overhead_ = 1.5;
+  void note_overhead(double o) { fuzz_overhead_ = std::clamp(0.7 * fuzz_overhead_ + 0.3 * o, 0.0, 30.0); }
 };
 
 size_t Campaign::add_finding(Finding f, harness::Trace* trace, bool deterministic) {
@@ -295,7 +299,7 @@ StressRun Campaign::stress_one(const std::string& profile, bool perturb, double 
   st.out_dir = dir;
   st.reproduce = cfg_.stress.repro_seconds > 0;
   // The search may take longer than the run, but not without bound.
-  st.repro.seconds = std::min(cfg_.stress.repro_seconds, std::max(3.0, 2 * seconds));
+  st.repro.seconds = std::min(cfg_.stress.repro_seconds, std::max(5.0, 2 * seconds));
   st.repro.seed = rep_.seed;
   StressRun run;
   run.profile = profile;
@@ -327,14 +331,22 @@ StressRun Campaign::stress_one(const std::string& profile, bool perturb, double 
 
 void Campaign::phase_fuzz(double budget) {
   if (targets_.empty()) return;
-  const double per = std::max(cfg_.fuzz.min_seconds, budget / static_cast<double>(targets_.size()));
-  prog_.line("=== fuzz: " + std::to_string(targets_.size()) + " target(s), " + fmt("%.1f", per) + " s each, -fork=" +
-             std::to_string(jobs_));
+  const double start = now();
+  prog_.line("=== fuzz: " + std::to_string(targets_.size()) + " target(s), about " +
+             fmt("%.1f", std::max(cfg_.fuzz.min_seconds, budget / static_cast<double>(targets_.size()))) +
+             " s each, -fork=" + std::to_string(jobs_));
   for (size_t i = 0; i < targets_.size(); ++i) {
     const std::string& t = targets_[i];
     current_ = "fuzz [" + std::to_string(i + 1) + "/" + std::to_string(targets_.size()) + "]";
     const std::string dir = out_ + "/fuzz/" + t;
+    // What is left of the phase, shared by the targets still to run, less
+    // what a run costs beyond its -max_total_time (start-up, merge, replays).
+    const double left = budget - (now() - start);
+    const double per = std::max(cfg_.fuzz.min_seconds,
+                                left / static_cast<double>(targets_.size() - i) - fuzz_overhead_);
+    const double t_run = now();
     FuzzRun r = fuzz_one(t, dir, per, {}, t);
+    note_overhead(now() - t_run - per);
     if (!r.error.empty()) {
       prog_.line("  " + t + ": " + r.error);
       rep_.fuzz.push_back(std::move(r));
@@ -352,6 +364,7 @@ void Campaign::phase_fuzz(double budget) {
                                          cfg_.fuzz.rss_limit_mb, cfg_.fuzz.timeout, r.merged_new);
       r.merge_note = e.empty() ? "merged" : "failed: " + e;
     }
+    note_overhead(now() - t_run - per);
     char line[256];
     std::snprintf(line, sizeof line, "  %-18s runs %-9llu exec/s %-7.0f cov %-6llu ft %-7llu crashes %-3llu merged +%llu",
                   t.c_str(), static_cast<unsigned long long>(r.execs()), r.exec_per_s(),
@@ -368,13 +381,16 @@ void Campaign::phase_stress(double budget) {
     for (const auto& p : harness::profiles()) profiles.emplace_back(p.name);
   const size_t n = profiles.size() * cfg_.stress.schedulers.size();
   if (n == 0) return;
-  const double per = std::max(cfg_.stress.min_seconds, budget / static_cast<double>(n));
+  const double start = now();
+  const double per0 = std::max(cfg_.stress.min_seconds, budget / static_cast<double>(n));
   prog_.line("=== stress: " + std::to_string(profiles.size()) + " profile(s) x " + join(cfg_.stress.schedulers, "/") +
-             ", " + fmt("%.1f", per) + " s each, " + std::to_string(threads_) + " thread(s)");
+             ", about " + fmt("%.1f", per0) + " s each, " + std::to_string(threads_) + " thread(s)");
   size_t i = 0;
   for (const auto& p : profiles) {
     for (const auto& s : cfg_.stress.schedulers) {
       current_ = "stress [" + std::to_string(++i) + "/" + std::to_string(n) + "]";
+      const double per = std::max(cfg_.stress.min_seconds,
+                                  (budget - (now() - start)) / static_cast<double>(n - i + 1));
       stress::StressResult r;
       core::ModelConfig model;
       StressRun run = stress_one(p, s == "perturb", per, {}, out_ + "/stress", p + "/" + s, r, model);
@@ -474,7 +490,10 @@ void Campaign::phase_compare(double budget) {
       const std::string label = p.name + "/" + v.label;
       std::vector<std::string> keys;
       if (vr.has_fuzz) {
-        vr.fuzz = fuzz_one(p.target, dir + "/fuzz", std::max(1.0, fs_), design, label + " fuzz");
+        const double t_run = now();
+        const double ask = std::max(2.0, fs_ - fuzz_overhead_);
+        vr.fuzz = fuzz_one(p.target, dir + "/fuzz", ask, design, label + " fuzz");
+        note_overhead(now() - t_run - ask);
         const auto kk = collect_crashes(vr.fuzz, dir + "/fuzz", design, "compare", "compare " + label + " (" + p.target + ")");
         keys.insert(keys.end(), kk.begin(), kk.end());
       }
@@ -490,12 +509,22 @@ void Campaign::phase_compare(double budget) {
       std::sort(keys.begin(), keys.end());
       keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
       vr.finding_keys = keys;
-      if (cfg_.compare.freepath_iters > 0) vr.freepath_ns = measure_freepath_ns(design, cfg_.compare.freepath_iters);
       std::string what = keys.empty() ? "nothing found" : std::to_string(keys.size()) + " finding(s): " + join(keys, ", ");
       prog_.line("  " + p.name + " / " + v.label + ": " + what +
                  (vr.has_fuzz ? "; fuzz " + std::to_string(vr.fuzz.execs()) + " inputs" : "") +
-                 (vr.has_stress ? "; stress " + std::to_string(vr.stress.ops) + " ops" : "") + "; free path " +
-                 fmt("%.1f", vr.freepath_ns) + " ns");
+                 (vr.has_stress ? "; stress " + std::to_string(vr.stress.ops) + " ops" : ""));
+    }
+    if (cfg_.compare.freepath_iters > 0) {
+      // Both sides in alternating rounds, so that a burst of load from
+      // elsewhere slows both alike.
+      std::vector<std::string> da = p.base, db = p.base;
+      da.insert(da.end(), p.a.design.begin(), p.a.design.end());
+      db.insert(db.end(), p.b.design.begin(), p.b.design.end());
+      const auto ns = measure_freepath_ns({da, db}, cfg_.compare.freepath_iters);
+      pr.a.freepath_ns = ns[0];
+      pr.b.freepath_ns = ns[1];
+      prog_.line("  " + p.name + ": free path " + fmt("%.1f", ns[0]) + " ns (" + p.a.label + ") vs " +
+                 fmt("%.1f", ns[1]) + " ns (" + p.b.label + ")");
     }
     rep_.compare.push_back(std::move(pr));
   }
@@ -708,20 +737,26 @@ std::vector<std::string> discover_targets(const std::string& bin_dir) {
   return out;
 }
 
-double measure_freepath_ns(const std::vector<std::string>& design, uint32_t iters) {
-  core::ModelConfig cfg;
-  for (const auto& d : design) harness::parse_design_variant(d, cfg.design);
-  core::Model m{cfg};
-  double best = 0;
-  for (int rep = 0; rep < 6; ++rep) {
-    const auto t0 = Clock::now();
-    for (uint32_t i = 0; i < iters; ++i) {
-      const core::Pfn p = core::alloc_pages(m, core::ZoneType::Normal, 0);
-      if (p == core::kNoPfn) return 0;
-      core::folio_put(m, p);
+std::vector<double> measure_freepath_ns(const std::vector<std::vector<std::string>>& designs, uint32_t iters) {
+  std::vector<std::unique_ptr<core::Model>> models;
+  for (const auto& design : designs) {
+    core::ModelConfig cfg;
+    for (const auto& d : design) harness::parse_design_variant(d, cfg.design);
+    models.push_back(std::make_unique<core::Model>(cfg));
+  }
+  std::vector<double> best(designs.size(), 0);
+  for (int round = 0; round < 6; ++round) {
+    for (size_t k = 0; k < models.size(); ++k) {
+      core::Model& m = *models[k];
+      const auto t0 = Clock::now();
+      for (uint32_t i = 0; i < iters; ++i) {
+        const core::Pfn p = core::alloc_pages(m, core::ZoneType::Normal, 0);
+        if (p == core::kNoPfn) break;
+        core::folio_put(m, p);
+      }
+      const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / std::max(1u, iters);
+      if (round > 0 && (best[k] == 0 || ns < best[k])) best[k] = ns;  // round 0 warms up
     }
-    const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / std::max(1u, iters);
-    if (rep > 0 && (best == 0 || ns < best)) best = ns;  // the first round warms up
   }
   return best;
 }

@@ -52,7 +52,8 @@ int run_campaign(const Config& cfg, const Hooks& hooks, Report& rep, std::string
 std::vector<std::string> discover_targets(const std::string& bin_dir);
 
 // Nanoseconds per alloc_pages(NORMAL, 0) + folio_put (bench/core_bench's
-// BM_FreePath_* loop) on a default-sized model with `design`, best of 5.
-double measure_freepath_ns(const std::vector<std::string>& design, uint32_t iters);
+// BM_FreePath_* loop) on a default-sized model per design (a list of
+// KEY=VALUE items each), best of 5 rounds; the models take turns each round.
+std::vector<double> measure_freepath_ns(const std::vector<std::vector<std::string>>& designs, uint32_t iters);
 
 }  // namespace refhammer::campaign

@@ -159,7 +159,9 @@ void get_variant(Ctx& c, const json& o, const std::string& where, const char* ke
 
 }  // namespace
 
-std::string apply_config_json(const std::string& text, const std::string& filename, Config& cfg) {
+std::string apply_config_json(const std::string& text, const std::string& filename, Config& out) {
+  // All or nothing: `out` changes only when the whole file is valid.
+  Config cfg = out;
   Ctx c{filename, {}};
   json j;
   try {
@@ -265,6 +267,7 @@ std::string apply_config_json(const std::string& text, const std::string& filena
   if (c.errors.empty()) {
     const std::string e = validate(cfg);
     if (!e.empty()) return filename + ": " + e;
+    out = std::move(cfg);
     return {};
   }
   std::string all;

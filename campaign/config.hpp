@@ -26,7 +26,7 @@ struct FuzzConfig {
   unsigned rss_limit_mb = 2560;
   unsigned timeout = 20;                 // libFuzzer -timeout (seconds per input)
   bool merge = true;                     // merge new inputs back into corpora/<target>/ (atomically)
-  double min_seconds = 5;                // a target's slice is never shorter
+  double min_seconds = 3;                // a target's slice is never shorter
   unsigned max_crash_files = 40;         // per target run: crash files replayed for dedup
 };
 
@@ -87,7 +87,8 @@ struct Config {
   CompareConfig compare;
 };
 
-// Overrides `cfg` with the JSON text of `filename`. Empty on success, else
+// Overrides `cfg` with the JSON text of `filename` (all or nothing: on an
+// error `cfg` is unchanged). Empty on success, else
 // one line per problem: "FILE: key.path: what is wrong" (unknown keys, wrong
 // types, values out of range, unknown profiles, targets or design items).
 std::string apply_config_json(const std::string& text, const std::string& filename, Config& cfg);

@@ -315,7 +315,11 @@ std::vector<std::array<std::string, 3>> pair_rows(const Report& r, const PairRes
     if (v.bench_freepath_ns > 0) o += " (core_bench " + fmt("%.1f ns", v.bench_freepath_ns) + ")";
     return o;
   };
-  rows.push_back({"design", "`" + p.a.design + "`", "`" + p.b.design + "`"});
+  auto dd = [](const std::string& d) {
+    const std::string x = design_diff(d);
+    return x.empty() ? std::string("the default design") : "`" + x + "`";
+  };
+  rows.push_back({"design (items not at their default)", dd(p.a.design), dd(p.b.design)});
   rows.push_back({"violations found", found(p.a), found(p.b)});
   rows.push_back({"time to first finding", ttf(p.a), ttf(p.b)});
   rows.push_back({"executions without a finding", clean(p.a), clean(p.b)});
@@ -343,7 +347,7 @@ std::string to_markdown(const Report& r) {
          "|---|---|---|---|---:|---:|---|---|---|\n";
     for (const auto& f : r.findings) {
       o << "| " << (f.status == "new" ? "**NEW**" : f.status + (f.known_as.empty() ? "" : " (" + f.known_as + ")"))
-        << " | `" << md_cell(f.signature) << "` | " << (f.design.empty() || f.design == default_design() ? std::string("default") : "`" + md_cell(f.design) + "`")
+        << " | `" << md_cell(f.signature) << "` | " << (design_diff(f.design).empty() ? std::string("default") : "`" + md_cell(design_diff(f.design)) + "`")
         << " | " << md_cell(f.source) << " | " << secs(f.t) << " | " << f.hits << " | " << (f.reproduced ? "yes" : "no")
         << " | " << (f.minimized ? std::to_string(f.ops_before) + " → " + std::to_string(f.ops_after) + " ops" : "—")
         << " | " << (f.trace_path.empty() ? md_cell(f.note) : "`" + f.trace_path + "`") << " |\n";
@@ -660,8 +664,9 @@ std::string to_html(const Report& r) {
     << html_escape(r.started_utc) << "</title>\n<style>\n"
     << "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px;color:#222;max-width:1100px}\n"
     << "h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:2em}\n"
-    << "table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;"
-       "vertical-align:top;font-size:0.92em}th{background:#f3f3f3}td.n{text-align:right}\n"
+    << "table{border-collapse:collapse;margin:8px 0 16px;max-width:100%}td,th{border:1px solid #ccc;padding:4px 8px;"
+       "text-align:left;vertical-align:top;font-size:0.92em;overflow-wrap:anywhere}td code{word-break:break-all}"
+       "details pre{white-space:pre;max-width:520px;max-height:360px;overflow:auto;word-break:normal}th{background:#f3f3f3}td.n{text-align:right}\n"
     << "code,pre{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:0.88em}pre{background:#f7f7f7;"
        "padding:8px;overflow-x:auto;border:1px solid #e3e3e3}\n"
     << ".verdict{display:inline-block;padding:4px 12px;border-radius:4px;color:#fff;font-weight:bold}"
@@ -693,8 +698,8 @@ std::string to_html(const Report& r) {
       o << "<tr><td class=\"" << html_escape(f.status) << "\">" << html_escape(f.status)
         << (f.known_as.empty() ? "" : " (" + html_escape(f.known_as) + ")") << "</td><td><code>"
         << html_escape(f.signature) << "</code></td><td>"
-        << (f.design.empty() || f.design == default_design() ? std::string("default")
-                                                             : "<code>" + html_escape(f.design) + "</code>")
+        << (design_diff(f.design).empty() ? std::string("default")
+                                          : "<code>" + html_escape(design_diff(f.design)) + "</code>")
         << "</td><td>" << html_escape(f.source) << "</td><td class=\"n\">" << secs(f.t) << "</td><td class=\"n\">"
         << f.hits << "</td><td>" << (f.reproduced ? "yes" : "no") << "</td><td>"
         << (f.minimized ? std::to_string(f.ops_before) + " &rarr; " + std::to_string(f.ops_after) + " ops" : "—")
