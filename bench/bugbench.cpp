@@ -326,7 +326,7 @@ struct Bench {
     fs::create_directories(dir / "artifacts");
     std::error_code ec;
     if (fs::is_directory(o.corpora + "/" + target))
-      fs::copy(o.corpora + "/" + target, dir / "corpus", fs::copy_options::overwrite_existing, ec);
+      fs::copy(o.corpora + "/" + target, dir / "corpus", fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
     std::vector<std::string> argv = {o.fuzz_dir + "/" + target, "-seed=" + std::to_string(seed),
                                      "-max_total_time=" + std::to_string(static_cast<long>(std::ceil(o.cap))),
                                      "-artifact_prefix=" + (dir / "artifacts").string() + "/", "-print_final_stats=1"};
