@@ -380,8 +380,8 @@ std::string to_markdown(const Report& r) {
          "finding, or all of them.\n";
     for (const auto& p : r.compare) {
       o << "\n### " << p.pair.name << ": " << p.pair.title << "\n\n";
-      o << "Drivers: " << (p.pair.target.empty() ? "" : "fuzz target `" + p.pair.target + "`")
-        << (p.pair.target.empty() || p.pair.profile.empty() ? "" : ", ")
+      const bool fz = p.a.has_fuzz || p.b.has_fuzz;
+      o << "Drivers: " << (!fz ? "" : "fuzz target `" + p.pair.target + "`") << (!fz || p.pair.profile.empty() ? "" : ", ")
         << (p.pair.profile.empty() ? "" : "stress profile `" + p.pair.profile + "` (" + r.config.compare.scheduler + ")")
         << "\n\n| | " << md_cell(p.a.label) << " | " << md_cell(p.b.label) << " |\n|---|---|---|\n";
       for (const auto& row : pair_rows(r, p))
@@ -762,9 +762,10 @@ std::string to_html(const Report& r) {
          "them. Free-path cost: alloc_pages(0) + folio_put on the variant's model, best of 5 rounds in this "
          "process (and bench/core_bench's BM_FreePath_* where the variants differ in that path).</p>\n";
     for (const auto& p : r.compare) {
+      const bool fz = p.a.has_fuzz || p.b.has_fuzz;
       o << "<h3>" << html_escape(p.pair.name) << ": " << html_escape(p.pair.title) << "</h3>\n<p>Drivers: "
-        << (p.pair.target.empty() ? "" : "fuzz target <code>" + html_escape(p.pair.target) + "</code>")
-        << (p.pair.target.empty() || p.pair.profile.empty() ? "" : ", ")
+        << (!fz ? "" : "fuzz target <code>" + html_escape(p.pair.target) + "</code>")
+        << (!fz || p.pair.profile.empty() ? "" : ", ")
         << (p.pair.profile.empty() ? ""
                                    : "stress profile <code>" + html_escape(p.pair.profile) + "</code> (" +
                                          html_escape(r.config.compare.scheduler) + ")")
