@@ -306,7 +306,25 @@ std::string merge_corpus(const std::string& binary, const std::string& corpus, c
   std::string tmpl = (parent / ("." + name + ".merge.XXXXXX")).string();
   if (mkdtemp(tmpl.data()) == nullptr) return tmpl + ": " + std::strerror(errno);
   const std::string tmp = tmpl;
-  fs::copy(corpus, tmp, fs::copy_options::recursive, ec);
+  // The copy keeps the files' times (as `cp -p`), and the directory gets
+  // ordinary permissions (mkdtemp makes it 0700).
+  fs::permissions(tmp, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                           fs::perms::others_read | fs::perms::others_exec, ec);
+  for (auto it = fs::recursive_directory_iterator(corpus, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const fs::path dst = fs::path(tmp) / fs::relative(it->path(), corpus);
+    std::error_code e2;
+    if (it->is_directory(e2)) {
+      fs::create_directories(dst, e2);
+    } else {
+      fs::copy_file(it->path(), dst, e2);
+      if (!e2) fs::last_write_time(dst, fs::last_write_time(it->path(), e2), e2);
+    }
+    if (e2) {
+      ec = e2;
+      break;
+    }
+  }
   if (ec) {
     fs::remove_all(tmp, ec);
     return "copying " + corpus + ": " + ec.message();

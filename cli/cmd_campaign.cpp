@@ -128,8 +128,8 @@ Runner add_campaign(CLI::App& app) {
   cmd->add_option("--jobs,-j", c.fuzz.jobs, "libFuzzer -fork jobs (default: every core)")->check(CLI::Range(1u, 256u));
   cmd->add_option("--threads,-t", c.stress.threads, "stress workers (default: every core, 2..8)")
       ->check(CLI::Range(1u, 8u));
-  cmd->add_option("--target", a->targets, "fuzz only these targets (repeatable)");
-  cmd->add_option("--profile", a->profiles, "stress only these profiles (repeatable)");
+  cmd->add_option("--target", a->targets, "fuzz only this target (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--profile", a->profiles, "stress only this profile (repeatable)")->allow_extra_args(false);
   cmd->add_flag("--no-fuzz", a->no_fuzz, "no fuzzing (stress only; the comparison runs stress only)");
   cmd->add_flag("--no-stress", a->no_stress, "no stress phase");
   cmd->add_flag("--no-compare", a->no_compare, "no design comparison");

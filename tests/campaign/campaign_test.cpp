@@ -113,6 +113,36 @@ TEST(CampaignFuzz, ParsesForkAndSingleProcessStatusLines) {
   EXPECT_FALSE(parse_status_line("#", s));
 }
 
+TEST(CampaignFuzz, MergeSwapsTheCorpusInAtomically) {
+  const fs::path d = fs::temp_directory_path() / ("refhammer-merge-test-" + std::to_string(getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d / "corpora" / "fuzz_x");
+  fs::create_directories(d / "work");
+  std::ofstream(d / "corpora" / "fuzz_x" / "old") << "a";
+  std::ofstream(d / "work" / "n1") << "b";
+  std::ofstream(d / "work" / "n2") << "c";
+  // A stand-in for the fuzzer: -merge=1 -timeout=T -rss_limit_mb=R TMP WORK copies WORK into TMP.
+  const fs::path bin = d / "fake_fuzzer";
+  std::ofstream(bin) << "#!/bin/sh\ncp \"$5\"/* \"$4\"/\n";
+  fs::permissions(bin, fs::perms::owner_all);
+  uint64_t added = 0;
+  EXPECT_EQ(merge_corpus(bin.string(), (d / "corpora" / "fuzz_x").string(), (d / "work").string(),
+                         (d / "merge.log").string(), 64, 5, added),
+            "");
+  EXPECT_EQ(added, 2u);
+  for (const char* f : {"old", "n1", "n2"}) EXPECT_TRUE(fs::exists(d / "corpora" / "fuzz_x" / f)) << f;
+  auto entries = [&] { return std::distance(fs::directory_iterator(d / "corpora"), fs::directory_iterator()); };
+  EXPECT_EQ(entries(), 1);  // no temporary or old copy left beside it
+  // A failing merge leaves the corpus as it was.
+  std::ofstream(bin) << "#!/bin/sh\nexit 3\n";
+  EXPECT_NE(merge_corpus(bin.string(), (d / "corpora" / "fuzz_x").string(), (d / "work").string(),
+                         (d / "merge.log").string(), 64, 5, added),
+            "");
+  EXPECT_TRUE(fs::exists(d / "corpora" / "fuzz_x" / "n2"));
+  EXPECT_EQ(entries(), 1);
+  fs::remove_all(d);
+}
+
 // --- dedup ---------------------------------------------------------------
 
 TEST(CampaignDedup, KeysNameOnlyTheNonDefaultDesignItems) {
