@@ -38,7 +38,8 @@
 //  - fixed_clean: the minimized trace replayed with --no-bugs runs clean (the
 //    finding is the mutant's, not the design variant's).
 // Clean core: fuzz_program, fuzz_schedule, each focused target, stress
-// (profile all) free and perturb, every state test; default designs.
+// free and perturb under each profile the mutants use, every state test;
+// default designs (the legacy variants have races of their own).
 //
 // Output: OUT/bugbench.json, OUT/bugbench.md, OUT/work/ (logs, findings,
 // minimized traces). Run from the repository root (ci/bugbench does).
@@ -356,10 +357,12 @@ struct Bench {
     return r;
   }
 
-  RunOut run_stress(const MutantSpec* m, bool perturb, unsigned seed, const fs::path& dir) {
+  RunOut run_stress(const MutantSpec* m, bool perturb, unsigned seed, const fs::path& dir,
+                    const std::string& clean_profile) {
     RunOut r;
+    r.target = clean_profile;
     fs::create_directories(dir);
-    std::vector<std::string> argv = {o.refhammer, "stress", "--profile", m ? m->profile : "all", "--scheduler",
+    std::vector<std::string> argv = {o.refhammer, "stress", "--profile", m ? m->profile : clean_profile, "--scheduler",
                                      perturb ? "perturb" : "free", "--seconds", std::to_string(o.cap), "--seed",
                                      std::to_string(seed), "--out", (dir / "traces").string(), "--progress", "0"};
     if (m != nullptr) {
@@ -405,8 +408,8 @@ struct Bench {
     const std::string& d = c.driver;
     if (d == "fuzz_program" || d == "fuzz_schedule") return run_fuzz(c.m, d, seed, dir);
     if (d == "fuzz_focused") return run_fuzz(c.m, focused_target, seed, dir);
-    if (d == "stress_free") return run_stress(c.m, false, seed, dir);
-    if (d == "stress_perturb") return run_stress(c.m, true, seed, dir);
+    if (d == "stress_free") return run_stress(c.m, false, seed, dir, focused_target);
+    if (d == "stress_perturb") return run_stress(c.m, true, seed, dir, focused_target);
     return run_state(c.m, seed, dir);
   }
 
@@ -703,6 +706,12 @@ int main(int argc, char** argv) {
     if (!c.applicable) continue;
     std::vector<std::string> targets = {""};
     if (c.driver == "fuzz_focused") targets = c.m ? std::vector<std::string>{c.m->focused} : kFocusedTargets;
+    if (c.driver.rfind("stress_", 0) == 0 && c.m == nullptr) {
+      // The clean core under every profile the mutants use.
+      targets.clear();
+      for (const auto& m : mutant_table())
+        if (std::find(targets.begin(), targets.end(), m.profile) == targets.end()) targets.push_back(m.profile);
+    }
     for (unsigned s = 1; s <= o.seeds; ++s)
       for (const auto& t : targets) {
         tasks.push_back({ci, s, t, c.runs.size()});
@@ -948,7 +957,9 @@ int main(int argc, char** argv) {
       for (const Cell& c : b.cells)
         if (!c.m)
           for (const auto& r : c.runs)
-            if (r.detected) md << " " << c.driver << ": " << r.signature << ";";
+            if (r.detected)
+              md << " " << c.driver << (r.target.empty() ? "" : " " + r.target) << " seed: " << r.signature << " ("
+                 << r.log << ");";
     }
     md << ".\n";
   }
