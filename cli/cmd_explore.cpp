@@ -58,12 +58,13 @@ int run_explore(const ExploreArgs& a) {
     const auto t0 = std::chrono::steady_clock::now();
     for (uint64_t i = 0; i < a.runs; ++i) {
       std::unique_ptr<DecisionSource> src;
-      if (a.mode == "pct") {
+      if (a.mode == "pct" || a.mode == "switch") {
         if (k_est == 0) {  // one round-robin-ish run estimates k
           auto probe = make_random_source(a.seed);
           k_est = std::max<uint64_t>(1, run_deterministic(t.model, t.program, *probe, ro).k);
         }
-        src = make_pct_source(a.seed + i, static_cast<unsigned>(t.program.actors.size()), a.depth, k_est);
+        src = a.mode == "pct" ? make_pct_source(a.seed + i, static_cast<unsigned>(t.program.actors.size()), a.depth, k_est)
+                              : make_switch_random_source(a.seed + i, a.bound, k_est);
       } else {
         src = make_random_source(a.seed + i);
       }
@@ -115,8 +116,8 @@ Runner add_explore(CLI::App& app) {
   auto a = std::make_shared<ExploreArgs>();
   auto* explore = app.add_subcommand("explore", "Search the schedules of a trace's program for a failing one");
   explore->add_option("trace", a->path, "trace file (its schedule is ignored)")->required();
-  explore->add_option("--mode", a->mode, "bounded | pct | random")->check(CLI::IsMember({"bounded", "pct", "random"}))->capture_default_str();
-  explore->add_option("--bound,-c", a->bound, "preemption bound (bounded)")->check(CLI::Range(0u, 64u))->capture_default_str();
+  explore->add_option("--mode", a->mode, "bounded | pct | random | switch (c random context switches)")->check(CLI::IsMember({"bounded", "pct", "random", "switch"}))->capture_default_str();
+  explore->add_option("--bound,-c", a->bound, "preemption bound (bounded), context switches (switch)")->check(CLI::Range(0u, 64u))->capture_default_str();
   explore->add_option("--depth,-d", a->depth, "PCT depth d (pct)")->check(CLI::Range(1u, 64u))->capture_default_str();
   explore->add_option("--runs", a->runs, "schedules to try at most")->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))->capture_default_str();
   explore->add_option("--seed", a->seed, "first seed (pct, random)")->capture_default_str();

@@ -33,31 +33,33 @@ std::vector<FuzzTargetSpec> make_targets() {
                FuzzSched::Pct, 24, 0, {}});
   t.push_back({"fuzz_schedule_raw", "2-4 actors, the whole op language, one byte per scheduling decision", 2, 4,
                FuzzSched::Raw, 24, 0, {}});
+  t.push_back({"fuzz_schedule_switch", "2-4 actors, the whole op language, context switches (step, actor) from the bytes",
+               2, 4, FuzzSched::Switch, 24, 0, {}});
   // Focused targets: one subsystem's ops plus the generic references and
   // pfn walkers that race with them.
   t.push_back({"fuzz_offline", "PageOffline and memory offlining against speculative references and migration", 2, 3,
-               FuzzSched::Pct, 12, 0,
+               FuzzSched::Switch, 12, 0,
                codes({"offline_alloc", "offline_free", "block_offline", "block_online", "try_get", "pfn_walk", "put",
                       "get", "alloc", "map", "unmap", "migrate"})});
-  t.push_back({"fuzz_device", "ZONE_DEVICE folios: get/put, mappings, pins, pgmap teardown", 2, 3, FuzzSched::Pct, 12, 0,
+  t.push_back({"fuzz_device", "ZONE_DEVICE folios: get/put, mappings, pins, pgmap teardown", 2, 3, FuzzSched::Switch, 12, 0,
                codes({"dev_alloc", "pgmap_map", "pgmap_teardown", "get", "put", "try_get", "pfn_walk", "map", "get_user",
                       "gup_fast", "pin", "unpin", "unmap"})});
   t.push_back({"fuzz_hugetlb", "hugetlb pool: alloc, dissolve, demote against speculative gets on heads and tails", 2, 3,
-               FuzzSched::Pct, 12, 0,
+               FuzzSched::Switch, 12, 0,
                codes({"huge_alloc", "huge_dissolve", "huge_demote", "try_get", "pfn_walk", "get", "put", "map", "unmap",
                       "pin", "unpin", "migrate"})});
   t.push_back({"fuzz_reporting", "free page reporting against allocation, writes and speculative references", 2, 3,
-               FuzzSched::Pct, 12, 0,
+               FuzzSched::Switch, 12, 0,
                codes({"report_cycle", "alloc", "put", "write", "read", "map", "unmap", "get", "try_get", "pfn_walk",
                       "split"})});
-  t.push_back({"fuzz_gmem", "guest_memfd: populate, map, convert, punch against (long-term) pins", 2, 3, FuzzSched::Pct,
+  t.push_back({"fuzz_gmem", "guest_memfd: populate, map, convert, punch against (long-term) pins", 2, 3, FuzzSched::Switch,
                12, 0,
                codes({"gmem_populate", "gmem_map", "gmem_convert", "gmem_punch", "pin", "pin_longterm", "unpin",
                       "get_user", "gup_fast", "put", "unmap", "write"})});
-  t.push_back({"fuzz_gup", "GUP pins and fast-GUP against unmap, migration and freezing", 2, 3, FuzzSched::Pct, 12, 0,
+  t.push_back({"fuzz_gup", "GUP pins and fast-GUP against unmap, migration and freezing", 2, 3, FuzzSched::Switch, 12, 0,
                codes({"alloc", "map", "unmap", "write", "read", "get_user", "gup_fast", "pin", "pin_longterm", "unpin",
                       "migrate", "freeze", "unfreeze", "put", "try_get"})});
-  t.push_back({"fuzz_filemap", "page cache: insert, RCU lookup, truncate against references", 2, 3, FuzzSched::Pct, 12, 0,
+  t.push_back({"fuzz_filemap", "page cache: insert, RCU lookup, truncate against references", 2, 3, FuzzSched::Switch, 12, 0,
                codes({"alloc", "cache_insert", "cache_lookup", "cache_truncate", "put", "get", "try_get", "map",
                       "unmap", "pfn_walk"})});
   return t;
@@ -80,10 +82,13 @@ const FuzzTargetSpec* fuzz_target(std::string_view name) {
 
 core::ModelConfig fuzz_model() {
   core::ModelConfig c;
-  c.normal_frames = 64;
-  c.movable_frames = 64;
-  c.device_frames = 32;
-  c.block_frames = 32;
+  // Two memory blocks per zone, order-3 pageblocks: every pfn argument has
+  // 80 values, so a walker or an offlining op lands on a page another op
+  // just used often enough for races between them to be reachable.
+  c.normal_frames = 32;
+  c.movable_frames = 32;
+  c.device_frames = 16;
+  c.block_frames = 16;
   c.max_page_order = 3;
   c.file_pages = 8;
   c.gmem_pages = 8;
@@ -161,6 +166,7 @@ std::unique_ptr<DecisionSource> make_source(const FuzzTargetSpec& t, const FuzzC
   switch (t.sched) {
     case FuzzSched::Raw: return make_bytes_source(c.sched.data(), c.sched.size());
     case FuzzSched::Pct: return make_pct_bytes_source(c.sched.data(), c.sched.size(), n, k_estimate(c.program));
+    case FuzzSched::Switch: return make_switch_bytes_source(c.sched.data(), c.sched.size());
     case FuzzSched::None: break;
   }
   return make_bytes_source(nullptr, 0);  // one actor: the schedule is trivial
@@ -180,7 +186,10 @@ Trace fuzz_case_trace(const FuzzTargetSpec& t, const FuzzCase& c, const core::Mo
   Trace tr;
   tr.model = cfg;
   tr.scheduler = SchedulerKind::Deterministic;
-  tr.source = std::string(t.name) + (t.sched == FuzzSched::Pct ? " pct-bytes" : t.sched == FuzzSched::Raw ? " raw-bytes" : "");
+  tr.source = std::string(t.name) + (t.sched == FuzzSched::Pct      ? " pct-bytes"
+                                     : t.sched == FuzzSched::Raw    ? " raw-bytes"
+                                     : t.sched == FuzzSched::Switch ? " switch-bytes"
+                                                                    : "");
   if (t.sched == FuzzSched::Pct) tr.source += " d=" + std::to_string(r.d);
   tr.audit_every = t.audit_every;
   tr.expect_clean = r.clean();

@@ -14,7 +14,9 @@
 //      sched=raw: one byte per step, candidates[byte % size] (Bytes source);
 //      sched=pct: PCT's depth, priorities and change points (PctBytes
 //      source), so that a mutation moves one preemption instead of
-//      scrambling the whole schedule.
+//      scrambling the whole schedule;
+//      sched=switch: context switches (3 bytes each: step delta, actor),
+//      the current actor running in between (SwitchBytes source).
 //  Every byte string decodes to a valid case; ops past a target's per-actor
 //  cap are dropped (that bounds a run's steps).
 #pragma once
@@ -31,7 +33,7 @@
 
 namespace refhammer::harness {
 
-enum class FuzzSched : uint8_t { None, Raw, Pct };
+enum class FuzzSched : uint8_t { None, Raw, Pct, Switch };
 
 struct FuzzTargetSpec {
   const char* name;              // "fuzz_schedule": the binary and corpora/<name>/

@@ -120,6 +120,66 @@ class BytesSource final : public DecisionSource {
   size_t pos_ = 0;
 };
 
+// Context switches from bytes: three bytes per switch, a 16-bit step delta
+// (little endian) from the previous switch and an actor byte. Between
+// switches the current actor keeps running (the bounded explorer's default
+// schedule); when it cannot, the next candidate after it runs. At a switch
+// step, candidates[actor % size] runs. A mutation moves or retargets one
+// preemption; c switches are a point of the context-bounded search space.
+class SwitchBytesSource final : public DecisionSource {
+ public:
+  SwitchBytesSource(const uint8_t* d, size_t size) {
+    uint64_t at = 0;
+    for (size_t i = 0; i + 3 <= size; i += 3) {
+      at += uint64_t(d[i]) | (uint64_t(d[i + 1]) << 8);
+      points_.push_back({at, d[i + 2]});
+    }
+  }
+  unsigned pick(const std::vector<unsigned>& c, int current, uint64_t step) override {
+    while (next_ < points_.size() && points_[next_].first < step) ++next_;
+    if (next_ < points_.size() && points_[next_].first == step) return c[points_[next_++].second % c.size()];
+    if (current >= 0 && has(c, static_cast<unsigned>(current))) return static_cast<unsigned>(current);
+    for (unsigned a : c)
+      if (static_cast<int>(a) > current) return a;
+    return c[0];
+  }
+  std::string describe() const override { return "switch-bytes c=" + std::to_string(points_.size()); }
+
+ private:
+  std::vector<std::pair<uint64_t, uint8_t>> points_;
+  size_t next_ = 0;
+};
+
+// Random switch points for `explore --mode switch`: c switches at uniform
+// steps in [0, k), each to a uniform candidate.
+class SwitchRandomSource final : public DecisionSource {
+ public:
+  SwitchRandomSource(uint64_t seed, uint32_t c, uint64_t k) : rng_(seed), c_(c) {
+    std::vector<uint8_t> bytes;
+    std::vector<uint64_t> at;
+    for (uint32_t i = 0; i < c; ++i) at.push_back(rng_.below(std::max<uint64_t>(1, k)));
+    std::sort(at.begin(), at.end());
+    uint64_t prev = 0;
+    for (uint64_t a : at) {
+      const uint64_t delta = std::min<uint64_t>(a - prev, 0xffff);
+      prev += delta;
+      bytes.push_back(static_cast<uint8_t>(delta));
+      bytes.push_back(static_cast<uint8_t>(delta >> 8));
+      bytes.push_back(static_cast<uint8_t>(rng_.below(256)));
+    }
+    inner_ = std::make_unique<SwitchBytesSource>(bytes.data(), bytes.size());
+  }
+  unsigned pick(const std::vector<unsigned>& c, int current, uint64_t step) override {
+    return inner_->pick(c, current, step);
+  }
+  std::string describe() const override { return "switch c=" + std::to_string(c_); }
+
+ private:
+  Rng rng_;
+  uint32_t c_;
+  std::unique_ptr<SwitchBytesSource> inner_;
+};
+
 // PCT parameters from bytes: byte 0 = depth (1..4); then one byte per actor
 // for priorities (ties broken by actor id); then two bytes per change point,
 // scaled into [1, k].
@@ -189,5 +249,11 @@ std::unique_ptr<DecisionSource> make_pct_bytes_source(const uint8_t* data, size_
   return std::make_unique<PctBytesSource>(data, size, n, k);
 }
 std::unique_ptr<DecisionSource> make_recorded_source(const Schedule& s) { return std::make_unique<RecordedSource>(s); }
+std::unique_ptr<DecisionSource> make_switch_bytes_source(const uint8_t* data, size_t size) {
+  return std::make_unique<SwitchBytesSource>(data, size);
+}
+std::unique_ptr<DecisionSource> make_switch_random_source(uint64_t seed, uint32_t c, uint64_t k) {
+  return std::make_unique<SwitchRandomSource>(seed, c, k);
+}
 
 }  // namespace refhammer::harness

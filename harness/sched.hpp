@@ -14,6 +14,9 @@
 //  - PctBytes: PCT whose priorities and change points come from fuzzer
 //    bytes, so a mutation moves one preemption instead of scrambling the
 //    whole schedule.
+//  - SwitchBytes: context switches from fuzzer bytes (step, actor); the
+//    current actor keeps running in between: a point of the
+//    context-bounded search space, moved one preemption at a time.
 //  - Recorded: a schedule from a trace, replayed step by step.
 #pragma once
 
@@ -60,5 +63,10 @@ std::unique_ptr<DecisionSource> make_pct_source(uint64_t seed, unsigned n, uint3
 std::unique_ptr<DecisionSource> make_bytes_source(const uint8_t* data, size_t size);
 std::unique_ptr<DecisionSource> make_pct_bytes_source(const uint8_t* data, size_t size, unsigned n, uint64_t k_estimate);
 std::unique_ptr<DecisionSource> make_recorded_source(const Schedule& s);
+// Context switches from bytes (3 per switch: 16-bit step delta, actor byte);
+// otherwise the current actor keeps running.
+std::unique_ptr<DecisionSource> make_switch_bytes_source(const uint8_t* data, size_t size);
+// c switches at uniform random steps in [0, k).
+std::unique_ptr<DecisionSource> make_switch_random_source(uint64_t seed, uint32_t c, uint64_t k);
 
 }  // namespace refhammer::harness
