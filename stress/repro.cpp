@@ -172,15 +172,19 @@ ReproResult reproduce(const core::ModelConfig& cfg, const Program& program, cons
   }
 
   // Phase budget (fractions of the time): PCT d=1 (few distinct schedules:
-  // one per priority order), d=2, d=3, then random until the end.
+  // one per priority order), d=2, d=3, then a few random context switches
+  // (1..4 at uniform steps: races that need a preemption at a precise step
+  // on each side, like seed 000's walker around MEM_GOING_OFFLINE, where PCT
+  // and uniform random almost never land), then random until the end.
   struct Phase {
-    uint32_t d;       // 0: random
+    uint32_t d;       // PCT depth; 0: random; kSwitch: random context switches
     double until;     // fraction of the budget
     uint64_t max;     // executions per candidate in this phase (0: no cap)
   };
+  constexpr uint32_t kSwitch = 1000;
   const double g = guided_ok ? o.guided_share : 0.0;
   auto at = [&](double f) { return g + (1.0 - g) * f; };
-  const Phase phases[] = {{1, at(0.05), 4u * n}, {2, at(0.40), 0}, {3, at(0.70), 0}, {0, 1.0, 0}};
+  const Phase phases[] = {{1, at(0.05), 4u * n}, {2, at(0.25), 0}, {3, at(0.40), 0}, {kSwitch, at(0.90), 0}, {0, 1.0, 0}};
   for (const Phase& ph : phases) {
     std::vector<uint64_t> tried(cands.size(), 0);
     for (uint64_t i = 0;; ++i) {
@@ -201,7 +205,9 @@ ReproResult reproduce(const core::ModelConfig& cfg, const Program& program, cons
         if (attempt(c, *src)) break;
         continue;
       }
-      auto src = ph.d == 0 ? harness::make_random_source(seed) : harness::make_pct_source(seed, n, ph.d, c.k);
+      auto src = ph.d == 0         ? harness::make_random_source(seed)
+                 : ph.d == kSwitch ? harness::make_switch_random_source(seed, 1 + static_cast<uint32_t>(i % 4), c.k)
+                                   : harness::make_pct_source(seed, n, ph.d, c.k);
       if (attempt(c, *src)) break;
     }
     if (res.found) break;

@@ -5,7 +5,8 @@
 // each) and the signature of the violation they hit. The search runs that
 // program — and, when it is long, its last few ops per actor — on the
 // deterministic scheduler under a bounded sequence of schedules: PCT with
-// depth 1, 2 and 3 (many seeds each), then uniform random, until a run
+// depth 1, 2 and 3 (many seeds each), 1-4 random context switches, then
+// uniform random, until a run
 // reports the same signature or the time budget is spent. The schedule that
 // reproduced it is exact: a trace with it replays to the same verdict every
 // time.
