@@ -389,9 +389,15 @@ std::string to_markdown(const Report& r) {
       for (const VariantResult* v : {&p.a, &p.b})
         for (const auto& k : v->finding_keys) {
           const Finding* f = find_key(r, k);
-          if (f == nullptr || f->trace_text.empty()) continue;
-          o << "\n" << v->label << ": `" << f->signature << "`, minimized trace (`" << f->trace_path << "`):\n\n```\n"
-            << f->trace_text << "```\n";
+          if (f == nullptr) continue;
+          if (f->minimized && !f->trace_text.empty()) {
+            o << "\n" << v->label << ": `" << f->signature << "`, minimized trace (`" << f->trace_path << "`):\n\n```\n"
+              << f->trace_text << "```\n";
+          } else {
+            o << "\n" << v->label << ": `" << f->signature << "`: "
+              << (f->trace_path.empty() ? "no trace" : "`" + f->trace_path + "`") << " (not minimized"
+              << (f->reproduced ? "" : ": not reproduced on the deterministic scheduler") << ")\n";
+          }
         }
     }
   }
@@ -778,9 +784,15 @@ std::string to_html(const Report& r) {
       for (const VariantResult* v : {&p.a, &p.b})
         for (const auto& k : v->finding_keys) {
           const Finding* f = find_key(r, k);
-          if (f == nullptr || f->trace_text.empty()) continue;
-          o << "<details><summary>" << html_escape(v->label) << ": <code>" << html_escape(f->signature)
-            << "</code>, minimized trace</summary><pre>" << html_escape(f->trace_text) << "</pre></details>\n";
+          if (f == nullptr) continue;
+          if (f->minimized && !f->trace_text.empty())
+            o << "<details><summary>" << html_escape(v->label) << ": <code>" << html_escape(f->signature)
+              << "</code>, minimized trace</summary><pre>" << html_escape(f->trace_text) << "</pre></details>\n";
+          else
+            o << "<p>" << html_escape(v->label) << ": <code>" << html_escape(f->signature) << "</code>: "
+              << (f->trace_path.empty() ? "no trace" : "<code>" + html_escape(f->trace_path) + "</code>")
+              << " (not minimized" << (f->reproduced ? "" : ": not reproduced on the deterministic scheduler")
+              << ")</p>\n";
         }
     }
   }
