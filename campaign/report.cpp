@@ -632,7 +632,9 @@ std::string bugbench_chart(const Report& r) {
       } else {
         o << "<rect x=\"" << L << "\" y=\"" << y << "\" width=\"" << fmt("%.1f", std::max(1.0, X(it->second) - L))
           << "\" height=\"" << bar - 2 << "\" fill=\"" << color(d) << "\"><title>" << html_escape(b.mutant) << ", "
-          << html_escape(drivers[d]) << ": " << secs(it->second) << "</title></rect>\n";
+          << html_escape(drivers[d]) << ": " << secs(it->second) << "</title></rect><text x=\""
+          << fmt("%.1f", std::max(1.0, X(it->second) - L) + L + 4) << "\" y=\"" << y + bar - 3 << "\" class=\"nf\">"
+          << secs(it->second) << "</text>\n";
       }
     }
   }
