@@ -100,8 +100,6 @@ t0 alloc zone=movable order=0
 t0 put slot=0
 t0 offline_alloc zone=movable
 t0 block_offline pfn=127
-t0 alloc zone=normal order=1
-t0 put slot=0
 t1 try_get pfn=120
 t1 put slot=0
 t1 try_get pfn=100
@@ -109,10 +107,6 @@ t1 put slot=0
 t1 try_get pfn=127
 t1 put slot=0
 t1 try_get pfn=64
-t1 put slot=0
-t1 try_get pfn=126
-t1 put slot=0
-t1 try_get pfn=70
 t1 put slot=0
 )";
 
@@ -133,11 +127,12 @@ TEST(Minimize, LegacyOfflineRaceShrinksToItsFourOpsAndReplays) {
   ASSERT_TRUE(verdict_matches(t, run_trace(t)));
 
   MinimizeOptions o;
-  o.seconds = 60;
+  o.seconds = 240;  // release: ~1 s; sanitizer and coverage builds are 10-30x slower
+  o.explore_runs = 800;
   const MinimizeResult m = minimize_trace(t, o);
   ASSERT_TRUE(m.ok) << m.error;
   EXPECT_EQ(m.signature, t.expect_signature);
-  EXPECT_EQ(m.ops_before, 18u);
+  EXPECT_EQ(m.ops_before, 12u);
   EXPECT_LE(m.ops_after, 4u);
   EXPECT_LE(m.preemptions_after, 3u);
   EXPECT_LE(m.ops_after, m.ops_before);
