@@ -92,6 +92,7 @@ struct MutantSpec {
   const char* focused;  // focused fuzz target
   const char* state;    // --gtest_filter of core_special_state_tests ("" n/a)
   const char* note;     // what a driver needs that the harness lacks ("" none)
+  const char* model = "";  // REFHAMMER_MODEL / --model fields, space separated ("" none)
 };
 
 // By subsystem. The profile and the focused target are the ones whose op
@@ -100,13 +101,12 @@ const std::vector<MutantSpec>& mutant_table() {
   static const std::vector<MutantSpec> t = {
       {"truncate-skips-grace-period", "", "filemap", "fuzz_filemap", "", ""},
       {"pfn-walker-plain-get", "", "refcount", "fuzz_offline", "", ""},
-      {"gup-fast-skips-folio-recheck", "", "all", "fuzz_gup", "",
-       "needs split + gup_fast + unpin: fuzz_gup has no split op, only the `all` stress profile has both"},
+      {"gup-fast-skips-folio-recheck", "", "gup", "fuzz_gup", "", ""},
       {"gup-fast-skips-pte-recheck", "", "gmem", "fuzz_gmem", "", ""},
       {"gup-pin-overflow-unchecked", "", "gup", "fuzz_gup", "",
-       "needs a low refcount_limit (the regression uses 3000): no driver can set the model's refcount_limit "
-       "(REFHAMMER_DESIGN / --design take design variants only), and 2^31 / 1024 = 2M pins of one page are out of "
-       "reach of every driver"},
+       "runs with refcount_limit=3000 (REFHAMMER_MODEL / --model): 2^31 / 1024 = 2M pins of one page are out of "
+       "reach of every driver at the kernel's limit",
+       "refcount_limit=3000"},
       {"gup-longterm-leaks-isolation-ref", "", "gup", "fuzz_gup", "", ""},
       {"migrate-freeze-ignores-pins", "", "migrate", "fuzz_gup", "", ""},
       {"gmem-convert-ignores-pins", "gmem_pin_policy=split-small-folios", "gmem", "fuzz_gmem", "", ""},
@@ -172,7 +172,7 @@ ProcResult run_proc(const std::vector<std::string>& argv, const std::vector<std:
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string kv(*e);
     const std::string key = kv.substr(0, kv.find('='));
-    if (key == "REFHAMMER_BUGS" || key == "REFHAMMER_DESIGN" || key == "RC_PARAMS") continue;
+    if (key == "REFHAMMER_BUGS" || key == "REFHAMMER_DESIGN" || key == "REFHAMMER_MODEL" || key == "RC_PARAMS") continue;
     bool replaced = false;
     for (const auto& x : env) replaced |= x.compare(0, key.size() + 1, key + "=") == 0;
     if (!replaced) envs.push_back(kv);
@@ -296,6 +296,7 @@ struct Bench {
     std::vector<std::string> env;
     env.push_back(std::string("REFHAMMER_BUGS=") + (m ? m->name : ""));
     env.push_back(std::string("REFHAMMER_DESIGN=") + (m ? m->design : ""));
+    env.push_back(std::string("REFHAMMER_MODEL=") + (m ? m->model : ""));
     return env;
   }
 
@@ -367,6 +368,7 @@ struct Bench {
                                      std::to_string(seed), "--out", (dir / "traces").string(), "--progress", "0"};
     if (m != nullptr) {
       for (const auto& d : split_words(m->design)) argv.insert(argv.end(), {"--design", d});
+      for (const auto& f : split_words(m->model)) argv.insert(argv.end(), {"--model", f});
       argv.insert(argv.end(), {"--bug", m->name});
     }
     r.log = (dir / "log").string();

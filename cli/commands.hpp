@@ -36,6 +36,7 @@ Runner add_campaign(CLI::App& app);
 struct VariantArgs {
   std::vector<std::string> design;
   std::vector<std::string> bugs;
+  std::vector<std::string> model;
 };
 void add_variant_options(CLI::App* cmd, VariantArgs& v);
 std::string apply_variants(const VariantArgs& v, core::ModelConfig& cfg);

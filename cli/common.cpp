@@ -14,6 +14,8 @@ void add_variant_options(CLI::App* cmd, VariantArgs& v) {
                   "gmem_pin_policy=refuse-longterm|split-small-folios, zone_device=0-based|1-based, "
                   "offline=frozen|legacy (defaults: the new designs)")
       ->allow_extra_args(false);
+  cmd->add_option("--model", v.model, "model field NAME=VALUE as in a trace's model line, repeatable (e.g. refcount_limit=3000)")
+      ->allow_extra_args(false);
   cmd->add_option("--bug", v.bugs, "switch on a catalog bug by name, repeatable (see `refhammer bugs`)")
       ->allow_extra_args(false);
 }
@@ -22,6 +24,10 @@ std::string apply_variants(const VariantArgs& v, core::ModelConfig& cfg) {
   for (const std::string& d : v.design) {
     const std::string e = harness::parse_design_variant(d, cfg.design);
     if (!e.empty()) return "--design " + d + ": " + e;
+  }
+  for (const std::string& f : v.model) {
+    const std::string e = harness::parse_model_field(f, cfg);
+    if (!e.empty()) return "--model " + f + ": " + e;
   }
   for (const std::string& b : v.bugs) {
     uint64_t bits = 0;
@@ -69,7 +75,7 @@ std::string load_input(const std::string& path, const InputArgs& in, harness::Tr
   if (!is_raw) {
     err = harness::parse_trace(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path, out);
     if (!err.empty()) return err;
-    if (!in.variants.design.empty() || !in.variants.bugs.empty()) {
+    if (!in.variants.design.empty() || !in.variants.bugs.empty() || !in.variants.model.empty()) {
       err = apply_variants(in.variants, out.model);
       if (!err.empty()) return path + ": " + err;
     }

@@ -46,8 +46,8 @@ std::vector<FuzzTargetSpec> make_targets() {
                       "gup_fast", "pin", "unpin", "unmap"})});
   t.push_back({"fuzz_hugetlb", "hugetlb pool: alloc, dissolve, demote against speculative gets on heads and tails", 2, 3,
                FuzzSched::Switch, 12, 0,
-               codes({"huge_alloc", "huge_dissolve", "huge_demote", "try_get", "pfn_walk", "get", "put", "map", "unmap",
-                      "pin", "unpin", "migrate"})});
+               codes({"huge_alloc", "huge_dissolve", "huge_dissolve_pfn", "huge_demote", "try_get", "pfn_walk", "get",
+                      "put", "map", "unmap", "pin", "unpin", "migrate"})});
   t.push_back({"fuzz_reporting", "free page reporting against allocation, writes and speculative references", 2, 3,
                FuzzSched::Switch, 12, 0,
                codes({"report_cycle", "alloc", "put", "write", "read", "map", "unmap", "get", "try_get", "pfn_walk",
@@ -58,7 +58,7 @@ std::vector<FuzzTargetSpec> make_targets() {
                       "get_user", "gup_fast", "put", "unmap", "write"})});
   t.push_back({"fuzz_gup", "GUP pins and fast-GUP against unmap, migration and freezing", 2, 3, FuzzSched::Switch, 12, 0,
                codes({"alloc", "map", "unmap", "write", "read", "get_user", "gup_fast", "pin", "pin_longterm", "unpin",
-                      "migrate", "freeze", "unfreeze", "put", "try_get"})});
+                      "migrate", "freeze", "unfreeze", "put", "try_get", "split"})});
   t.push_back({"fuzz_filemap", "page cache: insert, RCU lookup, truncate against references", 2, 3, FuzzSched::Switch, 12, 0,
                codes({"alloc", "cache_insert", "cache_lookup", "cache_truncate", "put", "get", "try_get", "map",
                       "unmap", "pfn_walk"})});
@@ -107,6 +107,14 @@ std::string fuzz_model_from_env(core::ModelConfig& out) {
     while (in >> w) {
       const std::string e = parse_design_variant(w, out.design);
       if (!e.empty()) return "REFHAMMER_DESIGN: " + e;
+    }
+  }
+  if (const char* mdl = std::getenv("REFHAMMER_MODEL")) {
+    std::istringstream in(mdl);
+    std::string w;
+    while (in >> w) {
+      const std::string e = parse_model_field(w, out);
+      if (!e.empty()) return "REFHAMMER_MODEL: " + e;
     }
   }
   if (const char* b = std::getenv("REFHAMMER_BUGS")) {

@@ -54,8 +54,9 @@ const FuzzTargetSpec* fuzz_target(std::string_view name);
 core::ModelConfig fuzz_model();
 
 // The model plus the design variants and catalog bugs named in the
-// environment: REFHAMMER_DESIGN="offline=legacy free_dispatch=per-type-checks"
-// and REFHAMMER_BUGS="name,name". Empty error on success.
+// environment: REFHAMMER_DESIGN="offline=legacy free_dispatch=per-type-checks",
+// REFHAMMER_BUGS="name,name" and model fields REFHAMMER_MODEL="refcount_limit=3000"
+// (as in a trace's model line). Empty error on success.
 std::string fuzz_model_from_env(core::ModelConfig& out);
 
 struct FuzzCase {

@@ -16,7 +16,7 @@ const std::vector<Profile>& profiles() {
       {"gup", "mappings and GUP: FOLL_GET, FOLL_PIN, GUP-fast, FOLL_LONGTERM, user accesses",
        {{"alloc", 12}, {"get", 3}, {"put", 14}, {"map", 12}, {"unmap", 6}, {"write", 3}, {"read", 3},
         {"get_user", 6}, {"gup_fast", 8}, {"pin", 6}, {"pin_longterm", 4}, {"unpin", 12}, {"pfn_walk", 3},
-        {"migrate", 2}}},
+        {"migrate", 2}, {"split", 2}}},
       {"filemap", "the page cache: insert, RCU lookup with re-check, truncate",
        {{"alloc", 12}, {"get", 3}, {"put", 14}, {"cache_insert", 10}, {"cache_lookup", 12},
         {"cache_truncate", 6}, {"map", 4}, {"unmap", 3}, {"pfn_walk", 3}, {"try_get", 2}}},

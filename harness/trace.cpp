@@ -166,6 +166,25 @@ std::vector<std::string_view> words(std::string_view s) {
 
 }  // namespace
 
+std::string parse_model_field(std::string_view kv, core::ModelConfig& m) {
+  const size_t eq = kv.find('=');
+  if (eq == std::string_view::npos) return "model field '" + std::string(kv) + "' is not NAME=VALUE";
+  const std::string_view name = kv.substr(0, eq);
+  uint64_t v = 0;
+  if (!parse_u64(kv.substr(eq + 1), v)) return "model field " + std::string(name) + " is not a number";
+  for (const ModelField& f : kModelFields)
+    if (name == f.name) {
+      if (v > f.max) return "model field " + std::string(name) + "=" + std::to_string(v) + " is above " + std::to_string(f.max);
+      core::ModelConfig c = m;
+      f.set(c, v);
+      const std::string bad = c.validate();
+      if (!bad.empty()) return "model: " + bad;
+      m = c;
+      return {};
+    }
+  return "unknown model field '" + std::string(name) + "'";
+}
+
 std::string write_trace(const Trace& t) {
   std::ostringstream o;
   for (const std::string& c : t.comments) o << "# " << c << "\n";

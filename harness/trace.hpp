@@ -57,6 +57,9 @@ std::string format_faults(const core::FaultConfig& f);
 // CLI's --design): empty on success, else what is wrong and what is allowed.
 std::string parse_design_variant(std::string_view kv, core::DesignConfig& d);
 std::string format_design(const core::DesignConfig& d);
+// One model field "name=value" as in a trace's `model` line (and the CLI's
+// --model, REFHAMMER_MODEL): empty on success; the result must validate.
+std::string parse_model_field(std::string_view kv, core::ModelConfig& m);
 std::string parse_faults(std::string_view text, core::FaultConfig& out);
 
 }  // namespace refhammer::harness
