@@ -89,6 +89,20 @@ void OfflineDriver::give_back(Pfn p) {
 }
 
 int OfflineDriver::offline_free(uint32_t i) {
+  // virtio_mem_plug_request() gives fake-offline pages back
+  // (virtio_mem_fake_online) with vm->hotplug_mutex held ("Don't race with
+  // onlining/offlining"), from the choice of the page until it is in the
+  // buddy. Without it, a page chosen while its block was online could be
+  // given back after offlining had skipped it as PageOffline: it went into
+  // the buddy of an offline block (held-but-free), and onlining then freed
+  // or withheld that frame a second time (double-free in block_online, "on a
+  // free list but not PageBuddy"). Found by the offline stress profile; see
+  // tests/special/offline_legacy_race_test.cpp.
+  // SpinLock::lock: acquire CAS, pairs with the release unlock of
+  // offline()/cancel_offline()/online() or of a previous offline_alloc /
+  // offline_free, so the block state (offlining_) read below is the one the
+  // notifier left.
+  SpinGuard hm(hotplug_mutex_);
   Pfn p;
   {
     SpinGuard g(lock_);
@@ -104,6 +118,9 @@ int OfflineDriver::offline_free(uint32_t i) {
   }
   give_back(p);
   return 0;
+  // SpinGuard hm: SpinLock::unlock, a release store (the page is in the
+  // buddy by now), pairs with the acquire CAS of going_offline() /
+  // going_online() (or of the next offline_alloc / offline_free).
 }
 
 void OfflineDriver::going_offline(uint32_t block) {
@@ -152,22 +169,40 @@ void OfflineDriver::cancel_offline(uint32_t block) {
   hotplug_mutex_.unlock();
 }
 
+void OfflineDriver::going_online(uint32_t block) {
+  (void)block;
+  // virtio_mem_memory_notifier_cb(MEM_GOING_ONLINE): mutex_lock(&vm->hotplug_mutex),
+  // released only by MEM_ONLINE (online()); the online_page callback
+  // (virtio_mem_online_page_cb, withhold()) runs in between, so no page is
+  // fake-offlined or fake-onlined while the block's frames are handed out.
+  // SpinLock::lock: acquire CAS, pairs with the release unlock of
+  // offline_alloc's / offline_free's guard.
+  hotplug_mutex_.lock();
+}
+
 void OfflineDriver::online(uint32_t block) {
-  SpinGuard g(lock_);
-  offlining_[block] = 0;
-  if (!legacy()) return;
-  for (Pfn p : pages_) {
-    if (m_.frames().block_of(p) != block) continue;
-    if (!still_offline(p)) {
-      leaked(p, "online_pages");
-      continue;
+  {
+    SpinGuard g(lock_);
+    offlining_[block] = 0;
+    if (legacy()) {
+      for (Pfn p : pages_) {
+        if (m_.frames().block_of(p) != block) continue;
+        if (!still_offline(p)) {
+          leaked(p, "online_pages");
+          continue;
+        }
+        // Onlining re-inits the memmap: refcount 1 — for the pages that went
+        // offline with the block (GOING_OFFLINE left them at 0). Pages withheld
+        // by this very onlining are at 1 already (withhold()).
+        if (m_.frame(p).refcount.load(std::memory_order_relaxed) == 0)  // relaxed: hotplug lock held; ours
+          set_page_refcounted(m_, p);
+      }
     }
-    // Onlining re-inits the memmap: refcount 1 — for the pages that went
-    // offline with the block (GOING_OFFLINE left them at 0). Pages withheld
-    // by this very onlining are at 1 already (withhold()).
-    if (m_.frame(p).refcount.load(std::memory_order_relaxed) == 0)  // relaxed: hotplug lock held; ours
-      set_page_refcounted(m_, p);
   }
+  // MEM_ONLINE: mutex_unlock(&vm->hotplug_mutex). SpinLock::unlock: release
+  // store, pairs with the acquire CAS of a waiting offline_alloc /
+  // offline_free, which then see the block online and its pages listed.
+  hotplug_mutex_.unlock();
 }
 
 void OfflineDriver::withhold(Pfn p) {
@@ -193,6 +228,9 @@ bool OfflineDriver::skippable(Pfn p) const {
 }
 
 void OfflineDriver::free_all() {
+  // As offline_free: vm->hotplug_mutex across the give-back. SpinLock::lock:
+  // acquire CAS, pairs with the release unlock of the notifier callbacks.
+  SpinGuard hm(hotplug_mutex_);
   std::vector<Pfn> out;
   {
     SpinGuard g(lock_);
@@ -381,6 +419,7 @@ int MemoryHotplug::online_pages(uint32_t block, uint32_t withhold) {
   SpinGuard hp(hotplug_lock_);
   if (!offline_[block]) return -EINVAL;
   offline_[block] = 0;
+  m_.offline_driver().going_online(block);  // MEM_GOING_ONLINE
   uint32_t withheld = 0;
   for (Pfn p = start; p < end; ++p) {
     // relaxed: offlined frames are ours (hotplug lock); PageOffline ones the
@@ -394,8 +433,9 @@ int MemoryHotplug::online_pages(uint32_t block, uint32_t withhold) {
     free_frozen_pages(m_, p, 0);  // generic_online_page: to the (still isolated) buddy
   }
   // MEM_ONLINE (legacy pages back to 1) only after the frames were given
-  // back: until then the driver refuses to free its pages of this block, so
-  // a concurrent offline_free cannot turn a PageOffline frame into a plain
+  // back: until then the driver holds its hotplug_mutex (since
+  // MEM_GOING_ONLINE) and refuses to free its pages of this block, so a
+  // concurrent offline_free cannot turn a PageOffline frame into a plain
   // one that the loop above would free a second time (found by the
   // 'special' stress profile: a double free).
   m_.offline_driver().online(block);

@@ -33,10 +33,14 @@
 //         buddy; the frames now belong to the offline block; MEM_OFFLINE
 //   4. all passes failed: MEM_CANCEL_OFFLINE (legacy: page_ref_inc back to
 //      1), undo the isolation, -EBUSY
-// Onlining (online_pages): every frame of the block that is not PageOffline
-// goes back to the buddy, except the first `withhold` ones, which the
-// driver's online_page callback keeps as never-onlined PageOffline pages;
+// Onlining (online_pages): MEM_GOING_ONLINE (the driver takes its
+// hotplug_mutex until MEM_ONLINE); every frame of the block that is not
+// PageOffline goes back to the buddy, except the first `withhold` ones, which
+// the driver's online_page callback keeps as never-onlined PageOffline pages;
 // MEM_ONLINE (legacy: refcount 0 -> 1 again); undo the isolation.
+// Giving a page back (offline_free) holds hotplug_mutex too, as
+// virtio_mem_plug_request() around virtio_mem_fake_online(): a page chosen
+// while its block is online is in the buddy before MEM_GOING_OFFLINE.
 //
 // THE RACE of seed 000 (legacy only): a pfn walker's folio_try_get takes a
 // PageOffline page 1 -> 2; step 2's dec leaves 1; the walker's put drops it
@@ -85,10 +89,12 @@ class OfflineDriver final : public FolioOwnerOps {
 
   // Memory notifier and online_page callback (MemoryHotplug calls these).
   // going_offline returns holding hotplug_mutex_; offline or cancel_offline
-  // (exactly one of them follows) releases it.
+  // (exactly one of them follows) releases it. going_online also returns
+  // holding it (withhold() runs under it); online releases it.
   void going_offline(uint32_t block);
   void offline(uint32_t block);
   void cancel_offline(uint32_t block);
+  void going_online(uint32_t block);
   void online(uint32_t block);
   void withhold(Pfn p);
   // May offlining skip this frame? (Called under zone->lock.)
@@ -109,9 +115,11 @@ class OfflineDriver final : public FolioOwnerOps {
   void give_back(Pfn p);
 
   Model& m_;
-  // vm->hotplug_mutex: serializes fake-offlining (offline_alloc) with the
-  // memory notifier, held from MEM_GOING_OFFLINE to MEM_OFFLINE /
-  // MEM_CANCEL_OFFLINE. Taken before lock_.
+  // vm->hotplug_mutex: serializes fake-offlining (offline_alloc) and
+  // fake-onlining (offline_free, free_all) with the memory notifier, which
+  // holds it from MEM_GOING_OFFLINE to MEM_OFFLINE / MEM_CANCEL_OFFLINE and
+  // from MEM_GOING_ONLINE to MEM_ONLINE. Taken after MemoryHotplug's
+  // hotplug_lock_, before lock_ and any zone->lock.
   SpinLock hotplug_mutex_;
   mutable SpinLock lock_;
   std::vector<Pfn> pages_;        // PageOffline pages; protected by lock_

@@ -19,9 +19,37 @@
 // MEM_GOING_OFFLINE to MEM_OFFLINE / MEM_CANCEL_OFFLINE. The OfflineDriver
 // now does the same; this test explores every schedule of the program up to
 // the bound and expects none to fail, in both designs and both dispatches.
+//
+// Giving a fake-offline page back while its block goes offline (stress
+// finding on the DEFAULT design, offline=frozen + owner-hook, 'offline'
+// profile; signatures double-free/free_frozen_pages/block_online,
+// buddy-corrupt/audit:free_list, free-callback/offline_free_folio/put;
+// minimized to 3 ops and 1 preemption, held-but-free/audit:accounting):
+//
+//   t1 (virtio-mem)                     t0 (offline_pages + online_pages)
+//   offline_alloc: PageOffline, frozen
+//   offline_free: block not offlining,
+//     unlist the page
+//                                       isolate; MEM_GOING_OFFLINE;
+//                                       the page is skippable PageOffline;
+//                                       __offline_isolated_pages; MEM_OFFLINE
+//   give_back: free_frozen_pages into
+//     the now offline block             (held-but-free)
+//                                       online_pages: the frame is not
+//                                       PageOffline: free it again
+//                                       (double free) or withhold it while
+//                                       on a free list (buddy-corrupt)
+//
+// Also a model bug: virtio-mem gives pages back (virtio_mem_fake_online)
+// from virtio_mem_plug_request() with vm->hotplug_mutex held ("Don't race
+// with onlining/offlining"), and its notifier holds the mutex from
+// MEM_GOING_ONLINE to MEM_ONLINE as well. offline_free and onlining now
+// take OfflineDriver::hotplug_mutex_ the same way.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/model.hpp"
 #include "core/offline.hpp"
@@ -113,6 +141,65 @@ TEST(OfflineAllocVsBlockOffline, CleanInTheWholeBoundedSpaceInBothDesigns) {
 TEST(OfflineAllocVsBlockOffline, FuzzerModelCleanToOnePreemption) {
   for (auto o : {OfflineRefcount::Legacy, OfflineRefcount::Frozen})
     expect_clean(fuzzer_config(o, FreeDispatch::PerTypeChecks), 1, 0);
+}
+
+// t0 block_offline of the block offline_alloc takes its page from (then,
+// with `online`, block_online withholding 2 pages) || t1 offline_alloc,
+// offline_free (and, with `online`, an order-0 allocation and its put, which
+// finds a frame the race left in a bad state).
+Program give_back_program(const core::ModelConfig& cfg, bool online) {
+  core::Model scratch(cfg);
+  const core::Pfn p = scratch.offline_driver().offline_alloc(core::ZoneType::Movable);
+  EXPECT_NE(p, core::kNoPfn);
+  const std::string pfn = std::to_string(p);
+  std::vector<std::pair<int, std::string>> lines{{0, "block_offline pfn=" + pfn},
+                                                 {1, "offline_alloc zone=movable"},
+                                                 {1, "offline_free nth=1"}};
+  if (online) {
+    lines.insert(lines.begin() + 1, {0, "block_online pfn=" + pfn + " withhold=2"});
+    lines.push_back({1, "alloc zone=movable order=0"});
+    lines.push_back({1, "put slot=0"});
+  }
+  Program prog;
+  prog.actors.resize(2);
+  for (const auto& [a, line] : lines) {
+    Op op;
+    EXPECT_EQ(parse_op(line, cfg, op), "") << line;
+    prog.actors[a].push_back(op);
+  }
+  return prog;
+}
+
+void expect_give_back_clean(const core::ModelConfig& cfg, bool online, uint32_t bound, uint32_t audit_every) {
+  BoundedOptions bo;
+  bo.bound = bound;
+  bo.run.audit_every = audit_every;
+  const BoundedResult b = explore_bounded(cfg, give_back_program(cfg, online), bo);
+  const std::string what = std::string(core::offline_refcount_name(cfg.design.offline)) + "+" +
+                           core::free_dispatch_name(cfg.design.free_dispatch) + (online ? " +online" : "") +
+                           " audit_every=" + std::to_string(audit_every);
+  EXPECT_TRUE(b.exhausted) << what << ": " << b.runs << " schedules";
+  EXPECT_GT(b.runs, 1u) << what;
+  EXPECT_EQ(b.failing, 0u) << what << ": " << b.first_failure.report.signature;
+}
+
+// The minimized program (3 ops, 1 preemption) and the stress program it came
+// from (with onlining), to bound 2, in both designs and both dispatches.
+TEST(OfflineFreeVsBlockOffline, CleanInTheWholeBoundedSpaceInBothDesigns) {
+  for (auto o : {OfflineRefcount::Frozen, OfflineRefcount::Legacy})
+    for (auto d : {FreeDispatch::OwnerHook, FreeDispatch::PerTypeChecks}) {
+      expect_give_back_clean(small_config(o, d), false, 2, 0);  // teardown audit
+      expect_give_back_clean(small_config(o, d), false, 2, 1);  // and after every op
+      expect_give_back_clean(small_config(o, d), true, 2, 0);   // block_online's double free, teardown audit
+    }
+}
+
+// The stress run's model (32-frame blocks, 8 offline passes).
+TEST(OfflineFreeVsBlockOffline, StressModelCleanToTwoPreemptions) {
+  for (auto o : {OfflineRefcount::Frozen, OfflineRefcount::Legacy}) {
+    expect_give_back_clean(fuzzer_config(o, FreeDispatch::OwnerHook), false, 2, 1);
+    expect_give_back_clean(fuzzer_config(o, FreeDispatch::OwnerHook), true, 2, 0);
+  }
 }
 
 }  // namespace
