@@ -26,14 +26,34 @@ GmemState GuestMemfd::state_quiescent(uint32_t index) const noexcept {
 
 GmemState GuestMemfd::page_state(Pfn page) const {
   const Frame& f = m_.frame(page);
-  // relaxed (all): the caller holds a reference on the folio, so owner,
-  // mapping and index are stable; the state itself is read with acquire.
+  // relaxed (head, owner, index): the caller holds a reference on the folio,
+  // so its layout, owner and index are stable. The mapping is not: PUNCH_HOLE
+  // (truncate_folio) clears it under the folio lock and xa_lock, which a
+  // caller outside the PTL (GUP after it dropped the PTL, GUP-fast) does not
+  // hold; relaxed, because the entry re-check below decides.
   const Pfn head = f.head.load(std::memory_order_relaxed);
   const Frame& h = m_.frame(head);
   if (static_cast<OwnerId>(h.owner.load(std::memory_order_relaxed)) != OwnerId::Guestmem) return GmemState::Absent;
   if (h.mapping.load(std::memory_order_relaxed) != cache_.id()) return GmemState::Absent;
   const uint32_t index = h.index.load(std::memory_order_relaxed) + (page - head);
-  return index < nr_ ? state(index) : GmemState::Absent;
+  if (index >= nr_) return GmemState::Absent;
+  const GmemState s = state(index);
+  // The state belongs to the file index, not to the folio. If the folio left
+  // the file since the mapping check (punch_hole), the index is a hole or
+  // another folio's, and a later conversion may have made it private: that
+  // says nothing about this folio, which is no longer guest memory (it is
+  // scrubbed by free_folio when our reference goes). So the state counts only
+  // if the folio is still the file's at that index after we read it.
+  // (A truncation racing the check itself can hide a private state read
+  // just before it: the check errs towards silence, never a false alarm.)
+  // relaxed: the acquire in state() suffices (it pairs with the release
+  // state stores of convert(), populate() and punch_hole()). A conversion or
+  // populate that wrote the state we read ran under the invalidate lock
+  // after any punch_hole that truncated this folio, so the truncation's entry
+  // clear happens-before our load, which sees kNoPfn or a newer folio, never
+  // this one again: our reference keeps it from being freed and re-added.
+  if (cache_.entry(index).load(std::memory_order_relaxed) != head) return GmemState::Absent;
+  return s;
 }
 
 int GuestMemfd::populate(uint32_t index) {

@@ -75,7 +75,10 @@ class GuestMemfd final : public FolioOwnerOps {
   void audit_check(Model& m, const HolderLedger& ledger, std::vector<Violation>& out) const override;
 
   // The state of the gmem page a frame backs, or Absent if it backs none.
-  // The caller holds a reference on the frame's folio.
+  // The caller holds a reference on the frame's folio. A folio truncated out
+  // of the file (PUNCH_HOLE) backs none, even if the caller read its mapping
+  // before the truncation: the per-index state counts only while the cache
+  // entry at that index is still this folio (re-checked after reading it).
   GmemState page_state(Pfn page) const;
 
  private:

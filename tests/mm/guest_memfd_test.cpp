@@ -15,6 +15,8 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/audit.hpp"
@@ -25,6 +27,8 @@
 #include "core/mm.hpp"
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
+#include "harness/bounded.hpp"
+#include "harness/engine.hpp"
 #include "tests/unit/test_support.hpp"
 
 namespace {
@@ -537,6 +541,79 @@ TEST(GmemHostAccess, AuditReportsAPrivatePageStillMapped) {
   m.mm(0).pte(4).init(core::pte::mk(p));
   const core::AuditReport r = core::audit(m, empty_ledger(m), false);
   EXPECT_TRUE(only_violation(r.violations, ViolationKind::Security, p, "audit:guest_memfd", "mapped"));
+}
+
+// --- host access racing PUNCH_HOLE (bounded exploration) ---------------------------
+
+// The model of the minimized trace: one huge unit, one mm of two slots, short
+// conversion spins, so that bound 2 is exhausted in well under a second.
+core::ModelConfig race_config(GmemPinPolicy p) {
+  core::ModelConfig c;
+  c.normal_frames = 16;
+  c.movable_frames = 16;
+  c.device_frames = 0;
+  c.block_frames = 16;
+  c.max_page_order = 3;
+  c.nr_mms = 1;
+  c.mm_slots = 2;
+  c.file_pages = 4;
+  c.gmem_pages = 4;
+  c.gmem_huge_order = 2;
+  c.gmem_convert_spins = 8;
+  c.rcu_readers = 2;
+  c.migrate_passes = 2;
+  c.hugetlb_order = 2;
+  c.hugetlb_dissolve_retries = 8;
+  c.pgmap_teardown_spins = 8;
+  c.offline_passes = 2;
+  c.design.gmem_pin_policy = p;
+  return c;
+}
+
+refhammer::harness::Program race_program(const core::ModelConfig& cfg, const char* host_op) {
+  refhammer::harness::Program prog;
+  prog.actors.resize(2);
+  for (const auto& [a, line] : std::initializer_list<std::pair<int, std::string>>{
+           {0, "gmem_populate index=0"},
+           {0, "gmem_map index=0 mm=0 pte=0"},
+           {0, "gmem_punch index=0"},
+           {0, "gmem_convert index=0 count=1 private=1"},
+           {1, std::string(host_op) + " mm=0 pte=0"}}) {
+    refhammer::harness::Op op;
+    EXPECT_EQ(refhammer::harness::parse_op(line, cfg, op), "") << line;
+    prog.actors[a].push_back(op);
+  }
+  return prog;
+}
+
+// Minimized from stress --profile gmem --seed 21 (security/get_user_page/get_user):
+//   t0: gmem_populate index=0; gmem_map index=0 mm=0 pte=0; gmem_punch index=0;
+//       gmem_convert index=0 count=1 private=1
+//   t1: get_user mm=0 pte=0
+//   schedule 0x104 1x15 0x48 1x1 (2 preemptions)
+// t1 takes its reference under the PTL while page 0 is shared and in the
+// file, and gmem_check_host_access() reads the folio's mapping (still the
+// guest_memfd's). t0's PUNCH_HOLE then unmaps and truncates the folio (it
+// stays alive on t1's reference, no longer guest memory), and the conversion
+// turns the hole at index 0 private. t1 read the state of index 0, not of its
+// folio: Private, a false Security violation. The kernel is fine here (the
+// private attribute is the index's; the orphaned folio is invalidated by
+// free_folio when t1's reference goes). page_state() now counts the state
+// only if the folio is still the file's at that index after reading it.
+// The same for the slow-path pin and for GUP-fast, in both pin policies.
+TEST(GmemHostAccess, GupRacingPunchHoleAndConversionOfTheHoleIsClean) {
+  for (GmemPinPolicy pol : kPolicies)
+    for (const char* host_op : {"get_user", "pin", "gup_fast"}) {
+      const std::string what = std::string(core::gmem_pin_policy_name(pol)) + " " + host_op;
+      const core::ModelConfig cfg = race_config(pol);
+      refhammer::harness::BoundedOptions bo;
+      bo.bound = 2;
+      bo.run.audit_every = 0;  // teardown audit only: quiescent audits would serialise the ops
+      const refhammer::harness::BoundedResult b = refhammer::harness::explore_bounded(cfg, race_program(cfg, host_op), bo);
+      EXPECT_TRUE(b.exhausted) << what << ": " << b.runs << " schedules";
+      EXPECT_GT(b.runs, 100u) << what;
+      EXPECT_EQ(b.failing, 0u) << what << ": " << b.first_failure.report.signature;
+    }
 }
 
 }  // namespace
