@@ -224,18 +224,21 @@ FuzzRun run_fuzzer(const FuzzRunOptions& o) {
   size_t known_crashes = 0;
   auto last_tick = t0 - std::chrono::seconds(1);
   auto last_scan = t0;
+  // The read buffer lives outside the lambda (g++ 12 flags an append from a
+  // lambda-local array as a dangling pointer: a -Wdangling-pointer false
+  // positive).
+  std::vector<char> chunk(8192);
   auto drain = [&](int timeout_ms) {
     pollfd p{c.out, POLLIN, 0};
     if (c.out < 0 || poll(&p, 1, timeout_ms) <= 0) return;
-    char tmp[8192];
-    const ssize_t n = read(c.out, tmp, sizeof tmp);
+    const ssize_t n = read(c.out, chunk.data(), chunk.size());
     if (n <= 0) {
       close(c.out);
       c.out = -1;
       return;
     }
-    log.write(tmp, n);
-    buf.append(tmp, static_cast<size_t>(n));
+    log.write(chunk.data(), n);
+    buf.append(chunk.data(), static_cast<size_t>(n));
     size_t nl;
     while ((nl = buf.find('\n')) != std::string::npos) {
       FuzzSample s;

@@ -167,7 +167,7 @@ TEST(CampaignDedup, RegressionTracesAreKnown) {
 }
 
 TEST(CampaignDedup, OneFindingPerKeyWithStatus) {
-  Dedup d({{"uaf/a/put", "a.trace"}});
+  Dedup d(std::map<std::string, std::string>{{"uaf/a/put", "a.trace"}});
   std::vector<Finding> list;
   bool first = false;
   Finding f;
