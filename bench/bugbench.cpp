@@ -111,8 +111,8 @@ const std::vector<MutantSpec>& mutant_table() {
       {"migrate-freeze-ignores-pins", "", "migrate", "fuzz_gup", "", ""},
       {"gmem-convert-ignores-pins", "gmem_pin_policy=split-small-folios", "gmem", "fuzz_gmem", "", ""},
       {"hugetlb-dissolve-skips-freed-check", "", "hugetlb", "fuzz_hugetlb", "HugetlbState.*",
-       "the catalog's detection uses huge_dissolve_pfn (huge_dissolve only names pool-free folios): that op is in no "
-       "stress profile and not in fuzz_hugetlb's op set, only in fuzz_program/fuzz_schedule's whole op language"},
+       "the catalog's detection uses huge_dissolve_pfn (huge_dissolve only names pool-free folios): fuzz_hugetlb and "
+       "the whole op language have it; the hugetlb stress profile does not"},
       {"hugetlb-fresh-skips-freeze", "", "hugetlb", "fuzz_hugetlb", "HugetlbState.*", ""},
       {"devmap-put-skips-managed-page", "zone_device=1-based", "device", "fuzz_device",
        "ZoneDeviceState.LegacyOneBased*", ""},
