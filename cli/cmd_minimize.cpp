@@ -31,6 +31,13 @@ int run_minimize(const MinimizeArgs& a) {
     std::fprintf(stderr, "refhammer minimize: give -o OUT or --emit-regression NAME\n");
     return kExitUsage;
   }
+  // Refuse an existing output before spending the budget (write_file_atomic
+  // refuses it again at the end, should it appear meanwhile).
+  for (const std::string& dest : {a.out, a.regression.empty() ? std::string() : a.regressions_dir + "/" + a.regression + ".trace"})
+    if (!dest.empty() && std::filesystem::exists(dest)) {
+      std::fprintf(stderr, "refhammer minimize: %s exists; not overwriting it\n", dest.c_str());
+      return kExitUsage;
+    }
   Trace t;
   bool raw = false;
   std::string err = load_input(a.in, a.input, t, &raw);
