@@ -55,6 +55,7 @@
 #include "core/offline.hpp"
 #include "harness/bounded.hpp"
 #include "harness/engine.hpp"
+#include "tests/special/special_support.hpp"
 
 namespace {
 
@@ -82,29 +83,9 @@ core::ModelConfig fuzzer_config(OfflineRefcount o, FreeDispatch d) {
   return c;
 }
 
-core::ModelConfig small_config(OfflineRefcount o, FreeDispatch d) {
-  core::ModelConfig c;
-  c.normal_frames = 16;
-  c.movable_frames = 16;
-  c.device_frames = 0;
-  c.max_page_order = 2;
-  c.block_frames = 16;
-  c.nr_mms = 1;
-  c.mm_slots = 2;
-  c.file_pages = 4;
-  c.gmem_pages = 4;
-  c.gmem_huge_order = 2;
-  c.rcu_readers = 2;
-  c.offline_passes = 2;
-  c.design.offline = o;
-  c.design.free_dispatch = d;
-  return c;
-}
-
 // t0 offline_alloc zone=movable || t1 block_offline of the block offline_alloc takes its page from.
 Program race_program(const core::ModelConfig& cfg) {
-  core::Model scratch(cfg);
-  const core::Pfn p = scratch.offline_driver().offline_alloc(core::ZoneType::Movable);
+  const core::Pfn p = special_test::offline_alloc_pfn(cfg);
   EXPECT_NE(p, core::kNoPfn);
   Program prog;
   prog.actors.resize(2);
@@ -132,8 +113,8 @@ void expect_clean(const core::ModelConfig& cfg, uint32_t bound, uint32_t audit_e
 TEST(OfflineAllocVsBlockOffline, CleanInTheWholeBoundedSpaceInBothDesigns) {
   for (auto o : {OfflineRefcount::Legacy, OfflineRefcount::Frozen})
     for (auto d : {FreeDispatch::PerTypeChecks, FreeDispatch::OwnerHook}) {
-      expect_clean(small_config(o, d), 2, 0);  // teardown audit, as the fuzzer
-      expect_clean(small_config(o, d), 2, 1);  // and after every op
+      expect_clean(special_test::race_config(o, d), 2, 0);  // teardown audit, as the fuzzer
+      expect_clean(special_test::race_config(o, d), 2, 1);  // and after every op
     }
 }
 
@@ -148,8 +129,7 @@ TEST(OfflineAllocVsBlockOffline, FuzzerModelCleanToOnePreemption) {
 // offline_free (and, with `online`, an order-0 allocation and its put, which
 // finds a frame the race left in a bad state).
 Program give_back_program(const core::ModelConfig& cfg, bool online) {
-  core::Model scratch(cfg);
-  const core::Pfn p = scratch.offline_driver().offline_alloc(core::ZoneType::Movable);
+  const core::Pfn p = special_test::offline_alloc_pfn(cfg);
   EXPECT_NE(p, core::kNoPfn);
   const std::string pfn = std::to_string(p);
   std::vector<std::pair<int, std::string>> lines{{0, "block_offline pfn=" + pfn},
@@ -188,9 +168,9 @@ void expect_give_back_clean(const core::ModelConfig& cfg, bool online, uint32_t 
 TEST(OfflineFreeVsBlockOffline, CleanInTheWholeBoundedSpaceInBothDesigns) {
   for (auto o : {OfflineRefcount::Frozen, OfflineRefcount::Legacy})
     for (auto d : {FreeDispatch::OwnerHook, FreeDispatch::PerTypeChecks}) {
-      expect_give_back_clean(small_config(o, d), false, 2, 0);  // teardown audit
-      expect_give_back_clean(small_config(o, d), false, 2, 1);  // and after every op
-      expect_give_back_clean(small_config(o, d), true, 2, 0);   // block_online's double free, teardown audit
+      expect_give_back_clean(special_test::race_config(o, d), false, 2, 0);  // teardown audit
+      expect_give_back_clean(special_test::race_config(o, d), false, 2, 1);  // and after every op
+      expect_give_back_clean(special_test::race_config(o, d), true, 2, 0);   // block_online's double free, teardown audit
     }
 }
 

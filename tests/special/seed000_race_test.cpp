@@ -29,30 +29,10 @@ namespace {
 using namespace refhammer::harness;
 using core::OfflineRefcount;
 
-// Small enough that bound-2 exploration is exhaustive in seconds.
-core::ModelConfig race_config(OfflineRefcount o, core::FreeDispatch d) {
-  core::ModelConfig c;
-  c.normal_frames = 16;
-  c.movable_frames = 16;
-  c.device_frames = 0;
-  c.max_page_order = 2;
-  c.block_frames = 16;
-  c.nr_mms = 1;
-  c.mm_slots = 2;
-  c.file_pages = 4;
-  c.gmem_pages = 4;
-  c.gmem_huge_order = 2;
-  c.rcu_readers = 2;
-  c.offline_passes = 2;
-  c.design.offline = o;
-  c.design.free_dispatch = d;
-  return c;
-}
+using special_test::race_config;
 
 Program race_program(const core::ModelConfig& cfg) {
-  // The page offline_alloc will take: the same allocation on a scratch model.
-  core::Model scratch(cfg);
-  const core::Pfn p = scratch.offline_driver().offline_alloc(core::ZoneType::Movable);
+  const core::Pfn p = special_test::offline_alloc_pfn(cfg);
   const std::string pfn = std::to_string(p);
   Program prog;
   prog.actors.resize(2);

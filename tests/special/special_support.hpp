@@ -6,13 +6,57 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "core/audit.hpp"
 #include "core/config.hpp"
 #include "core/model.hpp"
+#include "core/offline.hpp"
+#include "core/violation.hpp"
 #include "harness/trace.hpp"
 
 namespace special_test {
+
+// Small enough that bound-2 exploration of a 2-4 op race is exhaustive in
+// seconds: 16 NORMAL + 16 MOVABLE frames, one block each, order-2 pageblocks.
+inline core::ModelConfig race_config(core::OfflineRefcount o, core::FreeDispatch d) {
+  core::ModelConfig c;
+  c.normal_frames = 16;
+  c.movable_frames = 16;
+  c.device_frames = 0;
+  c.max_page_order = 2;
+  c.block_frames = 16;
+  c.nr_mms = 1;
+  c.mm_slots = 2;
+  c.file_pages = 4;
+  c.gmem_pages = 4;
+  c.gmem_huge_order = 2;
+  c.rcu_readers = 2;
+  c.offline_passes = 2;
+  c.design.offline = o;
+  c.design.free_dispatch = d;
+  return c;
+}
+
+// The page offline_alloc() will take on a fresh model of `cfg`: the same
+// allocation on a scratch model.
+inline core::Pfn offline_alloc_pfn(const core::ModelConfig& cfg) {
+  core::Model scratch(cfg);
+  return scratch.offline_driver().offline_alloc(core::ZoneType::Movable);
+}
+
+// Every violation a model reported, for a test to check and print.
+struct CollectSink final : core::ViolationSink {
+  std::vector<core::Violation> got;
+  void report(const core::Violation& v) override { got.push_back(v); }
+};
+
+// The violations, one per line, for a failure message.
+inline std::string describe(const std::vector<core::Violation>& vs) {
+  std::string s;
+  for (const auto& v : vs) s += "\n  " + core::format_violation(v);
+  return s;
+}
 
 // 128 NORMAL + 128 MOVABLE + 64 DEVICE frames, order-4 pageblocks, 64-frame
 // memory blocks, order-3 hugetlb folios, order-1 device folios.

@@ -59,16 +59,8 @@ core::ModelConfig state_config(ZoneDeviceRefcount design, unsigned order) {
   return c;
 }
 
-std::string describe(const std::vector<core::Violation>& vs) {
-  std::string s;
-  for (const auto& v : vs) s += "\n  " + core::format_violation(v);
-  return s;
-}
-
-struct CollectSink final : core::ViolationSink {
-  std::vector<core::Violation> got;
-  void report(const core::Violation& v) override { got.push_back(v); }
-};
+using special_test::CollectSink;
+using special_test::describe;
 
 // --- the sequential model ---------------------------------------------------------
 
