@@ -19,6 +19,7 @@ struct ExploreArgs {
   uint32_t bound = 2, depth = 2;
   uint64_t runs = 100000, seed = 1;
   bool swarm = false;
+  std::string signature;  // only failures with this signature count as found ("expected": the trace's)
 };
 
 // explore: search the schedules of a trace's program for a failing one.
@@ -32,6 +33,14 @@ int run_explore(const ExploreArgs& a) {
     std::fprintf(stderr, "refhammer explore: %s\n", err.c_str());
     return kExitUsage;
   }
+  std::string want = a.signature;
+  if (want == "expected") {
+    if (t.expect_clean) {
+      std::fprintf(stderr, "refhammer explore: %s expects a clean run: --signature expected names nothing\n", a.path.c_str());
+      return kExitUsage;
+    }
+    want = t.expect_signature;
+  }
   RunOptions ro;
   ro.audit_every = t.audit_every;
   bool found = false;
@@ -43,6 +52,7 @@ int run_explore(const ExploreArgs& a) {
     bo.bound = a.bound;
     bo.max_runs = a.runs;
     bo.run = ro;
+    bo.want_signature = want;
     BoundedResult b = explore_bounded(t.model, t.program, bo);
     std::printf("bounded exploration, preemption bound %u: %llu schedule(s) in %.2f s (%.0f/s), %s; %llu failing\n", b.bound,
                 static_cast<unsigned long long>(b.runs), b.seconds, b.runs_per_second(),
@@ -50,7 +60,7 @@ int run_explore(const ExploreArgs& a) {
                 static_cast<unsigned long long>(b.failing));
     for (const auto& [sig, n] : b.signatures)
       std::printf("  %s: %llu schedule(s) (%.2f%%)\n", sig.c_str(), static_cast<unsigned long long>(n), 100.0 * n / b.runs);
-    found = b.has_failure;
+    found = b.has_failure && (want.empty() || b.first_failure.report.signature == want);
     fail = std::move(b.first_failure);
     how = "bounded c=" + std::to_string(a.bound);
   } else {
@@ -76,7 +86,7 @@ int run_explore(const ExploreArgs& a) {
       RunResult r = run_deterministic(cfg, t.program, *src, ro);
       if (!r.clean()) {
         ++failing;
-        if (!found) {
+        if (!found && (want.empty() || r.report.signature == want)) {
           found = true;
           fail = std::move(r);
           how = src->describe();
@@ -98,6 +108,7 @@ int run_explore(const ExploreArgs& a) {
     o.expect_signature = fail.report.signature;
     o.has_schedule = true;
     o.schedule = fail.schedule;
+    o.has_order = false;  // a searched schedule, not a recorded order
     o.source = how;
     o.model.faults = found_faults;
     const std::string e = write_file_atomic(a.out, write_trace(o), false);
@@ -121,6 +132,8 @@ Runner add_explore(CLI::App& app) {
   explore->add_option("--depth,-d", a->depth, "PCT depth d (pct)")->check(CLI::Range(1u, 64u))->capture_default_str();
   explore->add_option("--runs", a->runs, "schedules to try at most")->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))->capture_default_str();
   explore->add_option("--seed", a->seed, "first seed (pct, random)")->capture_default_str();
+  explore->add_option("--signature", a->signature,
+                      "only a failure with this signature counts as found; 'expected': the trace's expected one");
   explore->add_flag("--swarm", a->swarm, "pct/random: a random subset of fault sites per run (swarm testing)");
   explore->add_option("--output,-o", a->out, "write the first failing schedule as a trace here (never overwrites)");
   return [a] { return run_explore(*a); };

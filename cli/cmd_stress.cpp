@@ -3,6 +3,7 @@
 // is written as a trace and reproduced on the deterministic scheduler.
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <unistd.h>
@@ -51,6 +52,14 @@ int run(StressArgs& args) {
                        std::to_string(args.frames);
   for (const auto& d : args.variants.design) repeat += " --design " + d;
   for (const auto& b : args.variants.bugs) repeat += " --bug " + b;
+  for (const auto& m : args.variants.model) repeat += " --model " + m;
+  // Every other option that changes what runs.
+  const refhammer::stress::StressOptions defaults;
+  if (st.perturb_gap != defaults.perturb_gap) repeat += " --perturb-gap " + std::to_string(st.perturb_gap);
+  if (st.audit_every != defaults.audit_every) repeat += " --audit-every " + std::to_string(st.audit_every);
+  if (st.ring != defaults.ring) repeat += " --ring " + std::to_string(st.ring);
+  if (args.continuous) repeat += " --continuous";
+  if (st.record != defaults.record) repeat += std::string(" --record ") + refhammer::stress::record_mode_name(st.record);
   std::printf("refhammer stress: seed %llu, %u thread(s), profile %s, scheduler %s, %.1f s budget%s\n  repeat: %s\n",
               static_cast<unsigned long long>(st.seed), st.threads, st.profile.c_str(), args.scheduler.c_str(), st.seconds,
               st.max_ops ? (", " + std::to_string(st.max_ops) + " ops").c_str() : "", repeat.c_str());
@@ -96,6 +105,14 @@ Runner add_stress(CLI::App& app) {
                 "default: a fresh world whenever a ring fills, so a trace holds the whole history");
   cmd->add_option("--out,-o", st.out_dir, "directory for traces (created; existing files are never overwritten)")
       ->capture_default_str();
+  cmd->add_option("--record", st.record,
+                  "sync-point recording for deterministic replay: off; repro (after a finding, re-run recorded until "
+                  "the same signature shows, then follow its order); always (every run records)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, refhammer::stress::RecordMode>{
+          {"off", refhammer::stress::RecordMode::Off},
+          {"repro", refhammer::stress::RecordMode::Repro},
+          {"always", refhammer::stress::RecordMode::Always}}))
+      ->default_str("repro");
   cmd->add_option("--repro-seconds", st.repro.seconds,
                   "time budget of the deterministic reproduction search (0: no search)")
       ->check(CLI::Range(0.0, 1e6))->capture_default_str();

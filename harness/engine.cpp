@@ -1,6 +1,7 @@
 // harness::engine — see engine.hpp.
 #include "harness/engine.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <memory>
@@ -121,6 +122,8 @@ struct Run {
   RunOptions o;
   std::atomic<uint64_t> audits{0};
   std::atomic<uint64_t> last_progress{0};  // ops completed (for livelock detection)
+  bool scheduler_audits = false;           // deterministic: audits from the scheduler (audit_if_quiescent)
+  int audit_due = -1;                      // ... the actor that made one due, -1 none
 
   Run(const core::ModelConfig& cfg, const Program& p, const RunOptions& opt) : w(cfg, p), sink(w), o(opt) {
     w.model().set_violation_sink(&sink);
@@ -145,8 +148,31 @@ struct Run {
       if (o.on_op) o.on_op(a.id, a.pc);
       gate.leave();
       last_progress.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
-      if (o.audit_every != 0 && a.pc % o.audit_every == 0) audit_now(a.id);
+      if (o.audit_every != 0 && a.pc % o.audit_every == 0) {
+        if (scheduler_audits) {
+          // Deterministic: the scheduler audits at the next moment no actor
+          // is inside an op; nobody waits for it.
+          if (audit_due < 0) audit_due = a.id;
+        } else {
+          audit_now(a.id);
+        }
+      }
     }
+  }
+
+  // Deterministic runs: an audit that is due runs from the scheduler's
+  // context once every actor is between ops (or finished). It reads the
+  // model with peek() only, so it adds no sync points and blocks no actor:
+  // every interleaving of the ops stays reachable.
+  void audit_if_quiescent(const std::vector<Fiber>& fibers) {
+    if (audit_due < 0 || sink.stopped()) return;
+    for (size_t i = 0; i < fibers.size(); ++i)
+      if (!fibers[i].finished() && w.actors()[i].current != -1) return;
+    const int auditor = audit_due;
+    audit_due = -1;
+    core::AuditReport rep = core::audit(w.model(), w.ledger(), false);
+    if (!rep.clean()) sink.record(rep.violations.front(), "audit", auditor);
+    audits.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic, one OS thread
   }
 
   // Oracle level 3, single-threaded, no hook installed.
@@ -194,14 +220,39 @@ struct Run {
 
 class DetHook final : public core::SyncHook {
  public:
-  std::vector<uint8_t> spinning;
-  void on_sync(core::SyncOp op, const void*) override {
+  std::vector<uint8_t> spinning;      // pending sync point is a Spin (cpu_relax)
+  std::vector<core::SyncOp> pending;  // the sync point each actor yielded at
+  std::vector<const void*> pending_addr;
+  // Per actor: the locations it read since its last spin (what a spinner
+  // waits on), and, once it spins, the set it watches.
+  std::vector<std::vector<const void*>> reads, watched;
+  SchedView view;                     // in_op per actor, for order-following sources
+  std::vector<Actor>* actors = nullptr;
+  void on_sync(core::SyncOp op, const void* addr) override {
     countdown = 1;
-    if (!Fiber::in_fiber()) return;
-    if (actor < spinning.size()) spinning[actor] = op == core::SyncOp::Spin;
+    if (!Fiber::in_fiber()) return;  // the scheduler's own context (audits)
+    if (actor < spinning.size()) {
+      spinning[actor] = op == core::SyncOp::Spin;
+      pending[actor] = op;
+      pending_addr[actor] = addr;
+      if (op == core::SyncOp::Spin) {
+        watched[actor].swap(reads[actor]);
+        reads[actor].clear();
+      } else if (op == core::SyncOp::Load || op == core::SyncOp::Cas) {
+        if (reads[actor].size() < 8) reads[actor].push_back(addr);
+      }
+      // Actor::current is set by World::step before the op's first sync
+      // point and cleared after its last: the same test the recorder on
+      // real threads makes (harness/record.cpp).
+      view.in_op[actor] = (*actors)[actor].current != -1;
+    }
     Fiber::yield();
   }
 };
+
+bool is_write(core::SyncOp op) {
+  return op == core::SyncOp::Store || op == core::SyncOp::Rmw || op == core::SyncOp::Cas;
+}
 
 struct FiberArg {
   Run* run;
@@ -232,8 +283,19 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
   RunResult r;
   auto run = std::make_unique<Run>(cfg, p, o);
   const unsigned n = static_cast<unsigned>(run->w.actors().size());
+  run->scheduler_audits = true;
   DetHook hook;
   hook.spinning.assign(n, 0);
+  hook.pending.assign(n, core::SyncOp::Load);
+  hook.pending_addr.assign(n, nullptr);
+  hook.reads.assign(n, {});
+  hook.watched.assign(n, {});
+  hook.view.in_op.assign(n, 0);
+  hook.actors = &run->w.actors();
+  src.attach(&hook.view);
+  // A spinner is blocked until another actor writes (see the spinner rule
+  // below).
+  std::vector<uint8_t> blocked(n, 0);
   std::vector<FiberArg> args(n);
   std::vector<Fiber> fibers;
   fibers.reserve(n);
@@ -253,25 +315,46 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
       cand.clear();
       for (unsigned i = 0; i < n; ++i)
         if (!fibers[i].finished()) runnable.push_back(i);
-      if (runnable.empty()) break;
-      for (unsigned i : runnable)
-        if (!hook.spinning[i]) cand.push_back(i);
-      if (cand.empty()) {
+      if (runnable.empty()) {
+        run->audit_if_quiescent(fibers);
+        break;
+      }
+      // The spinner rule. An actor that reached a spin sync point (one
+      // iteration of a busy-wait) is blocked until another actor writes
+      // (a store, RMW or CAS) a location the spinner read in that
+      // iteration: before that, running it again only repeats what it saw. Once someone wrote, it is a candidate like
+      // any other, so it can see the change at any point the real threads
+      // could have: a spinner may run while the writer is still inside its
+      // op. (An older rule excluded every spinner while a non-spinner could
+      // run; it made orders like "block_offline retries while the walker is
+      // mid-op" unreachable. The candidates now are a superset of that
+      // rule's, so recorded schedules made under it still replay.) Sources
+      // that replay recorded choices see every runnable actor.
+      const bool all_runnable = src.replaying();
+      bool all_spinning = true;
+      for (unsigned i : runnable) {
+        all_spinning = all_spinning && hook.spinning[i];
+        if (all_runnable || !hook.spinning[i] || !blocked[i]) cand.push_back(i);
+      }
+      if (all_spinning && !all_runnable) {
         // Every runnable actor is spinning. A spinner may be about to see
         // what it waits for, or sit in a bounded delay loop, so they take
-        // turns: the source is offered one candidate, the next spinner after
-        // the current one. A source that prefers one actor (PCT priorities,
-        // the bounded explorer's "keep running", exhausted bytes) would
-        // otherwise starve the others, and a live run would be reported as a
-        // deadlock. A real deadlock still makes no progress and is reported
-        // after livelock_steps.
+        // turns: the next spinner after the current one is always offered.
+        // A source that prefers one actor (PCT priorities, the bounded
+        // explorer's "keep running", exhausted bytes) would otherwise starve
+        // the others, and a live run would be reported as a deadlock. A real
+        // deadlock still makes no progress and is reported after
+        // livelock_steps.
         unsigned next = runnable.front();
         for (unsigned i : runnable)
           if (static_cast<int>(i) > current) {
             next = i;
             break;
           }
-        cand.push_back(next);
+        if (std::find(cand.begin(), cand.end(), next) == cand.end()) {
+          cand.push_back(next);
+          std::sort(cand.begin(), cand.end());
+        }
       }
       const unsigned a = src.pick(cand, current, step);
       if (current >= 0 && static_cast<unsigned>(current) != a && !fibers[current].finished() &&
@@ -286,8 +369,18 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
       current = static_cast<int>(a);
       hook.actor = static_cast<uint8_t>(a);
       hook.countdown = batch;
+      if (fibers[a].started() && is_write(hook.pending[a]))
+        for (unsigned i = 0; i < n; ++i) {
+          if (i == a || !blocked[i]) continue;
+          const auto& w = hook.watched[i];
+          // A spin loop that read nothing (a bounded delay) waits on nobody
+          // in particular: any write may be what it waits for.
+          if (w.empty() || std::find(w.begin(), w.end(), hook.pending_addr[a]) != w.end()) blocked[i] = 0;
+        }
       fibers[a].resume();
+      if (hook.spinning[a]) blocked[a] = 1;
       step += batch;
+      run->audit_if_quiescent(fibers);
       if (o.timeline) {
         const Actor& act = run->w.actors()[a];
         const int op = act.current >= 0 ? act.current : -1;

@@ -135,6 +135,7 @@ class Minimizer {
     res.trace.program = cur_.program;
     res.trace.has_schedule = true;
     res.trace.schedule = cur_.schedule;
+    res.trace.has_order = false;  // the recorded order was of the unminimized program
     res.trace.scheduler = SchedulerKind::Deterministic;
     res.trace.expect_clean = false;
     res.trace.expect_signature = want_;
@@ -408,6 +409,7 @@ uint64_t find_deterministic_schedule(const Trace& t, double seconds, Trace& out,
     ++runs;
     if (r.clean() || (!t.expect_clean && r.report.signature != t.expect_signature)) return false;
     out = t;
+    out.has_order = src.follows_order();  // a searched schedule is not the recorded order
     out.scheduler = SchedulerKind::Deterministic;
     out.has_schedule = true;
     out.schedule = r.schedule;
@@ -417,6 +419,11 @@ uint64_t find_deterministic_schedule(const Trace& t, double seconds, Trace& out,
     found = true;
     return true;
   };
+  // A recorded sync-point order is the real threads' own interleaving.
+  if (t.has_order) {
+    auto src = make_order_source(t.order);
+    if (check(*src)) return runs;
+  }
   // A share of the budget for PCT at each depth, the rest for random.
   for (uint32_t d = 1; d <= 3; ++d) {
     const double stop_at = seconds * d / 4.0;

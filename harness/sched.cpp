@@ -228,6 +228,49 @@ class RecordedSource final : public DecisionSource {
   }
   std::string describe() const override { return "recorded"; }
   bool diverged() const override { return diverged_; }
+  bool replaying() const override {
+    return run_ < s_.size() && (used_ < s_[run_].steps || run_ + 1 < s_.size());
+  }
+
+ private:
+  Schedule s_;
+  size_t run_ = 0;
+  uint32_t used_ = 0;
+  bool diverged_ = false;
+};
+
+class OrderSource final : public DecisionSource {
+ public:
+  explicit OrderSource(const Schedule& s) : s_(s) {}
+  bool follows_order() const override { return true; }
+  unsigned pick(const std::vector<unsigned>& c, int current, uint64_t) override {
+    const bool cur_ok = current >= 0 && has(c, static_cast<unsigned>(current));
+    // Steps outside ops are the harness's (the gate between ops); they touch
+    // no model state and are not in the order: the current actor keeps
+    // them, else the lowest such actor takes its own.
+    if (view_ != nullptr) {
+      auto outside = [&](unsigned a) { return a < view_->in_op.size() && view_->in_op[a] == 0; };
+      if (cur_ok && outside(static_cast<unsigned>(current))) return static_cast<unsigned>(current);
+      for (unsigned a : c)
+        if (outside(a)) return a;
+    }
+    while (run_ < s_.size() && used_ >= s_[run_].steps) {
+      ++run_;
+      used_ = 0;
+    }
+    if (run_ < s_.size()) {
+      const unsigned a = s_[run_].actor;
+      ++used_;
+      if (has(c, a)) return a;
+    }
+    diverged_ = true;  // not runnable, or past the end of what was recorded
+    return cur_ok ? static_cast<unsigned>(current) : c[0];
+  }
+  std::string describe() const override { return "recorded-order"; }
+  bool diverged() const override { return diverged_; }
+  bool replaying() const override {
+    return run_ < s_.size() && (used_ < s_[run_].steps || run_ + 1 < s_.size());
+  }
 
  private:
   Schedule s_;
@@ -238,6 +281,7 @@ class RecordedSource final : public DecisionSource {
 
 }  // namespace
 
+std::unique_ptr<DecisionSource> make_order_source(const Schedule& s) { return std::make_unique<OrderSource>(s); }
 std::unique_ptr<DecisionSource> make_random_source(uint64_t seed) { return std::make_unique<RandomSource>(seed); }
 std::unique_ptr<DecisionSource> make_pct_source(uint64_t seed, unsigned n, uint32_t d, uint64_t k) {
   return std::make_unique<PctSource>(seed, n, d, k);

@@ -18,6 +18,12 @@
 //    current actor keeps running in between: a point of the
 //    context-bounded search space, moved one preemption at a time.
 //  - Recorded: a schedule from a trace, replayed step by step.
+//  - Order: a recorded sync-point order of a real-thread run (record.hpp):
+//    the order in which the actors' sync points inside ops happened. Steps
+//    outside ops (the harness's own gate) are not part of it and run freely;
+//    every step inside an op goes to the actor the order names next. The
+//    engine offers this source every runnable actor (no spinner rule: a
+//    spinner ran exactly as often on the real threads as the order says).
 #pragma once
 
 #include <cstdint>
@@ -44,9 +50,24 @@ std::string parse_schedule(const std::string& text, Schedule& out);
 // (The trace does not record runnability; the engine counts them as it runs.)
 uint64_t schedule_steps(const Schedule& s);
 
+// What the engine tells a source about each actor's pending step (the sync
+// point it yielded at). Written by the engine before every pick().
+struct SchedView {
+  std::vector<uint8_t> in_op;  // per actor: the pending sync point is inside an op
+};
+
 class DecisionSource {
  public:
   virtual ~DecisionSource() = default;
+  // A source that follows a recorded order (make_order_source).
+  virtual bool follows_order() const { return false; }
+  // True while the source replays recorded choices: the engine then offers
+  // every runnable actor, spinners included (the spinner rule is for sources
+  // that choose; a recorded run may have let a spinner run at any step).
+  virtual bool replaying() const { return false; }
+  // The engine's view of the actors' pending steps, for order-following
+  // sources; set by the engine before the first pick().
+  void attach(const SchedView* v) { view_ = v; }
   // candidates: non-empty, ascending actor ids. current: last actor run, or -1.
   virtual unsigned pick(const std::vector<unsigned>& candidates, int current, uint64_t step) = 0;
   // "pct d=3 seed=7", for traces and reports.
@@ -55,6 +76,9 @@ class DecisionSource {
   virtual uint32_t depth() const { return 0; }
   // True once a recorded schedule's actor was not a candidate.
   virtual bool diverged() const { return false; }
+
+ protected:
+  const SchedView* view_ = nullptr;
 };
 
 std::unique_ptr<DecisionSource> make_random_source(uint64_t seed);
@@ -63,6 +87,10 @@ std::unique_ptr<DecisionSource> make_pct_source(uint64_t seed, unsigned n, uint3
 std::unique_ptr<DecisionSource> make_bytes_source(const uint8_t* data, size_t size);
 std::unique_ptr<DecisionSource> make_pct_bytes_source(const uint8_t* data, size_t size, unsigned n, uint64_t k_estimate);
 std::unique_ptr<DecisionSource> make_recorded_source(const Schedule& s);
+// Follows a recorded sync-point order (one entry per sync point inside an op,
+// as run lengths of actors); see Order above. diverged() when the actor the
+// order names is not runnable, or the run goes on past the order's end.
+std::unique_ptr<DecisionSource> make_order_source(const Schedule& order);
 // Context switches from bytes (3 per switch: 16-bit step delta, actor byte);
 // otherwise the current actor keeps running.
 std::unique_ptr<DecisionSource> make_switch_bytes_source(const uint8_t* data, size_t size);

@@ -206,6 +206,7 @@ std::string write_trace(const Trace& t) {
   for (size_t a = 0; a < t.program.actors.size(); ++a)
     for (const Op& op : t.program.actors[a]) o << "t" << a << " " << format_op(op) << "\n";
   if (t.has_schedule) o << "schedule " << format_schedule(t.schedule) << "\n";
+  if (t.has_order) o << "order " << format_schedule(t.order) << "\n";
   return o.str();
 }
 
@@ -216,7 +217,7 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
   std::vector<std::pair<size_t, std::string>> op_lines;  // (line, text), parsed once the model is known
   auto err = [&](const std::string& what) { return filename + ":" + std::to_string(lineno) + ": " + what; };
   std::vector<std::string> seen_keys;
-  size_t schedule_line = 0;
+  size_t schedule_line = 0, order_line = 0;
   while (pos <= text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) nl = text.size();
@@ -313,6 +314,11 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
       if (!e.empty()) return err(e);
       out.has_schedule = true;
       schedule_line = lineno;
+    } else if (key == "order") {
+      const std::string e = parse_schedule(std::string(line.substr(line.find("order") + 5)), out.order);
+      if (!e.empty()) return err("order: " + e);
+      out.has_order = true;
+      order_line = lineno;
     } else {
       return err("unknown line '" + std::string(key) + "'");
     }
@@ -341,6 +347,11 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
     if (s.actor >= out.program.actors.size()) {
       lineno = schedule_line;
       return err("schedule names actor " + std::to_string(s.actor) + ", beyond the trace's actors");
+    }
+  for (const Slice& s : out.order)
+    if (s.actor >= out.program.actors.size()) {
+      lineno = order_line;
+      return err("order names actor " + std::to_string(s.actor) + ", beyond the trace's actors");
     }
   return {};
 }
@@ -378,6 +389,10 @@ RunResult run_trace(const Trace& t, unsigned repeat_index) {
   RunOptions o;
   o.audit_every = t.audit_every;
   o.seed = t.seed + repeat_index;
+  if (t.has_order) {
+    auto src = make_order_source(t.order);
+    return run_deterministic(t.model, t.program, *src, o);
+  }
   if (t.scheduler == SchedulerKind::Deterministic) {
     // Without a recorded schedule: the seeded random source (recorded as
     // `source=` only for information).

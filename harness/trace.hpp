@@ -32,6 +32,12 @@ struct Trace {
   Program program;
   bool has_schedule = false;
   Schedule schedule;
+  // The sync-point order of a recorded real-thread run (harness/record.hpp):
+  // one entry per sync point inside an op. Replay follows it on the
+  // deterministic scheduler; it does not count the harness's own steps, so
+  // it stays valid when the engine's gate or audits change.
+  bool has_order = false;
+  Schedule order;
 };
 
 std::string write_trace(const Trace& t);
@@ -43,8 +49,10 @@ std::string load_trace(const std::string& path, Trace& out);
 // rename). Refuses to overwrite an existing file unless `overwrite`.
 std::string write_file_atomic(const std::string& path, const std::string& text, bool overwrite);
 
-// Runs a trace: deterministic traces replay their schedule (or, with none,
-// run round-robin); free/perturb traces run on threads.
+// Runs a trace: a recorded sync-point order is followed on the
+// deterministic scheduler (whatever the scheduler line says); otherwise
+// deterministic traces replay their schedule (or, with none, the random
+// source seeded by `seed`) and free/perturb traces run on threads.
 RunResult run_trace(const Trace& t, unsigned repeat_index = 0);
 // True when the result matches the trace's expected verdict.
 bool verdict_matches(const Trace& t, const RunResult& r);

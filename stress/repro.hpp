@@ -44,6 +44,9 @@ struct ReproOptions {
   std::vector<size_t> windows = {16, 64};
   // Fraction of the budget for the guided phase (needs the op clock).
   double guided_share = 0.5;
+  // Fraction of the budget for recorded re-runs of the stress run
+  // (RecordMode::Repro), before the search of the unrecorded trace.
+  double record_share = 0.6;
 };
 
 struct ReproResult {

@@ -20,6 +20,7 @@
 #include "core/model.hpp"
 #include "core/sync.hpp"
 #include "harness/gen.hpp"
+#include "harness/record.hpp"
 #include "harness/trace.hpp"
 #include "harness/world.hpp"
 #include "stress/quiesce_gate.hpp"
@@ -48,7 +49,18 @@ core::ModelConfig StressOptions::stress_model(uint32_t frames) {
   return m;
 }
 
+const char* record_mode_name(RecordMode m) {
+  switch (m) {
+    case RecordMode::Off: return "off";
+    case RecordMode::Repro: return "repro";
+    case RecordMode::Always: return "always";
+  }
+  return "?";
+}
+
 std::string validate(const StressOptions& o) {
+  if (o.record == RecordMode::Always && !o.fresh_worlds)
+    return "recording needs fresh worlds (a continuous run's log would have no beginning): drop --continuous or use --record off";
   if (harness::find_profile(o.profile) == nullptr)
     return "unknown profile '" + o.profile + "' (" + harness::profile_names() + ")";
   if (o.threads == 0 || o.threads > harness::kMaxActors)
@@ -123,6 +135,7 @@ struct alignas(64) Worker {
   std::vector<Op> ring;
   std::vector<uint64_t> started;  // when each recorded op started (op_clock_now), parallel to `ring`
   size_t pos = 0;
+  std::vector<harness::SyncAccess> log;  // recorded sync points since the world was new (RecordMode::Always)
   uint64_t ops = 0;          // ops this worker ran in the whole run
   uint64_t gen = 0;          // the world generation the ring belongs to
 
@@ -163,6 +176,7 @@ struct Shared {
   std::atomic<uint64_t> worlds{1};
   alignas(64) std::atomic<uint64_t> generation{0};  // bumped by each fresh world
   std::atomic<unsigned> finished{0};
+  harness::StripeTable stripes;  // recording: per-stripe sequence numbers
   uint64_t probes[core::kNrProbes] = {};  // of retired worlds; written at quiescence
   Clock::time_point start, deadline;
 
@@ -199,6 +213,10 @@ struct Shared {
       return;
     }
     retire_probes();
+    // Nobody records now (every worker left the gate, and leaving is a sync
+    // point that releases the stripe it held): the new world's sequences
+    // start at 0, as its workers' logs do.
+    stripes.reset();
     new_world();
     worlds.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
     // Each worker empties its own ring when it sees the new generation
@@ -213,6 +231,7 @@ struct Shared {
     w.gen = g;
     w.ring.clear();
     w.started.clear();
+    w.log.clear();
     w.pos = 0;
   }
 
@@ -222,7 +241,17 @@ struct Shared {
   }
 
   void worker_main(Worker& w) {
-    auto hook = harness::make_thread_hook(o.perturb, o.seed * 0x9e3779b97f4a7c15ull + w.id, o.perturb_gap);
+    const bool record = o.record == RecordMode::Always;
+    const uint64_t hook_seed = o.seed * 0x9e3779b97f4a7c15ull + w.id;
+    std::unique_ptr<core::SyncHook> hook;
+    harness::RecordingHook* recorder = nullptr;
+    if (record) {
+      auto h = std::make_unique<harness::RecordingHook>(stripes, &w.log, o.perturb, hook_seed, o.perturb_gap);
+      recorder = h.get();
+      hook = std::move(h);
+    } else {
+      hook = harness::make_thread_hook(o.perturb, hook_seed, o.perturb_gap);
+    }
     hook->actor = static_cast<uint8_t>(w.id);
     core::ScopedSyncHook installed(hook.get());
     const bool circular = !o.fresh_worlds;
@@ -244,6 +273,7 @@ struct Shared {
       catch_up(w);  // a fresh world may have come between the check above and the gate
       World& world_now = *world;
       Actor& a = world_now.actors()[w.id];
+      if (recorder != nullptr) recorder->watch(&a.current);
       uint32_t n = 0;
       while (n < o.batch && !sink.stopped()) {
         if (!circular && w.ring.size() >= cap) break;
@@ -254,6 +284,7 @@ struct Shared {
         world_now.exec(a, op);
       }
       gate.leave();
+      if (recorder != nullptr) recorder->watch(nullptr);  // the world may be replaced from here on
       // relaxed: a counter; the audit's ordering comes from the gate.
       const uint64_t before = ops_total.fetch_add(n, std::memory_order_relaxed);
       if (o.audit_every != 0 && before / o.audit_every != (before + n) / o.audit_every && !sink.stopped()) {
@@ -264,6 +295,7 @@ struct Shared {
         }
       }
     }
+    if (recorder != nullptr) recorder->release();
     finished.fetch_add(1, std::memory_order_release);  // release: pairs with the main thread's acquire
   }
 };
@@ -416,32 +448,115 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
                   static_cast<unsigned long long>(w.ops - count), static_cast<unsigned long long>(w.ops));
     t.comments.push_back(buf);
   }
+  if (o.record == RecordMode::Always) {
+    std::vector<std::vector<harness::SyncAccess>> logs(n);
+    for (unsigned i = 0; i < n; ++i) logs[i] = std::move(s.workers[i].log);
+    r.order_error = harness::merge_sync_order(logs, t.order);
+    t.has_order = r.order_error.empty();
+    r.recorded = t.has_order;
+    if (t.has_order) {
+      r.order_steps = harness::schedule_steps(t.order);
+      t.comments.push_back("order: the sync-point order the threads ran (" + std::to_string(r.order_steps) +
+                           " sync points inside ops); `refhammer replay` follows it on the deterministic scheduler");
+    }
+  }
+  r.trace = t;
   const std::string stem = "stress-" + std::to_string(o.seed) + "-" + slug(r.report.signature);
   if (o.write_traces) r.trace_path = write_new_file(o.out_dir, stem, ".trace", harness::write_trace(t), r.trace_error);
 
   if (!o.reproduce) return r;
   r.repro_tried = true;
-  ReproOptions ro = o.repro;
-  ro.seed = o.seed;
-  r.repro = reproduce(o.model, t.program, r.report.signature, ro, &clock);
+  const auto repro_start = Clock::now();
+  const auto repro_elapsed = [&] { return std::chrono::duration<double>(Clock::now() - repro_start).count(); };
+  // 1. The recorded order, when this run has one: the deterministic
+  //    scheduler follows the threads sync point for sync point.
+  const harness::Trace* base = &t;
+  auto follow_order = [&](const harness::Trace& tr) {
+    harness::RunResult rr = harness::run_trace(tr);
+    ++r.repro.schedules;
+    if (!harness::verdict_matches(tr, rr)) {
+      if (!rr.clean()) r.repro.other_signatures[rr.report.signature]++;
+      return false;
+    }
+    r.repro.found = true;
+    r.repro.source = "recorded-order";
+    r.repro.window = 0;
+    r.repro.audit_every = tr.audit_every;
+    r.repro.program = tr.program;
+    r.repro.run = std::move(rr);
+    return true;
+  };
+  if (t.has_order) follow_order(t);
+  // 2. No recording yet (RecordMode::Repro): run the same stress again with
+  //    recording on until it finds the same signature, and follow that
+  //    run's order.
+  StressResult rerun;
+  if (!r.repro.found && o.record == RecordMode::Repro && o.fresh_worlds) {
+    const double budget = o.repro.seconds * o.repro.record_share;
+    while (repro_elapsed() < budget) {
+      StressOptions ro = o;
+      ro.record = RecordMode::Always;
+      ro.write_traces = false;
+      ro.reproduce = true;
+      ro.repro.seconds = 0;  // the order only, no search
+      ro.seconds = std::max(0.05, budget - repro_elapsed());
+      ro.progress_every = 0;
+      StressResult rr = run_stress(ro, nullptr);
+      ++r.record_runs;
+      if (rr.violation && rr.report.signature == r.report.signature && rr.repro.found &&
+          rr.repro.source == "recorded-order") {
+        rerun = std::move(rr);
+        r.from_rerun = true;
+        r.repro = rerun.repro;
+        base = &rerun.trace;
+        break;
+      }
+      if (rr.violation) r.repro.other_signatures["(recorded re-run) " + rr.report.signature]++;
+    }
+    r.record_seconds = repro_elapsed();
+  }
+  // 3. The search over schedules of the unrecorded program.
+  if (!r.repro.found) {
+    ReproOptions ro = o.repro;
+    ro.seed = o.seed;
+    ro.seconds = std::max(0.0, o.repro.seconds - repro_elapsed());
+    const uint64_t before = r.repro.schedules;
+    auto others = r.repro.other_signatures;
+    if (ro.seconds > 0) {
+      r.repro = reproduce(o.model, t.program, r.report.signature, ro, &clock);
+      r.repro.schedules += before;
+      for (const auto& [sig, c] : others) r.repro.other_signatures[sig] += c;
+    }
+  }
+  r.repro.seconds = repro_elapsed();
   if (!r.repro.found) return r;
-  harness::Trace d = t;
+  harness::Trace d = *base;
   d.scheduler = harness::SchedulerKind::Deterministic;
   d.source = r.repro.source;
   d.audit_every = r.repro.audit_every;
+  d.has_order = d.has_order && r.repro.source == "recorded-order";
   d.program = r.repro.program;
   d.has_schedule = true;
   d.schedule = r.repro.run.schedule;
+  if (r.from_rerun)
+    d.comments.push_back("the program and order are of a recorded re-run (same seed and options) that found the same signature");
   d.comments.push_back("reproduced on the deterministic scheduler after " + std::to_string(r.repro.schedules) +
                        " schedule(s) (" + r.repro.source + ")" +
                        (r.repro.window ? ", last " + std::to_string(r.repro.window) + " ops per actor" : ""));
   const std::string text = harness::write_trace(d);
-  // Confirm through the text, as `refhammer replay` will read it.
+  // Confirm through the text, as `refhammer replay` will read it: the order
+  // when there is one, and the engine schedule it produced.
   harness::Trace back;
   if (harness::parse_trace(text, "repro", back).empty()) {
     for (unsigned i = 0; i < 3; ++i) {
       ++r.confirm_runs;
       r.confirm_matched += harness::verdict_matches(back, harness::run_trace(back, i));
+    }
+    if (back.has_order) {
+      harness::Trace by_schedule = back;
+      by_schedule.has_order = false;
+      ++r.confirm_runs;
+      r.confirm_matched += harness::verdict_matches(by_schedule, harness::run_trace(by_schedule, 0));
     }
   }
   if (o.write_traces) {
@@ -490,6 +605,15 @@ std::string describe(const StressOptions& o, const StressResult& r) {
   if (!r.trace_path.empty())
     out << "  trace (" << r.recorded_ops << " recorded ops): " << r.trace_path << "\n";
   if (!r.trace_error.empty()) out << "  trace NOT written: " << r.trace_error << "\n";
+  if (r.recorded)
+    out << "  sync-point order recorded: " << r.order_steps << " sync points inside ops\n";
+  else if (!r.order_error.empty())
+    out << "  sync-point order NOT usable: " << r.order_error << "\n";
+  if (r.record_runs > 0) {
+    std::snprintf(buf, sizeof buf, "  recorded re-runs: %u in %.2f s, %s\n", r.record_runs, r.record_seconds,
+                  r.from_rerun ? "the last found the same signature" : "none found the same signature");
+    out << buf;
+  }
   if (r.repro_tried) {
     if (r.repro.found) {
       std::snprintf(buf, sizeof buf,

@@ -37,9 +37,20 @@
 #include "core/config.hpp"
 #include "core/probe.hpp"
 #include "harness/engine.hpp"
+#include "harness/trace.hpp"
 #include "stress/repro.hpp"
 
 namespace refhammer::stress {
+
+// Sync-point recording (harness/record.hpp) of the workers' runs.
+//  Off:    never.
+//  Repro:  not while searching; after an unrecorded finding, the
+//          reproduction re-runs the same stress with recording on until it
+//          finds the same signature (ReproOptions::record_share of the
+//          reproduction budget), then follows that run's recorded order.
+//  Always: every run records; a finding's trace carries its order at once.
+enum class RecordMode { Off, Repro, Always };
+const char* record_mode_name(RecordMode m);
 
 struct StressOptions {
   std::string profile = "all";     // a harness::profiles() name
@@ -57,6 +68,7 @@ struct StressOptions {
   std::string out_dir = "refhammer-out";
   bool write_traces = true;        // false: find only (benchmarks)
   bool reproduce = true;           // search a deterministic schedule after a violation
+  RecordMode record = RecordMode::Repro;  // sync-point recording (needs fresh_worlds)
   ReproOptions repro;
   double progress_every = 0;       // seconds between progress lines; 0 = none
   bool progress_tty = false;       // rewrite one status line instead of printing lines
@@ -79,6 +91,13 @@ struct StressResult {
   std::string trace_path;       // the stress trace, when written
   std::string trace_error;      // why it was not
   uint64_t recorded_ops = 0;    // ops in the trace (all actors)
+  harness::Trace trace;         // the threads' trace (with its sync-point order when recorded)
+  bool recorded = false;        // the finding's run recorded its sync-point order
+  std::string order_error;      // why a recorded order could not be merged
+  uint64_t order_steps = 0;     // sync points in the order
+  unsigned record_runs = 0;     // recorded re-runs in the reproduction (RecordMode::Repro)
+  double record_seconds = 0;    // ... and their time
+  bool from_rerun = false;      // the reproduction is a recorded re-run's
   bool repro_tried = false;
   ReproResult repro;
   std::string repro_path;

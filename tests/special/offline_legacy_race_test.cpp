@@ -154,6 +154,9 @@ void expect_give_back_clean(const core::ModelConfig& cfg, bool online, uint32_t 
   BoundedOptions bo;
   bo.bound = bound;
   bo.run.audit_every = audit_every;
+  // The spinner rule lets a spinner run as soon as its lock word is written:
+  // the +online program on the stress model has ~120k schedules within 2.
+  bo.max_runs = 300'000;
   const BoundedResult b = explore_bounded(cfg, give_back_program(cfg, online), bo);
   const std::string what = std::string(core::offline_refcount_name(cfg.design.offline)) + "+" +
                            core::free_dispatch_name(cfg.design.free_dispatch) + (online ? " +online" : "") +
