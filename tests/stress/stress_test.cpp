@@ -139,29 +139,84 @@ TEST(StressLegacy, FindsAndReproducesTheOneBasedZoneDeviceBug) {
   std::filesystem::remove_all(o.out_dir);
 }
 
-// Legacy PageOffline (refcount 1) with mainline's per-type free checks is
-// racy (seed 000, tests/special/seed000_race_test.cpp): a pfn walker's put
-// can free a PageOffline page into the buddy.
-// Stress finds the seed-000 race every time; reproducing it from a
-// free-running record is not reliable yet (the spinning block_offline and
-// the walker overlap in a way the deterministic search rarely rebuilds, see
-// docs/design-notes.md), so reproduction is measured by bench/stress_bench
-// and the ZONE_DEVICE test above asserts the full find-and-reproduce path.
-TEST(StressLegacy, FindsTheSeed000Race) {
+StressOptions seed000_options(const std::string& dir) {
   StressOptions o;
   o.profile = "offline";
   o.threads = 2;
   o.seconds = 30;
   o.seed = 1;
-  o.ring = 64;
   o.model.design.offline = core::OfflineRefcount::Legacy;
   o.model.design.free_dispatch = core::FreeDispatch::PerTypeChecks;
-  o.out_dir = temp_dir("offline");
-  o.reproduce = false;
+  o.out_dir = temp_dir(dir);
+  o.repro.seconds = 30;
+  return o;
+}
+
+// What a recorded finding must give: a stress trace whose sync-point order
+// survives a save and load and replays to the same signature every time,
+// and a deterministic trace (order and engine schedule) that does too.
+void expect_recorded_finding_replays(const StressResult& r) {
+  ASSERT_TRUE(r.reproduced());
+  EXPECT_EQ(r.repro.source, "recorded-order");
+  expect_repro_trace_replays(r);
+  harness::Trace d;
+  ASSERT_EQ(harness::load_trace(r.repro_path, d), "");
+  EXPECT_TRUE(d.has_order);
+  // The engine schedule alone replays too.
+  d.has_order = false;
+  EXPECT_TRUE(harness::verdict_matches(d, harness::run_trace(d)));
+}
+
+// Legacy PageOffline (refcount 1) with mainline's per-type free checks is
+// racy (seed 000, tests/special/seed000_race_test.cpp): a pfn walker's put
+// can free a PageOffline page into the buddy. Recorded on real threads from
+// the start, the finding's own order replays it.
+TEST(StressRecord, TheSeed000RaceRecordedOnFreeThreadsReplaysFromItsOrder) {
+  StressOptions o = seed000_options("record-free");
+  o.record = refhammer::stress::RecordMode::Always;
   const StressResult r = refhammer::stress::run_stress(o);
   SCOPED_TRACE(refhammer::stress::describe(o, r));
   ASSERT_FALSE(r.clean());
   expect_stress_trace(r);
+  ASSERT_TRUE(r.recorded) << r.order_error;
+  // The threads' trace, saved and loaded: its order replays (free scheduler
+  // line, deterministic replay) to the same signature, three times.
+  harness::Trace t;
+  ASSERT_EQ(harness::load_trace(r.trace_path, t), "");
+  ASSERT_TRUE(t.has_order);
+  EXPECT_EQ(t.order, r.trace.order);
+  for (unsigned i = 0; i < 3; ++i) {
+    const auto run = harness::run_trace(t, i);
+    EXPECT_TRUE(harness::verdict_matches(t, run)) << run.report.signature;
+    EXPECT_FALSE(run.diverged);
+  }
+  expect_recorded_finding_replays(r);
+  std::filesystem::remove_all(o.out_dir);
+}
+
+TEST(StressRecord, TheSeed000RaceOnPerturbedThreadsReplaysFromItsOrder) {
+  StressOptions o = seed000_options("record-perturb");
+  o.record = refhammer::stress::RecordMode::Always;
+  o.perturb = true;
+  const StressResult r = refhammer::stress::run_stress(o);
+  SCOPED_TRACE(refhammer::stress::describe(o, r));
+  ASSERT_FALSE(r.clean());
+  expect_recorded_finding_replays(r);
+  std::filesystem::remove_all(o.out_dir);
+}
+
+// The default (RecordMode::Repro): found unrecorded, then a recorded re-run
+// finds the same signature and its order replays.
+TEST(StressRecord, TheSeed000RaceFoundUnrecordedIsReproducedByARecordedRerun) {
+  StressOptions o = seed000_options("record-repro");
+  const StressResult r = refhammer::stress::run_stress(o);
+  SCOPED_TRACE(refhammer::stress::describe(o, r));
+  ASSERT_FALSE(r.clean());
+  expect_stress_trace(r);
+  EXPECT_FALSE(r.recorded);
+  EXPECT_GE(r.record_runs, 1u);
+  EXPECT_TRUE(r.from_rerun);
+  expect_recorded_finding_replays(r);
   std::filesystem::remove_all(o.out_dir);
 }
 
