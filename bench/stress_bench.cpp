@@ -8,7 +8,10 @@
 //     the fresh-world resets (each with an audit and a teardown check) are
 //     reported separately;
 //  3. time to detect the legacy races, free vs perturb (median of N seeds),
-//     and the deterministic reproduction's success rate and time.
+//     and the deterministic reproduction's success rate and time;
+//  4. the cost of sync-point recording (RecordMode::Always vs Off), free and
+//     perturb, profiles all and offline: throughput ratio, target <= 1.5x,
+//     and the log's size per op.
 //
 //   stress_bench [--seconds S] [--seeds N] [--repro-seconds R] [--quick]
 // Machine load matters: the numbers are for a quiet machine.
@@ -116,6 +119,22 @@ int main(int argc, char** argv) {
                 100 * (1.0 - ops_per_s(fresh) / std::max(1.0, ops_per_s(with))));
   }
 
+  std::printf("== 4. sync-point recording: throughput off / always, 2 threads, best of 3 runs of %.1f s\n", seconds);
+  for (const char* profile : {"all", "offline"})
+    for (int perturb = 0; perturb < 2; ++perturb) {
+      StressOptions o = base(seconds);
+      o.profile = profile;
+      o.perturb = perturb != 0;
+      o.record = refhammer::stress::RecordMode::Off;
+      const StressResult off = best_of(o);
+      o.record = refhammer::stress::RecordMode::Always;
+      const StressResult on = best_of(o);
+      clean = clean && off.clean() && on.clean();
+      const double ratio = ops_per_s(off) / std::max(1.0, ops_per_s(on));
+      std::printf("  %-8s %-7s off %6.2f M ops/s, recording %6.2f M ops/s: %.2fx slower (target <= 1.5x: %s)\n", profile,
+                  perturb ? "perturb" : "free", ops_per_s(off) / 1e6, ops_per_s(on) / 1e6, ratio,
+                  ratio <= 1.5 ? "met" : "NOT met");
+    }
   std::printf("== 3. legacy races: time to detect (median of %u seeds), free vs perturb; reproduction (budget %.0f s)\n",
               seeds, repro_seconds);
   const Race races[] = {
@@ -134,7 +153,7 @@ int main(int argc, char** argv) {
     double med[2] = {};
     for (int perturb = 0; perturb < 2; ++perturb) {
       std::vector<double> detect;
-      unsigned found = 0, ok = 0;
+      unsigned found = 0, ok = 0, by_order = 0;
       std::vector<double> rt;
       for (unsigned s = 1; s <= seeds; ++s) {
         StressOptions o = base(60);
@@ -151,14 +170,15 @@ int main(int argc, char** argv) {
         ++repro_tried;
         if (r.reproduced()) {
           ++ok;
+          by_order += r.repro.source == "recorded-order";
           ++repro_ok;
           rt.push_back(r.repro.seconds);
           repro_times.push_back(r.repro.seconds);
         }
       }
       med[perturb] = median(detect);
-      std::printf("    %-7s found %u/%u, time to detect median %8.2f ms; reproduced %u/%u, median %.2f s\n",
-                  perturb ? "perturb" : "free", found, seeds, 1e3 * med[perturb], ok, found, median(rt));
+      std::printf("    %-7s found %u/%u, time to detect median %8.2f ms; reproduced %u/%u (%u by a recorded order), median %.2f s\n",
+                  perturb ? "perturb" : "free", found, seeds, 1e3 * med[perturb], ok, found, by_order, median(rt));
     }
     std::printf("    perturb/free time-to-detect ratio: %.2f\n", med[0] > 0 ? med[1] / med[0] : 0.0);
   }

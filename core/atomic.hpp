@@ -1,7 +1,8 @@
 // core::Atomic and core::SpinLock — the only ways core/ touches shared state.
 //
 // Atomic<T> is std::atomic<T> with two differences: every access is a sync
-// point (see sync.hpp), and there are no default memory orders, so each call
+// point (see sync.hpp; a hook that asks for it also hears when the access is
+// done), and there are no default memory orders, so each call
 // site states its order and (by project rule) says in a comment what it pairs
 // with. peek() and init() are the two non-sync accesses, for quiescent reads
 // (audit, dumps) and for initialisation before the object is shared.
@@ -27,48 +28,71 @@ class Atomic {
   Atomic& operator=(const Atomic&) = delete;
 
   T load(std::memory_order mo) const noexcept {
-    sync_point(SyncOp::Load, &v_);
-    return v_.load(mo);
+    const bool done = sync_point(SyncOp::Load, &v_);
+    T r = v_.load(mo);
+    if (done) [[unlikely]]
+      while (!sync_load_done()) r = v_.load(mo);  // the hook asks for it again (a load has no side effect)
+    return r;
   }
   void store(T v, std::memory_order mo) noexcept {
-    sync_point(SyncOp::Store, &v_);
+    const bool done = sync_point(SyncOp::Store, &v_);
     v_.store(v, mo);
+    if (done) [[unlikely]]
+      sync_done();
   }
   T exchange(T v, std::memory_order mo) noexcept {
-    sync_point(SyncOp::Rmw, &v_);
-    return v_.exchange(v, mo);
+    const bool done = sync_point(SyncOp::Rmw, &v_);
+    const T r = v_.exchange(v, mo);
+    if (done) [[unlikely]]
+      sync_done();
+    return r;
   }
   T fetch_add(T d, std::memory_order mo) noexcept
     requires std::is_integral_v<T>
   {
-    sync_point(SyncOp::Rmw, &v_);
-    return v_.fetch_add(d, mo);
+    const bool done = sync_point(SyncOp::Rmw, &v_);
+    const T r = v_.fetch_add(d, mo);
+    if (done) [[unlikely]]
+      sync_done();
+    return r;
   }
   T fetch_sub(T d, std::memory_order mo) noexcept
     requires std::is_integral_v<T>
   {
-    sync_point(SyncOp::Rmw, &v_);
-    return v_.fetch_sub(d, mo);
+    const bool done = sync_point(SyncOp::Rmw, &v_);
+    const T r = v_.fetch_sub(d, mo);
+    if (done) [[unlikely]]
+      sync_done();
+    return r;
   }
   T fetch_or(T d, std::memory_order mo) noexcept
     requires std::is_integral_v<T>
   {
-    sync_point(SyncOp::Rmw, &v_);
-    return v_.fetch_or(d, mo);
+    const bool done = sync_point(SyncOp::Rmw, &v_);
+    const T r = v_.fetch_or(d, mo);
+    if (done) [[unlikely]]
+      sync_done();
+    return r;
   }
   T fetch_and(T d, std::memory_order mo) noexcept
     requires std::is_integral_v<T>
   {
-    sync_point(SyncOp::Rmw, &v_);
-    return v_.fetch_and(d, mo);
+    const bool done = sync_point(SyncOp::Rmw, &v_);
+    const T r = v_.fetch_and(d, mo);
+    if (done) [[unlikely]]
+      sync_done();
+    return r;
   }
   // Strong only: a weak CAS's spurious failures would make the model's
   // behaviour depend on the hardware, not on the schedule. Spurious failures
   // are injected deliberately by fault sites instead (harness issue).
   bool compare_exchange(T& expected, T desired, std::memory_order success,
                         std::memory_order failure) noexcept {
-    sync_point(SyncOp::Cas, &v_);
-    return v_.compare_exchange_strong(expected, desired, success, failure);
+    const bool done = sync_point(SyncOp::Cas, &v_);
+    const bool ok = v_.compare_exchange_strong(expected, desired, success, failure);
+    if (done) [[unlikely]]
+      sync_done();
+    return ok;
   }
 
   // Quiescent read: not a sync point. Legal where no other thread can write

@@ -42,7 +42,21 @@ struct SyncHook {
   // recorded in frame histories. Updated by the scheduler on each switch.
   uint8_t actor = kNoActor;
 
+  // A hook that needs to know when the access it was called for is done
+  // sets this (from on_sync or before installing): the access then calls
+  // on_sync_done() right after it. The sync-point recorder holds the
+  // location's order from on_sync until the access is done.
+  bool wants_done = false;
+
   virtual void on_sync(SyncOp op, const void* addr) = 0;
+  virtual void on_sync_done() {}
+  // After a load (a load is side-effect free, so it may be repeated): false
+  // asks for the load to be done again, e.g. because the recorder saw a
+  // writer of the location overlap it and cannot tell which came first.
+  virtual bool on_load_done() {
+    on_sync_done();
+    return true;
+  }
 
   SyncHook() = default;
   SyncHook(const SyncHook&) = delete;
@@ -59,13 +73,27 @@ inline constexpr uint64_t kIdleCountdown = UINT64_MAX;
 constinit inline thread_local SyncHook* tls_sync_hook = nullptr;
 constinit inline thread_local SyncHook* tls_actor_hook = nullptr;
 
-inline void sync_point(SyncOp op, const void* addr) noexcept {
+// True when the hook wants sync_done() after the access.
+inline bool sync_point(SyncOp op, const void* addr) noexcept {
   SyncHook* h = tls_sync_hook;
   if (h == nullptr) [[likely]]
-    return;
+    return false;
   if (--h->countdown != 0) [[likely]]
-    return;
+    return false;
   h->on_sync(op, addr);
+  return h->wants_done;
+}
+
+// After the access of a sync point whose sync_point() returned true.
+inline void sync_done() noexcept {
+  SyncHook* h = tls_sync_hook;
+  if (h != nullptr) h->on_sync_done();
+}
+// After the load of a sync point whose sync_point() returned true: false
+// means "load again" (see SyncHook::on_load_done).
+inline bool sync_load_done() noexcept {
+  SyncHook* h = tls_sync_hook;
+  return h == nullptr || h->on_load_done();
 }
 
 inline uint8_t current_actor() noexcept {
@@ -77,7 +105,7 @@ inline uint8_t current_actor() noexcept {
 // that waiting in core/ never blocks in the OS and a fiber scheduler can run
 // whoever the spinner is waiting for.
 inline void cpu_relax() noexcept {
-  sync_point(SyncOp::Spin, nullptr);
+  if (sync_point(SyncOp::Spin, nullptr)) sync_done();
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #endif

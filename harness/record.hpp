@@ -7,27 +7,34 @@
 //
 //  - Per-location sequence numbers, not a global ticket. A location is a
 //    stripe: the 64-byte line of the accessed address, hashed into
-//    StripeTable::kStripes slots. At a sync point inside an op the
-//    RecordingHook locks the stripe of the address (a seqlock-style word: a
-//    CAS from even v to v+1 takes sequence number v/2) and logs (stripe,
-//    sequence) in the thread's own log. The lock is held across the access
-//    and released at the thread's next sync point: between two sync points a
-//    thread touches no shared model state (the rule of core/), so "until the
-//    next sync point" is "until after this access". A thread holds at most
-//    one stripe and never waits while holding one, so stripes cannot
-//    deadlock.
+//    StripeTable::kStripes slots. Each stripe has a word: 2 * (writes so
+//    far) + locked.
+//    Writes (store, RMW, CAS, failed or not) lock the stripe (a CAS from
+//    even v to v+1; sequence number v/2), do the access, and unlock
+//    (SyncHook::wants_done: core::Atomic calls on_sync_done() right after
+//    the access). Writes of one stripe are thus totally ordered.
+//    Loads do not lock (a spinner's loads would otherwise write the stripe
+//    word as fast as it spins and bounce it away from the thread it waits
+//    for): as a seqlock reader, the load waits for an even word v1, loads,
+//    and re-reads the word; unchanged, the load happened after write v1/2-1
+//    and before write v1/2 of its stripe, and is logged at position v1/2.
+//    Changed, a writer overlapped it and the order is unknown: on_load_done()
+//    returns false and core::Atomic loads again (a load has no side effect).
+//    A thread holds at most one stripe and never waits while holding one, so
+//    stripes cannot deadlock.
 //  - Why not one global ticket: fetch_add on one counter before the access
 //    does not order the access itself (the thread may be preempted between
 //    ticket and access, and two racing accesses then log the opposite order),
 //    and a global lock around every access serializes all threads. Stripe
 //    locks serialize only accesses to the same line, which contend on the
 //    hardware anyway (bench/stress_bench measures the cost).
-//  - Exactness: each stripe's accesses are totally ordered in real time,
-//    and each thread's accesses are in program order in real time, so
-//    program order plus the stripe orders is acyclic. Any linearization of
-//    it (merge_sync_order) gives every load the value it read on the real
-//    threads: the stores to its location before it are exactly those before
-//    it in its stripe. The deterministic scheduler following that order
+//  - Exactness: each stripe's writes are totally ordered in real time, each
+//    load lies between two consecutive writes of its stripe, and each
+//    thread's accesses are in program order in real time, so program order
+//    plus these stripe constraints is acyclic. Any linearization of it
+//    (merge_sync_order) gives every load and RMW the value it read on the
+//    real threads: the writes to its location before it are exactly those
+//    before it on the threads. The deterministic scheduler following that order
 //    (make_order_source) therefore re-executes the run sync point for sync
 //    point, and reaches the same violation.
 //  - Sync points outside ops (the harness's gate, the sink) are not
@@ -52,7 +59,7 @@
 namespace refhammer::harness {
 
 struct SyncAccess {
-  uint32_t seq;     // the stripe's sequence number of this access
+  uint32_t seq;     // writes: the stripe's sequence number; loads: the writes of the stripe before it
   uint16_t stripe;  // kNoStripe: a spin sync point (no order)
   uint8_t op;       // core::SyncOp
   uint8_t pad = 0;
@@ -68,9 +75,13 @@ class StripeTable {
     const uint64_t line = reinterpret_cast<uintptr_t>(addr) >> 6;
     return static_cast<uint16_t>((line * 0x9e3779b97f4a7c15ull) >> 54);  // top 10 bits: kStripes = 1024
   }
-  // Takes stripe i; returns its sequence number for this access.
+  // Takes stripe i for a write; returns its sequence number.
   uint32_t lock(uint16_t i) noexcept;
   void unlock(uint16_t i) noexcept;
+  // A load: waits until no write holds the stripe, returns the word
+  // (acquire), and validate() tells whether it is unchanged after the load.
+  uint64_t read_begin(uint16_t i) const noexcept;
+  bool validate(uint16_t i, uint64_t word) const noexcept;
   // Every stripe back to sequence 0. Only when no thread records (quiescence).
   void reset() noexcept;
 
@@ -93,7 +104,9 @@ class RecordingHook final : public core::SyncHook {
   void watch(const int* current) noexcept { current_ = current; }
   void set_log(std::vector<SyncAccess>* log) noexcept { log_ = log; }
   void on_sync(core::SyncOp op, const void* addr) override;
-  // Releases the stripe held since the last sync point, if any.
+  void on_sync_done() override { release(); }
+  bool on_load_done() override;
+  // Releases the stripe of the access in progress, if any.
   void release() noexcept;
 
  private:
@@ -101,7 +114,10 @@ class RecordingHook final : public core::SyncHook {
   StripeTable& t_;
   std::vector<SyncAccess>* log_;
   const int* current_ = nullptr;
-  uint16_t held_ = kNoStripe;
+  uint16_t held_ = kNoStripe;       // a write's stripe, locked
+  uint16_t reading_ = kNoStripe;    // a load's stripe, and the word it began at
+  uint64_t read_word_ = 0;
+  uint8_t read_op_ = 0;
   bool perturb_;
   uint32_t gap_;
   uint64_t until_perturb_ = 1;

@@ -39,17 +39,34 @@ TEST(MergeSyncOrder, FollowsEveryStripesSequenceAndEachActorsProgramOrder) {
   EXPECT_EQ(format_schedule(order), "0x1 1x2 0x3");
 }
 
+SyncAccess load(uint16_t stripe, uint32_t writes_before) {
+  return SyncAccess{writes_before, stripe, static_cast<uint8_t>(core::SyncOp::Load)};
+}
+
+TEST(MergeSyncOrder, PlacesEachLoadBetweenTheWritesItLiesBetween) {
+  // t0 loads stripe 5 before any write, then after the first; t1 writes it
+  // twice; t0's second load must come after t1's first write and before its
+  // second.
+  const std::vector<std::vector<SyncAccess>> logs = {{load(5, 0), load(5, 1)}, {acc(5, 0), acc(5, 1)}};
+  Schedule order;
+  ASSERT_EQ(merge_sync_order(logs, order), "");
+  EXPECT_EQ(expand(order), (std::vector<unsigned>{0, 1, 0, 1}));
+  // A load after a write nobody logged: the log was cut.
+  const std::vector<std::vector<SyncAccess>> cut = {{load(5, 3)}, {acc(5, 0)}};
+  EXPECT_NE(merge_sync_order(cut, order), "");
+}
+
 TEST(MergeSyncOrder, ReportsLogsThatAdmitNoOrder) {
   // Each actor's first access waits for the other's second one: a cut log.
   const std::vector<std::vector<SyncAccess>> logs = {{acc(1, 1), acc(2, 0)}, {acc(2, 1), acc(1, 0)}};
   Schedule order;
   EXPECT_NE(merge_sync_order(logs, order).find("no order"), std::string::npos);
   const std::vector<std::vector<SyncAccess>> dup = {{acc(3, 0)}, {acc(3, 0)}};
-  EXPECT_NE(merge_sync_order(dup, order).find("two accesses"), std::string::npos);
+  EXPECT_NE(merge_sync_order(dup, order).find("two writes"), std::string::npos);
 }
 
-// Two real threads race read-modify-writes on shared atomics under the
-// recording hook. Re-executing the accesses one at a time in the merged
+// Two real threads race loads and read-modify-writes on shared atomics
+// under the recording hook. Re-executing the accesses one at a time in the merged
 // order must give every access the value it saw on the real threads: that is
 // what makes a replay exact.
 TEST(RecordingHook, TheMergedOrderReproducesEveryValueTheThreadsRead) {
@@ -59,8 +76,8 @@ TEST(RecordingHook, TheMergedOrderReproducesEveryValueTheThreadsRead) {
   constexpr unsigned kOps = 20000;
   struct Seen {
     unsigned word;
-    uint64_t value;  // before this thread's fetch_add
-    uint64_t add;
+    uint64_t value;  // what the load read, or the value before this thread's fetch_add
+    uint64_t add;    // 0: a load
   };
   std::vector<std::vector<SyncAccess>> logs(2);
   std::vector<std::vector<Seen>> seen(2);
@@ -74,8 +91,9 @@ TEST(RecordingHook, TheMergedOrderReproducesEveryValueTheThreadsRead) {
     for (unsigned i = 0; i < kOps; ++i) {
       const unsigned w = rng.below(3);
       const uint64_t add = t == 0 ? 1 : 1000;
-      // relaxed: the test checks the recorded order, not the model's orders.
-      seen[t].push_back({w, words[w].fetch_add(add, std::memory_order_relaxed), add});
+      // relaxed (both): the test checks the recorded order, not the model's orders.
+      if (rng.below(2) == 0) seen[t].push_back({w, words[w].load(std::memory_order_relaxed), 0});
+      else seen[t].push_back({w, words[w].fetch_add(add, std::memory_order_relaxed), add});
       if (rng.below(16) == 0) core::cpu_relax();
     }
     hook.release();
