@@ -93,7 +93,13 @@ int run_minimize(const MinimizeArgs& a) {
   bo.bound = static_cast<uint32_t>(m.preemptions_after);
   bo.max_runs = a.explore_runs;
   bo.run.audit_every = m.trace.audit_every;
-  BoundedResult b = explore_bounded(m.trace.model, m.trace.program, bo);
+  // A deep or long result (a budget that ran out on a recorded run) has too
+  // many schedules to sample meaningfully in the runs given: not explored.
+  const bool explore = m.preemptions_after <= 4 && m.ops_after <= 32;
+  BoundedResult b;
+  if (explore) b = explore_bounded(m.trace.model, m.trace.program, bo);
+  const std::string not_explored =
+      "depth " + std::to_string(m.preemptions_after) + ": schedules not explored (over 4 preemptions or 32 ops)";
   const uint64_t same = b.signatures.count(m.signature) ? b.signatures.at(m.signature) : 0;
   const uint32_t reproduced = reproduction_count(m.trace, a.replays);
 
@@ -105,9 +111,10 @@ int run_minimize(const MinimizeArgs& a) {
                        (raw ? " (raw fuzzer input)" : "") + ": " + std::to_string(m.ops_before) + " -> " +
                        std::to_string(m.ops_after) + " ops, " + std::to_string(m.preemptions_before) + " -> " +
                        std::to_string(m.preemptions_after) + " preemptions");
-  o.comments.push_back("depth " + std::to_string(m.preemptions_after) + ": " + std::to_string(same) + " of " +
-                       std::to_string(b.runs) + " schedules with <= " + std::to_string(bo.bound) +
-                       " preemptions fail this way" + (b.exhausted ? "" : " (bound not exhausted)"));
+  o.comments.push_back(!explore ? not_explored
+                                 : "depth " + std::to_string(m.preemptions_after) + ": " + std::to_string(same) + " of " +
+                                       std::to_string(b.runs) + " schedules with <= " + std::to_string(bo.bound) +
+                                       " preemptions fail this way" + (b.exhausted ? "" : " (bound not exhausted)"));
   if (reproduced < a.replays)
     o.comments.push_back("FLAKY: replays " + std::to_string(reproduced) + "/" + std::to_string(a.replays));
   const std::string text = write_trace(o);
@@ -132,7 +139,8 @@ int run_minimize(const MinimizeArgs& a) {
               static_cast<unsigned long long>(m.accepted), m.seconds,
               m.fixed_point ? "fixed point" : "budget ran out before the fixed point",
               m.one_minimal ? ", 1-minimal (no single op or context switch can go)" : "");
-  std::printf("  depth %llu: %llu of %llu schedule(s) within the bound fail this way (%.3f%%)%s\n",
+  if (!explore) std::printf("  %s\n", not_explored.c_str());
+  else std::printf("  depth %llu: %llu of %llu schedule(s) within the bound fail this way (%.3f%%)%s\n",
               static_cast<unsigned long long>(m.preemptions_after), static_cast<unsigned long long>(same),
               static_cast<unsigned long long>(b.runs), b.runs ? 100.0 * same / b.runs : 0.0,
               b.exhausted ? "" : ", bound not exhausted");

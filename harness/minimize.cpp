@@ -115,6 +115,7 @@ class Minimizer {
     res.preemptions_before = cur_.preemptions;
     res.steps_before = r.k;
 
+    pass_windows();
     bool changed = true;
     while (changed && !out_of_budget()) {
       changed = false;
@@ -288,6 +289,46 @@ class Minimizer {
     };
     ddmin(kept, test, [&] { return out_of_budget(); });
     return any;
+  }
+
+  // A long program with many preemptions (a recorded real-thread run: ~1000
+  // ops per actor and a switch every few sync points) is slow to shrink op by
+  // op, and its race usually lies in the last ops of each actor. Before the
+  // ddmin passes, try each actor's last w ops alone (w = 2, 4, ... 32, from a
+  // fresh world) under a bounded search of up to 2 preemptions; the first
+  // window that fails the same way replaces the program. A small share of the
+  // budget at most (a tenth); exact schedules are kept when nothing is found.
+  void pass_windows() {
+    if (cur_.program.total_ops() <= 64 && cur_.preemptions <= 3) return;
+    pass_ = "windows";
+    const double until = o_.seconds / 10;
+    size_t longest = 0;
+    for (const auto& a : cur_.program.actors) longest = std::max(longest, a.size());
+    for (size_t w = 2; w <= 32 && w < longest; w *= 2) {
+      Program p;
+      p.actors.resize(cur_.program.actors.size());
+      for (size_t a = 0; a < p.actors.size(); ++a) {
+        const auto& ops = cur_.program.actors[a];
+        p.actors[a].assign(ops.end() - static_cast<std::ptrdiff_t>(std::min(w, ops.size())), ops.end());
+      }
+      for (uint32_t c = 0; c <= 2; ++c) {
+        if (out_of_budget() || elapsed() > until) return;
+        BoundedOptions bo;
+        bo.bound = c;
+        bo.max_runs = 4000;
+        bo.stop_at_first = true;
+        bo.want_signature = want_;
+        bo.run.audit_every = base_.audit_every;
+        bo.run.livelock_steps = 20'000;
+        BoundedResult b = explore_bounded(base_.model, p, bo);
+        candidates_ += b.runs;
+        if (!b.has_failure) continue;
+        RunResult again = execute(p, b.first_failure.schedule);
+        if (!fails(again)) continue;
+        accept(p, again);
+        return;
+      }
+    }
   }
 
   bool pass_args() {

@@ -47,6 +47,11 @@ struct ReproOptions {
   // Fraction of the budget for recorded re-runs of the stress run
   // (RecordMode::Repro), before the search of the unrecorded trace.
   double record_share = 0.6;
+  // The first quarter of the re-runs' budget uses rings (and so fresh worlds)
+  // of this many ops: a short recorded program minimizes in seconds where a
+  // 1024-op one takes minutes. Some races need the state a long world builds
+  // up, so the rest uses the run's own ring. 0: the own ring throughout.
+  uint32_t rerun_ring = 64;
 };
 
 struct ReproResult {

@@ -496,10 +496,12 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
     while (repro_elapsed() < budget) {
       StressOptions ro = o;
       ro.record = RecordMode::Always;
+      const bool short_rings = o.repro.rerun_ring != 0 && o.repro.rerun_ring < o.ring && repro_elapsed() < budget / 4;
+      if (short_rings) ro.ring = o.repro.rerun_ring;
       ro.write_traces = false;
       ro.reproduce = true;
       ro.repro.seconds = 0;  // the order only, no search
-      ro.seconds = std::max(0.05, budget - repro_elapsed());
+      ro.seconds = std::max(0.05, (short_rings ? budget / 4 : budget) - repro_elapsed());
       ro.progress_every = 0;
       StressResult rr = run_stress(ro, nullptr);
       ++r.record_runs;
@@ -507,6 +509,7 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
           rr.repro.source == "recorded-order") {
         rerun = std::move(rr);
         r.from_rerun = true;
+        r.rerun_ring = ro.ring;
         r.repro = rerun.repro;
         base = &rerun.trace;
         break;
@@ -539,7 +542,7 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
   d.has_schedule = true;
   d.schedule = r.repro.run.schedule;
   if (r.from_rerun)
-    d.comments.push_back("the program and order are of a recorded re-run (same seed and options) that found the same signature");
+    d.comments.push_back("the program and order are of a recorded re-run (same seed and options, rings of " + std::to_string(r.rerun_ring) + " ops) that found the same signature");
   d.comments.push_back("reproduced on the deterministic scheduler after " + std::to_string(r.repro.schedules) +
                        " schedule(s) (" + r.repro.source + ")" +
                        (r.repro.window ? ", last " + std::to_string(r.repro.window) + " ops per actor" : ""));

@@ -98,6 +98,7 @@ struct StressResult {
   unsigned record_runs = 0;     // recorded re-runs in the reproduction (RecordMode::Repro)
   double record_seconds = 0;    // ... and their time
   bool from_rerun = false;      // the reproduction is a recorded re-run's
+  uint32_t rerun_ring = 0;      // ... whose rings held this many ops
   bool repro_tried = false;
   ReproResult repro;
   std::string repro_path;
