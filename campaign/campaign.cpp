@@ -533,12 +533,12 @@ void Campaign::phase_compare(double budget) {
 }
 
 void Campaign::phase_minimize(double budget) {
-  // New findings first, then design-variant ones; known ones already have
+  // New findings and regressions first, then design-variant ones; known ones already have
   // their regression trace.
   std::sort(pending_.begin(), pending_.end(), [&](const Pending& x, const Pending& y) {
     auto rank = [&](const Pending& p) {
       const std::string& s = rep_.findings[p.index].status;
-      return s == "new" ? 0 : s == "variant" ? 1 : 2;
+      return s == "new" || s == "regression" ? 0 : s == "variant" ? 1 : 2;
     };
     return std::pair(rank(x), x.index) < std::pair(rank(y), y.index);
   });

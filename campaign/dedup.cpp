@@ -27,9 +27,24 @@ std::string design_diff(const std::string& design) {
   return s;
 }
 
-std::string finding_key(const std::string& signature, const std::string& design) {
+std::string finding_key(const std::string& signature, const std::string& design, const std::string& bugs) {
   const std::string d = design.empty() ? std::string() : design_diff(design);
-  return d.empty() ? signature : signature + "@" + d;
+  std::string k = d.empty() ? signature : signature + "@" + d;
+  if (!bugs.empty() && bugs != "none") {
+    std::string b = bugs;
+    std::replace(b.begin(), b.end(), ' ', ',');
+    k += "+" + b;
+  }
+  return k;
+}
+
+std::string key_signature(const std::string& key) {
+  const size_t cut = key.find_first_of("@+");
+  return cut == std::string::npos ? key : key.substr(0, cut);
+}
+
+Dedup::Dedup(std::map<std::string, std::string> known) : known_(std::move(known)) {
+  for (const auto& [k, file] : known_) by_signature_.emplace(key_signature(k), file);
 }
 
 std::map<std::string, std::string> load_regression_keys(const std::string& dir, std::vector<std::string>* errors) {
@@ -48,7 +63,8 @@ std::map<std::string, std::string> load_regression_keys(const std::string& dir, 
       continue;
     }
     if (t.expect_clean) continue;
-    out.emplace(finding_key(t.expect_signature, harness::format_design(t.model.design)), p.filename().string());
+    out.emplace(finding_key(t.expect_signature, harness::format_design(t.model.design), harness::format_bugs(t.model.bugs)),
+                p.filename().string());
   }
   return out;
 }
@@ -79,11 +95,17 @@ size_t Dedup::add(std::vector<Finding>& list, Finding f, bool& first) {
   }
   first = true;
   const auto k = known_.find(f.key);
+  const bool default_core = f.design.empty() || f.design == default_design();
   if (k != known_.end()) {
     f.status = "known";
     f.known_as = k->second;
-  } else if (!f.design.empty() && f.design != default_design()) {
+  } else if (!default_core) {
     f.status = "variant";
+  } else if (const auto s = by_signature_.find(key_signature(f.key)); s != by_signature_.end()) {
+    // The regression expects this only with a catalog bug or a legacy
+    // design on: on the default core it is a fixed bug come back.
+    f.status = "regression";
+    f.known_as = s->second;
   } else {
     f.status = "new";
   }

@@ -346,7 +346,10 @@ std::string to_markdown(const Report& r) {
     o << "| status | signature | design | found by | at | hits | reproduced | minimized | trace |\n"
          "|---|---|---|---|---:|---:|---|---|---|\n";
     for (const auto& f : r.findings) {
-      o << "| " << (f.status == "new" ? "**NEW**" : f.status + (f.known_as.empty() ? "" : " (" + f.known_as + ")"))
+      o << "| "
+        << (f.status == "new"          ? std::string("**NEW**")
+            : f.status == "regression" ? "**REGRESSION** (of " + f.known_as + ")"
+                                       : f.status + (f.known_as.empty() ? "" : " (" + f.known_as + ")"))
         << " | `" << md_cell(f.signature) << "` | " << (design_diff(f.design).empty() ? std::string("default") : "`" + md_cell(design_diff(f.design)) + "`")
         << " | " << md_cell(f.source) << " | " << secs(f.t) << " | " << f.hits << " | " << (f.reproduced ? "yes" : "no")
         << " | " << (f.minimized ? std::to_string(f.ops_before) + " → " + std::to_string(f.ops_after) + " ops" : "—")
@@ -546,7 +549,7 @@ std::string line_chart(const std::string& title, const std::vector<Series>& ss, 
 // per status.
 std::string timeline_chart(const Report& r) {
   const int W = 980, L = 90, R = 30, T = 40, lane = 34;
-  const std::vector<std::string> lanes = {"new", "known", "variant"};
+  const std::vector<std::string> lanes = {"new", "regression", "known", "variant"};
   const int ph = lane * static_cast<int>(lanes.size());
   const int H = T + ph + 50, pw = W - L - R;
   double xmax = std::max(1.0, r.seconds);
@@ -580,9 +583,9 @@ std::string timeline_chart(const Report& r) {
   o << "<text x=\"" << L + pw / 2 << "\" y=\"" << H - 10
     << "\" class=\"lbl\" text-anchor=\"middle\">seconds since the campaign started</text>\n";
   for (const auto& f : r.findings) {
-    const size_t li = f.status == "new" ? 0 : f.status == "known" ? 1 : 2;
+    const size_t li = f.status == "new" ? 0 : f.status == "regression" ? 1 : f.status == "known" ? 2 : 3;
     const int y = T + lane * static_cast<int>(li) + lane / 2;
-    const char* c = li == 0 ? "#d62728" : li == 1 ? "#7f7f7f" : "#1f77b4";
+    const char* c = li <= 1 ? "#d62728" : li == 2 ? "#7f7f7f" : "#1f77b4";
     o << "<circle cx=\"" << fmt("%.1f", X(f.t)) << "\" cy=\"" << y << "\" r=\"6\" fill=\"" << c
       << "\" stroke=\"#fff\"><title>" << html_escape(f.key + " (" + f.source + ", " + secs(f.t) + ")")
       << "</title></circle>\n";
@@ -873,8 +876,9 @@ std::string to_junit(const Report& r) {
       Case c{"campaign.finding", f.key, f.minimize_seconds, "", "", "", ""};
       c.out = "found by " + f.source + "; input " + f.input + (f.trace_path.empty() ? "" : "; trace " + f.trace_path) +
               (f.note.empty() ? "" : "; " + f.note);
-      if (f.status == "new") {
-        c.failure = "new finding " + f.signature + " (" + f.source + ")";
+      if (f.status == "new" || f.status == "regression") {
+        c.failure = (f.status == "new" ? "new finding " : "regression of corpora/regressions/" + f.known_as + ": ") +
+                    f.signature + " (" + f.source + ")";
         c.failure_text = f.trace_text.empty() ? f.note : f.trace_text;
       } else if (f.status == "known") {
         c.skipped = "known: corpora/regressions/" + f.known_as;

@@ -73,8 +73,8 @@ struct Finding {
   std::string phase;             // fuzz | stress | compare
   double t = 0;                  // seconds since the campaign started
   uint64_t hits = 1;             // crash files / runs that gave this key
-  std::string status;            // new | known | expected
-  std::string known_as;          // the regression trace with the same key (status known)
+  std::string status;            // new | regression | known | variant (campaign/dedup.hpp)
+  std::string known_as;          // the regression trace with the same key (known) or signature (regression)
   bool reproduced = false;       // deterministically, on the fiber scheduler
   std::string input;             // the crash file or stress trace it came from (relative path)
   std::string note;              // why it did not reproduce / minimize, if so
@@ -84,7 +84,7 @@ struct Finding {
   double minimize_seconds = 0;
   std::string trace_path;        // findings/<slug>.trace (relative), the regression candidate
   std::string trace_text;        // its text
-  bool counts() const { return status == "new"; }
+  bool counts() const { return status == "new" || status == "regression"; }
 };
 
 // One side of a design pair.

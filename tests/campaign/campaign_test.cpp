@@ -192,6 +192,51 @@ TEST(CampaignDedup, OneFindingPerKeyWithStatus) {
   EXPECT_EQ(r.new_findings(), 1u);
 }
 
+// A regression trace that expects its signature only with a catalog bug or a
+// legacy design on: the same switches are that known bug; the signature on
+// the default core (switches off) is the fixed bug come back; a finding on a
+// legacy design is a variant.
+TEST(CampaignDedup, TheSwitchesAreInTheKeyAndAFixedBugOnTheDefaultCoreIsARegression) {
+  const std::string legacy = "free_dispatch=per-type-checks gmem_pin_policy=refuse-longterm zone_device=0-based offline=legacy";
+  EXPECT_EQ(finding_key("leak/x/put", default_design(), "gup-fast-skips-pte-recheck"), "leak/x/put+gup-fast-skips-pte-recheck");
+  EXPECT_EQ(finding_key("leak/x/put", legacy, "none"), "leak/x/put@free_dispatch=per-type-checks,offline=legacy");
+  EXPECT_EQ(key_signature("leak/x/put@offline=legacy+a-bug"), "leak/x/put");
+  Dedup d(std::map<std::string, std::string>{
+      {finding_key("data-loss/m/put", default_design(), "a-mutant"), "mutant.trace"},
+      {finding_key("data-loss/o/walk", legacy), "legacy.trace"},
+      {finding_key("uaf/k/put", default_design()), "known.trace"}});
+  std::vector<Finding> list;
+  bool first = false;
+  auto add = [&](const std::string& sig, const std::string& design) {
+    Finding f;
+    f.signature = sig;
+    f.design = design;
+    return list[d.add(list, f, first)];
+  };
+  // Same switches: known.
+  EXPECT_EQ(add("data-loss/o/walk", legacy).status, "known");
+  EXPECT_EQ(add("uaf/k/put", default_design()).status, "known");
+  // The mutant's signature on the default core, no mutant switched on.
+  const Finding m = add("data-loss/m/put", default_design());
+  EXPECT_EQ(m.status, "regression");
+  EXPECT_EQ(m.known_as, "mutant.trace");
+  EXPECT_TRUE(m.counts());
+  // The legacy design's signature on the default design.
+  const Finding l = add("data-loss/o/walk", default_design());
+  EXPECT_EQ(l.status, "regression");
+  EXPECT_EQ(l.known_as, "legacy.trace");
+  // A legacy-variant finding with a mutant's signature: the comparison's.
+  EXPECT_EQ(add("data-loss/m/put", legacy).status, "variant");
+  Report r;
+  r.findings = list;
+  EXPECT_EQ(r.new_findings(), 2u);
+  // The regression corpus' mutant traces carry their bugs in the key.
+  const auto known = load_regression_keys(REFHAMMER_SOURCE_DIR "/corpora/regressions");
+  bool with_bug = false;
+  for (const auto& [k, f] : known) with_bug = with_bug || (f == "truncate-skips-grace-period.trace" && k.find("+truncate-skips-grace-period") != std::string::npos);
+  EXPECT_TRUE(with_bug);
+}
+
 // --- report writers --------------------------------------------------------
 
 Report sample_report() {
