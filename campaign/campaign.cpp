@@ -112,6 +112,14 @@ class Campaign {
     return ec || r.empty() ? p : r.string();
   }
   void phase_fuzz(double budget);
+  // The corpus new inputs of `target` are merged into.
+  std::string merge_target(const std::string& target) const {
+    if (cfg_.fuzz.update_corpora) return cfg_.fuzz.corpora_dir + "/" + target;
+    return (cfg_.fuzz.corpus_dir.empty() ? out_ + "/corpora" : cfg_.fuzz.corpus_dir) + "/" + target;
+  }
+  // Creates `corpus` from the checkout's seeds of `target` when it does not
+  // exist yet (a copy; an interrupted copy is never left under its name).
+  std::string seed_corpus(const std::string& target, const std::string& corpus) const;
   void phase_stress(double budget);
   void phase_compare(double budget);
   void phase_minimize(double budget);
@@ -254,6 +262,30 @@ std::vector<std::string> Campaign::collect_stress(const StressRun& run, const st
   return {rep_.findings[add_finding(std::move(f), have ? &t : nullptr)].key};
 }
 
+std::string Campaign::seed_corpus(const std::string& target, const std::string& corpus) const {
+  std::error_code ec;
+  if (fs::is_directory(corpus, ec)) return {};
+  const fs::path dst(corpus);
+  fs::create_directories(dst.parent_path(), ec);
+  if (ec) return "mkdir " + dst.parent_path().string() + ": " + ec.message();
+  const std::string tmp = corpus + ".seeding." + std::to_string(getpid());
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) return "mkdir " + tmp + ": " + ec.message();
+  const std::string seeds = cfg_.fuzz.corpora_dir + "/" + target;
+  if (fs::is_directory(seeds, ec)) {
+    fs::copy(seeds, tmp, fs::copy_options::recursive, ec);
+    if (ec) {
+      std::error_code e2;
+      fs::remove_all(tmp, e2);
+      return "copying " + seeds + ": " + ec.message();
+    }
+  }
+  fs::rename(tmp, corpus, ec);
+  if (ec) return "rename " + tmp + ": " + ec.message();
+  return {};
+}
+
 FuzzRun Campaign::fuzz_one(const std::string& target, const std::string& dir, double seconds,
                            const std::vector<std::string>& design, const std::string& label) {
   FuzzRunOptions o;
@@ -263,6 +295,9 @@ FuzzRun Campaign::fuzz_one(const std::string& target, const std::string& dir, do
   const std::string seeds = cfg_.fuzz.corpora_dir + "/" + target;
   std::error_code ec;
   if (fs::is_directory(seeds, ec)) o.seed_dirs.push_back(seeds);
+  // A named corpus from earlier runs seeds this one too.
+  const std::string kept = merge_target(target);
+  if (kept != seeds && fs::is_directory(kept, ec)) o.seed_dirs.push_back(kept);
   const std::string dict = cfg_.fuzz.corpora_dir + "/" + target + ".dict";
   if (fs::exists(dict, ec)) o.dict = dict;
   o.jobs = jobs_;
@@ -353,16 +388,20 @@ void Campaign::phase_fuzz(double budget) {
       continue;
     }
     collect_crashes(r, dir, {}, "fuzz", "fuzz " + t);
-    const std::string corpus = cfg_.fuzz.corpora_dir + "/" + t;
+    // New inputs go to the run's corpus (OUT/corpora/<t>, or the directory
+    // the user named), never into the checkout unless update_corpora says so.
+    const std::string corpus = merge_target(t);
     std::error_code ec;
     if (!cfg_.fuzz.merge) {
       r.merge_note = "skipped (merge off)";
-    } else if (!fs::is_directory(corpus, ec)) {
+    } else if (cfg_.fuzz.update_corpora && !fs::is_directory(corpus, ec)) {
       r.merge_note = "skipped (no " + corpus + ")";
     } else {
-      const std::string e = merge_corpus(cfg_.fuzz.bin_dir + "/" + t, corpus, dir + "/work", dir + "/merge.log",
-                                         cfg_.fuzz.rss_limit_mb, cfg_.fuzz.timeout, r.merged_new);
-      r.merge_note = e.empty() ? "merged" : "failed: " + e;
+      std::string e = cfg_.fuzz.update_corpora ? std::string() : seed_corpus(t, corpus);
+      if (e.empty())
+        e = merge_corpus(cfg_.fuzz.bin_dir + "/" + t, corpus, dir + "/work", dir + "/merge.log",
+                         cfg_.fuzz.rss_limit_mb, cfg_.fuzz.timeout, r.merged_new);
+      r.merge_note = e.empty() ? "merged into " + rel(corpus) : "failed: " + e;
     }
     note_overhead(now() - t_run - per);
     char line[256];

@@ -197,14 +197,16 @@ std::string apply_config_json(const std::string& text, const std::string& filena
   }
   if (j.contains("fuzz") &&
       check_keys(c, "fuzz", j["fuzz"],
-                 {"enabled", "targets", "bin_dir", "corpora_dir", "jobs", "rss_limit_mb", "timeout", "merge",
-                  "min_seconds", "max_crash_files"})) {
+                 {"enabled", "targets", "bin_dir", "corpora_dir", "corpus_dir", "update_corpora", "jobs",
+                  "rss_limit_mb", "timeout", "merge", "min_seconds", "max_crash_files"})) {
     const json& f = j["fuzz"];
     auto& o = cfg.fuzz;
     get_bool(c, f, "fuzz", "enabled", o.enabled);
     get_strings(c, f, "fuzz", "targets", o.targets);
     get_string(c, f, "fuzz", "bin_dir", o.bin_dir);
     get_string(c, f, "fuzz", "corpora_dir", o.corpora_dir);
+    get_string(c, f, "fuzz", "corpus_dir", o.corpus_dir);
+    get_bool(c, f, "fuzz", "update_corpora", o.update_corpora);
     get_uint(c, f, "fuzz", "jobs", o.jobs, 0, 256);
     get_uint(c, f, "fuzz", "rss_limit_mb", o.rss_limit_mb, 64, 1u << 20);
     get_uint(c, f, "fuzz", "timeout", o.timeout, 1, 3600);
@@ -286,6 +288,9 @@ std::string load_config_file(const std::string& path, Config& cfg) {
 std::string validate(const Config& cfg) {
   const double sum = cfg.shares.fuzz + cfg.shares.stress + cfg.shares.compare + cfg.shares.minimize;
   if (sum <= 0) return "shares: at least one phase needs a share above 0";
+  if (cfg.fuzz.update_corpora && !cfg.fuzz.corpus_dir.empty())
+    return "fuzz: corpus_dir and update_corpora name two places to merge into; give one";
+  if (cfg.fuzz.update_corpora && !cfg.fuzz.merge) return "fuzz: update_corpora needs merge on";
   for (const auto& t : cfg.fuzz.targets)
     if (harness::fuzz_target(t) == nullptr && t != "fuzz_trace") return "fuzz.targets: unknown fuzz target '" + t + "'";
   for (const auto& p : cfg.stress.profiles)

@@ -21,11 +21,17 @@ struct FuzzConfig {
   bool enabled = true;
   std::vector<std::string> targets;      // empty: every fuzz_* binary in bin_dir
   std::string bin_dir = "build/fuzz/fuzz";
-  std::string corpora_dir = "corpora";   // seeds: corpora/<target>/ and <target>.dict
+  std::string corpora_dir = "corpora";   // seeds: corpora/<target>/ and <target>.dict (read only)
+  // Where new inputs are merged: <corpus_dir>/<target>/, made from the seeds
+  // the first time. Empty: OUT/corpora (a fresh copy per run). A directory
+  // the user names persists across runs (ClusterFuzz keeps corpora in
+  // storage, not in the source tree); it is a seed source too.
+  std::string corpus_dir;
+  bool update_corpora = false;           // merge into corpora_dir (the checkout) instead
   unsigned jobs = 0;                     // -fork=J; 0: every core
   unsigned rss_limit_mb = 2560;
   unsigned timeout = 20;                 // libFuzzer -timeout (seconds per input)
-  bool merge = true;                     // merge new inputs back into corpora/<target>/ (atomically)
+  bool merge = true;                     // merge new inputs into the corpus (atomically); see corpus_dir
   double min_seconds = 3;                // a target's slice is never shorter
   unsigned max_crash_files = 40;         // per target run: crash files replayed for dedup
 };

@@ -22,6 +22,7 @@ struct CampaignArgs {
   std::string config_file;
   double minutes = 0, seconds = 0;
   bool no_fuzz = false, no_stress = false, no_compare = false, no_minimize = false, no_merge = false;
+  bool update_corpora = false;
   bool print_summary = false;
   std::vector<std::string> targets, profiles;
   CLI::App* cmd = nullptr;
@@ -53,6 +54,8 @@ int run_campaign_cmd(CampaignArgs& a, const std::string& argv_line) {
   if (given(a, "--out")) cfg.out_dir = a.cfg.out_dir;
   if (given(a, "--fuzz-bin")) cfg.fuzz.bin_dir = a.cfg.fuzz.bin_dir;
   if (given(a, "--corpora")) cfg.fuzz.corpora_dir = a.cfg.fuzz.corpora_dir;
+  if (given(a, "--corpus-dir")) cfg.fuzz.corpus_dir = a.cfg.fuzz.corpus_dir;
+  if (a.update_corpora) cfg.fuzz.update_corpora = true;
   if (given(a, "--regressions")) cfg.regressions_dir = a.cfg.regressions_dir;
   if (given(a, "--bench-dir")) cfg.bench_dir = a.cfg.bench_dir;
   if (given(a, "--bugbench")) cfg.bugbench = a.cfg.bugbench;
@@ -97,7 +100,7 @@ int run_campaign_cmd(CampaignArgs& a, const std::string& argv_line) {
                 rc == campaign::kClean ? "CLEAN" : "NEW FINDINGS", rep.seconds, rep.new_findings(), known, variant);
     for (const auto& f : rep.findings)
       if (f.counts())
-        std::printf("  NEW %s (%s)%s%s\n", f.key.c_str(), f.source.c_str(), f.trace_path.empty() ? ": " : " -> ",
+        std::printf("  %s %s (%s)%s%s\n", f.status == "regression" ? "REGRESSION" : "NEW", f.key.c_str(), f.source.c_str(), f.trace_path.empty() ? ": " : " -> ",
                     f.trace_path.empty() ? f.note.c_str() : (rep.out_dir + "/" + f.trace_path).c_str());
     std::printf("reports: %s/{report.md,report.html,report.json,junit.xml}\n", rep.out_dir.c_str());
   }
@@ -120,8 +123,12 @@ Runner add_campaign(CLI::App& app) {
   cmd->add_option("--out,-o", c.out_dir, "output directory, must not exist (default refhammer-out/campaign-<UTC time>)");
   cmd->add_option("--seed", c.seed, "seed of the stress workers and searches (default: the clock)");
   cmd->add_option("--fuzz-bin", c.fuzz.bin_dir, "directory of the libFuzzer binaries")->capture_default_str();
-  cmd->add_option("--corpora", c.fuzz.corpora_dir, "seed corpora and dictionaries; new inputs are merged back")
+  cmd->add_option("--corpora", c.fuzz.corpora_dir, "seed corpora and dictionaries (read only unless --update-corpora)")
       ->capture_default_str();
+  cmd->add_option("--corpus-dir", c.fuzz.corpus_dir,
+                  "merge new inputs into DIR/<target>/ (kept across runs, seeds the next; default OUT/corpora)");
+  cmd->add_flag("--update-corpora", a->update_corpora,
+                "merge new inputs into the --corpora directory (the checkout's corpora/) instead");
   cmd->add_option("--regressions", c.regressions_dir, "known findings: the regression traces")->capture_default_str();
   cmd->add_option("--bench-dir", c.bench_dir, "where core_bench is, for the free-path cost")->capture_default_str();
   cmd->add_option("--bugbench", c.bugbench, "a bugbench JSON to chart in the report (docs/reports.md)");
@@ -134,7 +141,7 @@ Runner add_campaign(CLI::App& app) {
   cmd->add_flag("--no-stress", a->no_stress, "no stress phase");
   cmd->add_flag("--no-compare", a->no_compare, "no design comparison");
   cmd->add_flag("--no-minimize", a->no_minimize, "write the findings' traces without minimizing them");
-  cmd->add_flag("--no-merge", a->no_merge, "leave corpora/ alone (no merge of new inputs)");
+  cmd->add_flag("--no-merge", a->no_merge, "no merge of new inputs at all");
   cmd->add_flag("--summary", a->print_summary, "print report.md at the end instead of the short verdict");
   return [a] {
     std::string line = "refhammer campaign";

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -446,6 +447,81 @@ TEST(CampaignRun, StressOnlyWritesFourReportsAndRefusesToOverwrite) {
   EXPECT_NE(err.find("no fuzz targets in"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(out / "second"));
   fs::remove_all(out);
+}
+
+// The main job leaves the checkout as it was: new inputs go to OUT/corpora
+// (or a corpus directory the user names), and only --update-corpora merges
+// into the seed corpora. A stand-in fuzzer writes one new input per run.
+TEST(CampaignRun, NewInputsGoToTheRunsCorpusNotToTheCheckout) {
+  const fs::path d = fs::temp_directory_path() / ("refhammer-corpus-test-" + std::to_string(getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d / "bin");
+  fs::create_directories(d / "corpora" / "fuzz_program");
+  std::ofstream(d / "corpora" / "fuzz_program" / "seed") << "s";
+  const fs::path bin = d / "bin" / "fuzz_program";
+  // -merge=1 -timeout=T -rss_limit_mb=R TMP WORK: copy WORK into TMP; a
+  // fuzzing run: the first non-option argument is the work directory.
+  std::ofstream(bin) << "#!/bin/sh\n"
+                        "if [ \"$1\" = -merge=1 ]; then cp \"$5\"/* \"$4\"/; exit 0; fi\n"
+                        "for a; do case $a in -*) ;; *) echo n > \"$a\"/new-input; exit 0;; esac; done\n";
+  fs::permissions(bin, fs::perms::owner_all);
+  auto config = [&](const std::string& out) {
+    Config c;
+    c.seconds = 3;
+    c.seed = 5;
+    c.out_dir = (d / out).string();
+    c.fuzz.bin_dir = (d / "bin").string();
+    c.fuzz.corpora_dir = (d / "corpora").string();
+    c.fuzz.targets = {"fuzz_program"};
+    c.fuzz.min_seconds = 1;
+    c.stress.enabled = false;
+    c.compare.enabled = false;
+    c.minimize.enabled = false;
+    c.regressions_dir = REFHAMMER_SOURCE_DIR "/corpora/regressions";
+    return c;
+  };
+  auto files = [](const fs::path& dir) {
+    std::vector<std::string> v;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+      v.push_back(it->path().filename().string());
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  using V = std::vector<std::string>;
+  Hooks h;
+  std::string err;
+  {  // Default: OUT/corpora/<target>, the seeds plus the new input.
+    Report r;
+    ASSERT_EQ(run_campaign(config("run1"), h, r, err), kClean) << err;
+    EXPECT_EQ(files(d / "corpora" / "fuzz_program"), V{"seed"});
+    EXPECT_EQ(files(d / "run1" / "corpora" / "fuzz_program"), (V{"new-input", "seed"}));
+    ASSERT_EQ(r.fuzz.size(), 1u);
+    EXPECT_EQ(r.fuzz[0].merged_new, 1u);
+    EXPECT_EQ(files(d / "run1" / "corpora"), V{"fuzz_program"});  // no temporary left beside it
+  }
+  {  // A named corpus is made from the seeds, kept, and seeds the next run.
+    Config c = config("run2");
+    c.fuzz.corpus_dir = (d / "kept").string();
+    Report r;
+    ASSERT_EQ(run_campaign(c, h, r, err), kClean) << err;
+    EXPECT_EQ(files(d / "kept" / "fuzz_program"), (V{"new-input", "seed"}));
+    EXPECT_FALSE(fs::exists(d / "run2" / "corpora"));
+    EXPECT_EQ(files(d / "corpora" / "fuzz_program"), V{"seed"});
+  }
+  {  // --update-corpora: the deliberate merge into the seed corpora.
+    Config c = config("run3");
+    c.fuzz.update_corpora = true;
+    Report r;
+    ASSERT_EQ(run_campaign(c, h, r, err), kClean) << err;
+    EXPECT_EQ(files(d / "corpora" / "fuzz_program"), (V{"new-input", "seed"}));
+    Config both = config("run4");
+    both.fuzz.update_corpora = true;
+    both.fuzz.corpus_dir = (d / "kept").string();
+    EXPECT_EQ(run_campaign(both, h, r, err), kUsage);
+    EXPECT_NE(err.find("give one"), std::string::npos) << err;
+  }
+  fs::remove_all(d);
 }
 
 }  // namespace
