@@ -29,6 +29,16 @@ namespace {
 const refhammer::harness::FuzzTargetSpec* g_target = nullptr;
 core::ModelConfig g_cfg;
 
+// Interleaving coverage (harness/engine.hpp, docs/fuzzing.md): libFuzzer
+// reads this section as extra 8-bit counters, clears them before every
+// input and keeps an input that makes a new (writer site, accessor site)
+// pair count, so inputs that try new interleavings stay in the corpus.
+// REFHAMMER_INTERLEAVING=0 turns it off (for the with/without measurement).
+constexpr size_t kInterleavingCounters = 1 << 14;
+__attribute__((section("__libfuzzer_extra_counters"), used)) uint8_t g_interleaving_counters[kInterleavingCounters];
+refhammer::harness::InterleavingCoverage g_icov;
+bool g_icov_on = true;
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -43,6 +53,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     std::fprintf(stderr, "%s: %s\n", REFHAMMER_FUZZ_TARGET, err.c_str());
     std::exit(2);
   }
+  const char* ic = std::getenv("REFHAMMER_INTERLEAVING");
+  g_icov_on = ic == nullptr || std::string(ic) != "0";
+  g_icov.counters = g_interleaving_counters;
+  g_icov.size = kInterleavingCounters;
   return 0;
 }
 
@@ -50,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace refhammer::harness;
   const FuzzCase c = decode_fuzz_input(*g_target, data, size, g_cfg);
   if (c.program.total_ops() == 0) return -1;  // nothing to run: keep it out of the corpus
-  const RunResult r = run_fuzz_case(*g_target, c, g_cfg);
+  const RunResult r = run_fuzz_case(*g_target, c, g_cfg, g_icov_on ? &g_icov : nullptr);
   if (r.clean()) return 0;
   const std::string trace = write_trace(fuzz_case_trace(*g_target, c, g_cfg, r));
   std::fprintf(stderr,

@@ -228,6 +228,11 @@ class DetHook final : public core::SyncHook {
   std::vector<std::vector<const void*>> reads, watched;
   SchedView view;                     // in_op per actor, for order-following sources
   std::vector<Actor>* actors = nullptr;
+  // With interleaving coverage: per actor, the op its sync points belong to,
+  // their index within it, and the pending access's site.
+  bool sites = false;
+  std::vector<int> site_op;
+  std::vector<uint32_t> site_step, pending_site;
   void on_sync(core::SyncOp op, const void* addr) override {
     countdown = 1;
     if (!Fiber::in_fiber()) return;  // the scheduler's own context (audits)
@@ -235,6 +240,16 @@ class DetHook final : public core::SyncHook {
       spinning[actor] = op == core::SyncOp::Spin;
       pending[actor] = op;
       pending_addr[actor] = addr;
+      if (sites) {
+        const Actor& act = (*actors)[actor];
+        if (act.current != site_op[actor]) {
+          site_op[actor] = act.current;
+          site_step[actor] = 0;
+        }
+        const uint32_t code = act.current >= 0 ? act.program[static_cast<size_t>(act.current)].code : 0xffu;
+        pending_site[actor] = code << 16 | std::min<uint32_t>(site_step[actor]++, 0xfff) << 4 |
+                              static_cast<uint32_t>(op);
+      }
       if (op == core::SyncOp::Spin) {
         watched[actor].swap(reads[actor]);
         reads[actor].clear();
@@ -253,6 +268,33 @@ class DetHook final : public core::SyncHook {
 bool is_write(core::SyncOp op) {
   return op == core::SyncOp::Store || op == core::SyncOp::Rmw || op == core::SyncOp::Cas;
 }
+
+uint64_t mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  return x ^ (x >> 33);
+}
+
+}  // namespace
+
+void InterleavingCoverage::access(const void* addr, uint8_t actor, uint32_t site, bool write) {
+  const uint64_t h = mix64(reinterpret_cast<uintptr_t>(addr));
+  Writer& w = writers[h & (kWriters - 1)];
+  if (w.gen == gen && w.addr == addr && w.actor != actor) {
+    // The pair of sites, not the location: the same race on another frame
+    // is the same feature.
+    ++pairs;
+    if (counters != nullptr && size != 0) {
+      uint8_t& c = counters[mix64(uint64_t{w.site} << 32 | site) & (size - 1)];
+      if (c != 0xff) ++c;
+    }
+  }
+  if (write) w = Writer{addr, gen, actor, site};
+}
+
+namespace {
 
 struct FiberArg {
   Run* run;
@@ -292,6 +334,17 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
   hook.watched.assign(n, {});
   hook.view.in_op.assign(n, 0);
   hook.actors = &run->w.actors();
+  InterleavingCoverage* const icov = o.interleaving;
+  if (icov != nullptr) {
+    hook.sites = true;
+    hook.site_op.assign(n, -1);
+    hook.site_step.assign(n, 0);
+    hook.pending_site.assign(n, 0);
+    if (++icov->gen == 0) {  // wrapped: old entries could match again
+      icov->writers.assign(InterleavingCoverage::kWriters, {});
+      icov->gen = 1;
+    }
+  }
   src.attach(&hook.view);
   // A spinner is blocked until another actor writes (see the spinner rule
   // below).
@@ -377,6 +430,11 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
           // in particular: any write may be what it waits for.
           if (w.empty() || std::find(w.begin(), w.end(), hook.pending_addr[a]) != w.end()) blocked[i] = 0;
         }
+      // The pending access of `a` happens in this resume: count its pair
+      // with the last other actor's write to the location.
+      if (icov != nullptr && fibers[a].started() && hook.pending_addr[a] != nullptr &&
+          hook.pending[a] != core::SyncOp::Spin)
+        icov->access(hook.pending_addr[a], static_cast<uint8_t>(a), hook.pending_site[a], is_write(hook.pending[a]));
       fibers[a].resume();
       if (hook.spinning[a]) blocked[a] = 1;
       step += batch;

@@ -47,6 +47,32 @@ struct Report {
   std::string last_ops;   // each actor's last few ops with their results, and the op it was in
 };
 
+// Interleaving coverage: a gradient towards races for a coverage-guided
+// fuzzer. Code coverage does not grow when a new interleaving is tried; this
+// does. The deterministic scheduler counts, per access, the pair (site of
+// the previous write to the same location by ANOTHER actor, site of this
+// access), hashed into `counters` (a fuzzer's extra-counter array): the
+// reads-from / alias pairs of RFF (ASPLOS'24) and KRACE (S&P'20). A site is
+// (op code, index of the sync point within the op, access kind), so it is
+// the same in every build. The last-writer table lives here, across runs
+// (a generation number invalidates it per run, no clearing).
+struct InterleavingCoverage {
+  uint8_t* counters = nullptr;  // e.g. libFuzzer's __libfuzzer_extra_counters section
+  size_t size = 0;              // a power of two
+  uint64_t pairs = 0;           // cross-actor pairs counted (all runs)
+  struct Writer {
+    const void* addr = nullptr;
+    uint32_t gen = 0;
+    uint8_t actor = 0;
+    uint32_t site = 0;
+  };
+  static constexpr size_t kWriters = 1024;  // a power of two; older locations are overwritten
+  std::vector<Writer> writers = std::vector<Writer>(kWriters);
+  uint32_t gen = 0;
+  // One access by `actor` at `site` to `addr` (a write when `write`).
+  void access(const void* addr, uint8_t actor, uint32_t site, bool write);
+};
+
 struct RunOptions {
   uint32_t audit_every = 0;          // ops per actor between quiescent audits; 0 = teardown only
   uint64_t max_steps = 20'000'000;   // deterministic: step budget (then reported as a livelock)
@@ -60,6 +86,9 @@ struct RunOptions {
   // decision sources that follow op boundaries (stress's guided replay);
   // nothing else changes when it is set.
   std::function<void(unsigned actor, size_t ops_done)> on_op;
+  // deterministic: count interleaving pairs here (fuzz targets); nothing
+  // else changes when it is set.
+  InterleavingCoverage* interleaving = nullptr;
 };
 
 // One stretch of consecutive steps of one actor inside one op (op -1: the

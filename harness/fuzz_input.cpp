@@ -182,9 +182,12 @@ std::unique_ptr<DecisionSource> make_source(const FuzzTargetSpec& t, const FuzzC
 
 }  // namespace
 
-RunResult run_fuzz_case(const FuzzTargetSpec& t, const FuzzCase& c, const core::ModelConfig& cfg) {
+RunResult run_fuzz_case(const FuzzTargetSpec& t, const FuzzCase& c, const core::ModelConfig& cfg,
+                        InterleavingCoverage* icov) {
   RunOptions o;
   o.audit_every = t.audit_every;
+  // One actor has no interleavings to count.
+  if (c.program.actors.size() > 1) o.interleaving = icov;
   if (t.sched == FuzzSched::None) o.solo_batch = 256;
   auto src = make_source(t, c);
   return run_deterministic(cfg, c.program, *src, o);

@@ -71,7 +71,10 @@ FuzzCase decode_fuzz_input(const FuzzTargetSpec& t, const uint8_t* data, size_t 
 std::string encode_fuzz_input(const FuzzTargetSpec& t, const Program& p, const std::vector<uint8_t>& sched,
                               const core::ModelConfig& cfg, std::vector<uint8_t>& out);
 
-RunResult run_fuzz_case(const FuzzTargetSpec& t, const FuzzCase& c, const core::ModelConfig& cfg);
+// `icov`: count interleaving pairs there (the fuzz targets' extra counters,
+// see InterleavingCoverage); the verdict does not depend on it.
+RunResult run_fuzz_case(const FuzzTargetSpec& t, const FuzzCase& c, const core::ModelConfig& cfg,
+                        InterleavingCoverage* icov = nullptr);
 
 // The run as a text trace with its recorded schedule and verdict, replayable
 // with `refhammer replay`.
