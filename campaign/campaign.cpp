@@ -120,6 +120,10 @@ class Campaign {
   // Creates `corpus` from the checkout's seeds of `target` when it does not
   // exist yet (a copy; an interrupted copy is never left under its name).
   std::string seed_corpus(const std::string& target, const std::string& corpus) const;
+  // Runs a crash file once under the ASan+UBSan build of its target
+  // (fuzz.asan_bin_dir); what it said, for the finding's note.
+  std::string asan_replay(const std::string& file, const std::string& target, const std::vector<std::string>& design,
+                          const std::string& dir) const;
   void phase_stress(double budget);
   void phase_compare(double budget);
   void phase_minimize(double budget);
@@ -222,6 +226,10 @@ std::vector<std::string> Campaign::collect_crashes(const FuzzRun& run, const std
         harness::write_file_atomic(file + ".trace", harness::write_trace(t), false);
       }
     }
+    if (kind != "timeout" && kind != "oom") {
+      const std::string a = asan_replay(file, run.target, design, dir);
+      if (!a.empty()) f.note += (f.note.empty() ? "" : "; ") + a;
+    }
     keys.push_back(rep_.findings[add_finding(std::move(f), have ? &t : nullptr)].key);
   }
   std::sort(keys.begin(), keys.end());
@@ -260,6 +268,34 @@ std::vector<std::string> Campaign::collect_stress(const StressRun& run, const st
       return {rep_.findings[add_finding(std::move(f), &t, false)].key};
   }
   return {rep_.findings[add_finding(std::move(f), have ? &t : nullptr)].key};
+}
+
+std::string Campaign::asan_replay(const std::string& file, const std::string& target,
+                                  const std::vector<std::string>& design, const std::string& dir) const {
+  const std::string& ad = cfg_.fuzz.asan_bin_dir;
+  if (ad.empty() || fs::path(ad).lexically_normal() == fs::path(cfg_.fuzz.bin_dir).lexically_normal()) return {};
+  const std::string bin = ad + "/" + target;
+  if (access(bin.c_str(), X_OK) != 0) return "no ASan+UBSan replay (" + bin + " is not built)";
+  const std::string log = dir + "/crashes/" + fs::path(file).filename().string() + ".asan.log";
+  std::string err;
+  const int rc = run_command({bin, "-runs=1", "-rss_limit_mb=" + std::to_string(cfg_.fuzz.rss_limit_mb),
+                              "-timeout=" + std::to_string(cfg_.fuzz.timeout), file},
+                             {{"REFHAMMER_DESIGN", join(design, " ")}, {"REFHAMMER_BUGS", ""}}, log,
+                             cfg_.fuzz.timeout + 60.0, &err);
+  if (rc < 0) return "ASan+UBSan replay could not run: " + err;
+  // The first sanitizer report line, else the harness's own verdict.
+  std::ifstream in(log);
+  std::string line, violation;
+  while (std::getline(in, line)) {
+    if (line.find("ERROR: AddressSanitizer") != std::string::npos ||
+        line.find("ERROR: LeakSanitizer") != std::string::npos || line.find("runtime error:") != std::string::npos) {
+      const size_t at = line.find("ERROR: ");
+      return "ASan+UBSan replay: " + (at == std::string::npos ? line : line.substr(at + 7)) + " (" + rel(log) + ")";
+    }
+    if (violation.empty() && line.rfind("==refhammer== VIOLATION ", 0) == 0) violation = line.substr(24);
+  }
+  if (!violation.empty()) return "ASan+UBSan replay: the same oracle verdict (" + violation + "), no sanitizer report";
+  return rc == 0 ? "ASan+UBSan replay: runs clean" : "ASan+UBSan replay: exit " + std::to_string(rc) + " (" + rel(log) + ")";
 }
 
 std::string Campaign::seed_corpus(const std::string& target, const std::string& corpus) const {
@@ -673,7 +709,8 @@ int Campaign::run(std::string& error) {
     targets_ = cfg_.fuzz.targets.empty() ? discover_targets(cfg_.fuzz.bin_dir) : cfg_.fuzz.targets;
     if (targets_.empty()) {
       error = "no fuzz targets in " + cfg_.fuzz.bin_dir +
-              " (build the fuzz preset: cmake --preset fuzz && cmake --build --preset fuzz; or run with --no-fuzz)";
+              " (build the fuzz-fast preset: cmake --preset fuzz-fast && cmake --build --preset fuzz-fast; or run with "
+              "--no-fuzz)";
       return kUsage;
     }
     for (const auto& t : targets_) {

@@ -197,13 +197,14 @@ std::string apply_config_json(const std::string& text, const std::string& filena
   }
   if (j.contains("fuzz") &&
       check_keys(c, "fuzz", j["fuzz"],
-                 {"enabled", "targets", "bin_dir", "corpora_dir", "corpus_dir", "update_corpora", "jobs",
+                 {"enabled", "targets", "bin_dir", "asan_bin_dir", "corpora_dir", "corpus_dir", "update_corpora", "jobs",
                   "rss_limit_mb", "timeout", "merge", "min_seconds", "max_crash_files"})) {
     const json& f = j["fuzz"];
     auto& o = cfg.fuzz;
     get_bool(c, f, "fuzz", "enabled", o.enabled);
     get_strings(c, f, "fuzz", "targets", o.targets);
     get_string(c, f, "fuzz", "bin_dir", o.bin_dir);
+    get_string(c, f, "fuzz", "asan_bin_dir", o.asan_bin_dir);
     get_string(c, f, "fuzz", "corpora_dir", o.corpora_dir);
     get_string(c, f, "fuzz", "corpus_dir", o.corpus_dir);
     get_bool(c, f, "fuzz", "update_corpora", o.update_corpora);

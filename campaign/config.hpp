@@ -20,7 +20,12 @@ namespace refhammer::campaign {
 struct FuzzConfig {
   bool enabled = true;
   std::vector<std::string> targets;      // empty: every fuzz_* binary in bin_dir
-  std::string bin_dir = "build/fuzz/fuzz";
+  // The fuzzing runs use the throughput build (the fuzz-fast preset: no
+  // sanitizers); each crash file is then run once more by the ASan+UBSan
+  // build of the same target (the fuzz preset), whose report lands in the
+  // finding. asan_bin_dir "" (or equal to bin_dir): no such replay.
+  std::string bin_dir = "build/fuzz-fast/fuzz";
+  std::string asan_bin_dir = "build/fuzz/fuzz";
   std::string corpora_dir = "corpora";   // seeds: corpora/<target>/ and <target>.dict (read only)
   // Where new inputs are merged: <corpus_dir>/<target>/, made from the seeds
   // the first time. Empty: OUT/corpora (a fresh copy per run). A directory

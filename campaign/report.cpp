@@ -134,6 +134,7 @@ ojson config_json(const Config& c) {
           {"shares", {{"fuzz", c.shares.fuzz}, {"stress", c.shares.stress}, {"compare", c.shares.compare},
                       {"minimize", c.shares.minimize}}},
           {"fuzz", {{"enabled", c.fuzz.enabled}, {"targets", c.fuzz.targets}, {"bin_dir", c.fuzz.bin_dir},
+                    {"asan_bin_dir", c.fuzz.asan_bin_dir},
                     {"corpora_dir", c.fuzz.corpora_dir}, {"corpus_dir", c.fuzz.corpus_dir},
                     {"update_corpora", c.fuzz.update_corpora}, {"jobs", c.fuzz.jobs}, {"rss_limit_mb", c.fuzz.rss_limit_mb},
                     {"timeout", c.fuzz.timeout}, {"merge", c.fuzz.merge}, {"min_seconds", c.fuzz.min_seconds},

@@ -53,6 +53,7 @@ int run_campaign_cmd(CampaignArgs& a, const std::string& argv_line) {
   if (given(a, "--seed")) cfg.seed = a.cfg.seed;
   if (given(a, "--out")) cfg.out_dir = a.cfg.out_dir;
   if (given(a, "--fuzz-bin")) cfg.fuzz.bin_dir = a.cfg.fuzz.bin_dir;
+  if (given(a, "--asan-fuzz-bin")) cfg.fuzz.asan_bin_dir = a.cfg.fuzz.asan_bin_dir;
   if (given(a, "--corpora")) cfg.fuzz.corpora_dir = a.cfg.fuzz.corpora_dir;
   if (given(a, "--corpus-dir")) cfg.fuzz.corpus_dir = a.cfg.fuzz.corpus_dir;
   if (a.update_corpora) cfg.fuzz.update_corpora = true;
@@ -122,7 +123,11 @@ Runner add_campaign(CLI::App& app) {
   cmd->add_option("--config,-c", a->config_file, "a JSON file overriding the embedded defaults (docs/reports.md)");
   cmd->add_option("--out,-o", c.out_dir, "output directory, must not exist (default refhammer-out/campaign-<UTC time>)");
   cmd->add_option("--seed", c.seed, "seed of the stress workers and searches (default: the clock)");
-  cmd->add_option("--fuzz-bin", c.fuzz.bin_dir, "directory of the libFuzzer binaries")->capture_default_str();
+  cmd->add_option("--fuzz-bin", c.fuzz.bin_dir, "directory of the libFuzzer binaries that fuzz (the fuzz-fast preset)")
+      ->capture_default_str();
+  cmd->add_option("--asan-fuzz-bin", c.fuzz.asan_bin_dir,
+                  "the ASan+UBSan builds of the targets (the fuzz preset): each crash file is replayed there; '' none")
+      ->capture_default_str();
   cmd->add_option("--corpora", c.fuzz.corpora_dir, "seed corpora and dictionaries (read only unless --update-corpora)")
       ->capture_default_str();
   cmd->add_option("--corpus-dir", c.fuzz.corpus_dir,

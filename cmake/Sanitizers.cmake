@@ -7,6 +7,10 @@
 #                        coverage instrumentation (fuzzer-no-link); only the
 #                        executables made by refhammer_add_fuzzer() link the
 #                        libFuzzer engine.  clang only.
+#   "fuzzer-fast"        libFuzzer coverage instrumentation only, no ASan or
+#                        UBSan: the throughput build (the harness's own oracle
+#                        catches the model's errors; the campaign replays its
+#                        crash files under the "fuzzer" build).  clang only.
 #
 # The flags are set at directory scope, before any subdirectory is added, so
 # every target of the project (core, tests, ...) is built the same way.
@@ -22,7 +26,7 @@ include_guard(GLOBAL)
 
 set(REFHAMMER_SANITIZE "" CACHE STRING
     "Sanitizers: \"\", \"address,undefined\", \"thread\" or \"fuzzer\"")
-set_property(CACHE REFHAMMER_SANITIZE PROPERTY STRINGS "" "address,undefined" "thread" "fuzzer")
+set_property(CACHE REFHAMMER_SANITIZE PROPERTY STRINGS "" "address,undefined" "thread" "fuzzer" "fuzzer-fast")
 set(LIB_FUZZING_ENGINE "" CACHE STRING
     "Link flags of an external fuzzing engine for refhammer_add_fuzzer() (overrides the LIB_FUZZING_ENGINE environment variable)")
 option(REFHAMMER_ALLOW_UNINSTRUMENTED_TBB
@@ -35,6 +39,12 @@ elseif(REFHAMMER_SANITIZE STREQUAL "address,undefined")
   set(_refhammer_san_flags -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 elseif(REFHAMMER_SANITIZE STREQUAL "thread")
   set(_refhammer_san_flags -fsanitize=thread)
+elseif(REFHAMMER_SANITIZE STREQUAL "fuzzer-fast")
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "REFHAMMER_SANITIZE=fuzzer-fast needs clang (g++ has no libFuzzer); "
+                        "compiler is ${CMAKE_CXX_COMPILER_ID}")
+  endif()
+  set(_refhammer_san_flags -fsanitize=fuzzer-no-link)
 elseif(REFHAMMER_SANITIZE STREQUAL "fuzzer")
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "REFHAMMER_SANITIZE=fuzzer needs clang (g++ has no libFuzzer); "
@@ -48,7 +58,7 @@ elseif(REFHAMMER_SANITIZE STREQUAL "fuzzer")
                            -fno-sanitize-recover=all -fno-omit-frame-pointer)
 else()
   message(FATAL_ERROR "REFHAMMER_SANITIZE='${REFHAMMER_SANITIZE}' is not one of "
-                      "\"\", \"address,undefined\", \"thread\", \"fuzzer\"")
+                      "\"\", \"address,undefined\", \"thread\", \"fuzzer\", \"fuzzer-fast\"")
 endif()
 
 if(_refhammer_san_flags)

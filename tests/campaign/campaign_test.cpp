@@ -524,4 +524,46 @@ TEST(CampaignRun, NewInputsGoToTheRunsCorpusNotToTheCheckout) {
   fs::remove_all(d);
 }
 
+// The fast build fuzzes; each crash file is run once more by the ASan+UBSan
+// build of the target, and what it reported is in the finding.
+TEST(CampaignRun, CrashFilesOfTheFastBuildAreReplayedUnderAsan) {
+  const fs::path d = fs::temp_directory_path() / ("refhammer-asan-replay-test-" + std::to_string(getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d / "fast");
+  fs::create_directories(d / "asan");
+  fs::create_directories(d / "corpora" / "fuzz_program");
+  // The fast stand-in writes one crash file where -artifact_prefix says.
+  std::ofstream(d / "fast" / "fuzz_program")
+      << "#!/bin/sh\nfor a; do case $a in -artifact_prefix=*) echo x > \"${a#-artifact_prefix=}crash-0001\";; esac; "
+         "done\nexit 0\n";
+  // The ASan stand-in reports a use-after-free for any file it is given.
+  std::ofstream(d / "asan" / "fuzz_program")
+      << "#!/bin/sh\necho '==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x1'\nexit 1\n";
+  fs::permissions(d / "fast" / "fuzz_program", fs::perms::owner_all);
+  fs::permissions(d / "asan" / "fuzz_program", fs::perms::owner_all);
+  Config c;
+  c.seconds = 3;
+  c.seed = 5;
+  c.out_dir = (d / "out").string();
+  c.fuzz.bin_dir = (d / "fast").string();
+  c.fuzz.asan_bin_dir = (d / "asan").string();
+  c.fuzz.corpora_dir = (d / "corpora").string();
+  c.fuzz.targets = {"fuzz_program"};
+  c.fuzz.merge = false;
+  c.fuzz.min_seconds = 1;
+  c.stress.enabled = false;
+  c.compare.enabled = false;
+  c.minimize.enabled = false;
+  c.regressions_dir = REFHAMMER_SOURCE_DIR "/corpora/regressions";
+  Hooks h;
+  Report r;
+  std::string err;
+  EXPECT_EQ(run_campaign(c, h, r, err), kNewFindings) << err;
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_NE(r.findings[0].note.find("ASan+UBSan replay: AddressSanitizer: heap-use-after-free"), std::string::npos)
+      << r.findings[0].note;
+  EXPECT_TRUE(fs::exists(d / "out" / "fuzz" / "fuzz_program" / "crashes" / "crash-0001.asan.log"));
+  fs::remove_all(d);
+}
+
 }  // namespace
