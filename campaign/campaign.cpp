@@ -400,30 +400,52 @@ StressRun Campaign::stress_one(const std::string& profile, bool perturb, double 
   return run;
 }
 
+constexpr double kFindingBonus = 10;  // a finding is worth 10 new features per second
+
+// The fuzz budget goes where the bugs are (a two-round bandit): round 1
+// gives every target an even slice of fuzz.explore_share of the phase; each
+// target then gets a score, its new features per second over the second half
+// of its slice (libFuzzer's ft: coverage plus the interleaving pairs) plus
+// kFindingBonus per distinct finding it produced; round 2 splits the rest of
+// the phase in proportion to score + 1, highest first, and drops slices
+// shorter than fuzz.min_seconds. The report shows each run's round and why it
+// got its slice.
 void Campaign::phase_fuzz(double budget) {
   if (targets_.empty()) return;
   const double start = now();
-  prog_.line("=== fuzz: " + std::to_string(targets_.size()) + " target(s), about " +
-             fmt("%.1f", std::max(cfg_.fuzz.min_seconds, budget / static_cast<double>(targets_.size()))) +
-             " s each, -fork=" + std::to_string(jobs_));
-  for (size_t i = 0; i < targets_.size(); ++i) {
+  const size_t n = targets_.size();
+  const double explore = cfg_.fuzz.explore_share * budget;
+  prog_.line("=== fuzz: " + std::to_string(n) + " target(s); round 1 about " +
+             fmt("%.1f", std::max(cfg_.fuzz.min_seconds, explore / static_cast<double>(n))) +
+             " s each, round 2 by yield; -fork=" + std::to_string(jobs_));
+  struct Score {
+    double ft_rate = 0;
+    size_t findings = 0;
+    double value() const { return ft_rate + kFindingBonus * static_cast<double>(findings); }
+  };
+  std::vector<Score> score(n);
+  auto one = [&](size_t i, double per, const std::string& dir, int round, const std::string& why) {
     const std::string& t = targets_[i];
-    current_ = "fuzz [" + std::to_string(i + 1) + "/" + std::to_string(targets_.size()) + "]";
-    const std::string dir = out_ + "/fuzz/" + t;
-    // What is left of the phase, shared by the targets still to run, less
-    // what a run costs beyond its -max_total_time (start-up, merge, replays).
-    const double left = budget - (now() - start);
-    const double per = std::max(cfg_.fuzz.min_seconds,
-                                left / static_cast<double>(targets_.size() - i) - fuzz_overhead_);
     const double t_run = now();
     FuzzRun r = fuzz_one(t, dir, per, {}, t);
+    r.round = round;
+    r.budget_note = why;
     note_overhead(now() - t_run - per);
     if (!r.error.empty()) {
       prog_.line("  " + t + ": " + r.error);
       rep_.fuzz.push_back(std::move(r));
-      continue;
+      return;
     }
-    collect_crashes(r, dir, {}, "fuzz", "fuzz " + t);
+    const std::vector<std::string> keys = collect_crashes(r, dir, {}, "fuzz", "fuzz " + t);
+    if (round == 1) {
+      // Features gained in the second half of the slice, per second.
+      const FuzzSample* mid = nullptr;
+      for (const auto& x : r.series)
+        if (x.t <= r.seconds / 2) mid = &x;
+      const double half = r.seconds - (mid ? mid->t : 0.0);
+      if (half > 0) score[i].ft_rate = static_cast<double>(r.ft() - (mid ? mid->ft : 0)) / half;
+      score[i].findings = keys.size();
+    }
     // New inputs go to the run's corpus (OUT/corpora/<t>, or the directory
     // the user named), never into the checkout unless update_corpora says so.
     const std::string corpus = merge_target(t);
@@ -441,12 +463,42 @@ void Campaign::phase_fuzz(double budget) {
     }
     note_overhead(now() - t_run - per);
     char line[256];
-    std::snprintf(line, sizeof line, "  %-18s runs %-9llu exec/s %-7.0f cov %-6llu ft %-7llu crashes %-3llu merged +%llu",
-                  t.c_str(), static_cast<unsigned long long>(r.execs()), r.exec_per_s(),
+    std::snprintf(line, sizeof line, "  %-18s r%d runs %-9llu exec/s %-7.0f cov %-6llu ft %-7llu crashes %-3llu merged +%llu",
+                  t.c_str(), round, static_cast<unsigned long long>(r.execs()), r.exec_per_s(),
                   static_cast<unsigned long long>(r.cov()), static_cast<unsigned long long>(r.ft()),
                   static_cast<unsigned long long>(r.crash_files), static_cast<unsigned long long>(r.merged_new));
     prog_.line(line + (r.merge_note.rfind("failed", 0) == 0 ? "  (merge " + r.merge_note + ")" : std::string()));
     rep_.fuzz.push_back(std::move(r));
+  };
+  for (size_t i = 0; i < n; ++i) {
+    current_ = "fuzz r1 [" + std::to_string(i + 1) + "/" + std::to_string(n) + "]";
+    // What is left of the round, shared by the targets still to run, less
+    // what a run costs beyond its -max_total_time (start-up, merge, replays).
+    const double left = explore - (now() - start);
+    const double per = std::max(cfg_.fuzz.min_seconds, left / static_cast<double>(n - i) - fuzz_overhead_);
+    one(i, per, out_ + "/fuzz/" + targets_[i], 1, "round 1: an even slice of " + fmt("%.0f", 100 * cfg_.fuzz.explore_share) + "% of the phase");
+  }
+  if (cfg_.fuzz.explore_share >= 1) return;  // even slices only
+  // Round 2: by score, highest first.
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return score[a].value() != score[b].value() ? score[a].value() > score[b].value() : a < b;
+  });
+  double total = 0;
+  for (size_t i : order) total += score[i].value() + 1;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = order[k];
+    const double left = budget - (now() - start);
+    if (left < cfg_.fuzz.min_seconds) break;
+    const double w = score[i].value() + 1;
+    const double per = left * w / total - fuzz_overhead_;
+    total -= w;
+    if (per < cfg_.fuzz.min_seconds) continue;  // its share goes to the targets after it
+    current_ = "fuzz r2 [" + std::to_string(k + 1) + "/" + std::to_string(n) + "]";
+    one(i, per, out_ + "/fuzz/" + targets_[i] + "-round2", 2,
+        "round 2: score " + fmt("%.1f", score[i].value()) + " (" + fmt("%.1f", score[i].ft_rate) +
+            " new features/s late in round 1, " + std::to_string(score[i].findings) + " finding(s))");
   }
 }
 

@@ -198,7 +198,7 @@ std::string apply_config_json(const std::string& text, const std::string& filena
   if (j.contains("fuzz") &&
       check_keys(c, "fuzz", j["fuzz"],
                  {"enabled", "targets", "bin_dir", "asan_bin_dir", "corpora_dir", "corpus_dir", "update_corpora", "jobs",
-                  "rss_limit_mb", "timeout", "merge", "min_seconds", "max_crash_files"})) {
+                  "rss_limit_mb", "timeout", "merge", "min_seconds", "explore_share", "max_crash_files"})) {
     const json& f = j["fuzz"];
     auto& o = cfg.fuzz;
     get_bool(c, f, "fuzz", "enabled", o.enabled);
@@ -213,6 +213,7 @@ std::string apply_config_json(const std::string& text, const std::string& filena
     get_uint(c, f, "fuzz", "timeout", o.timeout, 1, 3600);
     get_bool(c, f, "fuzz", "merge", o.merge);
     get_num(c, f, "fuzz", "min_seconds", o.min_seconds, 1, 1e6);
+    get_num(c, f, "fuzz", "explore_share", o.explore_share, 0.05, 1);
     get_uint(c, f, "fuzz", "max_crash_files", o.max_crash_files, 1, 100000);
   }
   if (j.contains("stress") &&

@@ -38,6 +38,7 @@ struct FuzzConfig {
   unsigned timeout = 20;                 // libFuzzer -timeout (seconds per input)
   bool merge = true;                     // merge new inputs into the corpus (atomically); see corpus_dir
   double min_seconds = 3;                // a target's slice is never shorter
+  double explore_share = 0.4;            // round 1 (even slices); the rest by yield (1: all even)
   unsigned max_crash_files = 40;         // per target run: crash files replayed for dedup
 };
 

@@ -96,6 +96,10 @@ ojson fuzz_json(const FuzzRun& f, bool series) {
   j["merged_new"] = f.merged_new;
   j["merge"] = f.merge_note;
   if (!f.error.empty()) j["error"] = f.error;
+  if (f.round != 0) {
+    j["round"] = f.round;
+    j["budget"] = f.budget_note;
+  }
   if (series) {
     ojson s = ojson::array();
     for (const auto& x : f.series)
@@ -137,7 +141,7 @@ ojson config_json(const Config& c) {
                     {"asan_bin_dir", c.fuzz.asan_bin_dir},
                     {"corpora_dir", c.fuzz.corpora_dir}, {"corpus_dir", c.fuzz.corpus_dir},
                     {"update_corpora", c.fuzz.update_corpora}, {"jobs", c.fuzz.jobs}, {"rss_limit_mb", c.fuzz.rss_limit_mb},
-                    {"timeout", c.fuzz.timeout}, {"merge", c.fuzz.merge}, {"min_seconds", c.fuzz.min_seconds},
+                    {"timeout", c.fuzz.timeout}, {"merge", c.fuzz.merge}, {"min_seconds", c.fuzz.min_seconds}, {"explore_share", c.fuzz.explore_share},
                     {"max_crash_files", c.fuzz.max_crash_files}}},
           {"stress", {{"enabled", c.stress.enabled}, {"profiles", c.stress.profiles},
                       {"schedulers", c.stress.schedulers}, {"threads", c.stress.threads}, {"frames", c.stress.frames},
@@ -360,14 +364,15 @@ std::string to_markdown(const Report& r) {
   }
 
   if (!r.fuzz.empty()) {
-    o << "\n## Fuzz targets\n\n| target | seconds | runs | exec/s | cov | ft | crash files | corpus merge |\n"
-         "|---|---:|---:|---:|---:|---:|---:|---|\n";
+    o << "\n## Fuzz targets\n\n| target | seconds | runs | exec/s | cov | ft | crash files | corpus merge | budget |\n"
+         "|---|---:|---:|---:|---:|---:|---:|---|---|\n";
     for (const auto& f : r.fuzz)
       o << "| " << f.target << " | " << fmt("%.1f", f.seconds) << " | " << human(static_cast<double>(f.execs())) << " | "
         << fmt("%.0f", f.exec_per_s()) << " | " << f.cov() << " | " << f.ft() << " | " << f.crash_files << " | "
-        << (f.error.empty() ? (f.merge_note == "merged" ? "+" + std::to_string(f.merged_new) : md_cell(f.merge_note))
+        << (f.error.empty() ? (f.merge_note.rfind("merged", 0) == 0 ? "+" + std::to_string(f.merged_new)
+                                                                    : md_cell(f.merge_note))
                             : "ERROR " + md_cell(f.error))
-        << " |\n";
+        << " | " << md_cell(f.budget_note) << " |\n";
   }
   if (!r.stress.empty()) {
     o << "\n## Stress\n\n| profile | scheduler | threads | seconds | ops | ops/s | audits | verdict |\n"
@@ -731,7 +736,8 @@ std::string to_html(const Report& r) {
     o << "<h2>Fuzz targets</h2>\n";
     std::vector<Series> cov, eps;
     for (const auto& f : r.fuzz) {
-      Series c{f.target, {}}, e{f.target, {}};
+      const std::string name = f.round == 2 ? f.target + " (r2)" : f.target;
+      Series c{name, {}}, e{name, {}};
       for (const auto& s : f.series) {
         c.pts.emplace_back(s.t, static_cast<double>(s.cov));
         e.pts.emplace_back(s.t, static_cast<double>(s.exec_per_s));
@@ -743,15 +749,16 @@ std::string to_html(const Report& r) {
     o << line_chart("exec/s over time, per target (libFuzzer status lines)", eps, "seconds into the target's run",
                     "exec/s");
     o << "<table><tr><th>target</th><th>seconds</th><th>runs</th><th>exec/s</th><th>cov</th><th>ft</th>"
-         "<th>crash files</th><th>corpus merge</th></tr>\n";
+         "<th>crash files</th><th>corpus merge</th><th>budget</th></tr>\n";
     for (const auto& f : r.fuzz)
       o << "<tr><td>" << html_escape(f.target) << "</td><td class=\"n\">" << fmt("%.1f", f.seconds)
         << "</td><td class=\"n\">" << human(static_cast<double>(f.execs())) << "</td><td class=\"n\">"
         << fmt("%.0f", f.exec_per_s()) << "</td><td class=\"n\">" << f.cov() << "</td><td class=\"n\">" << f.ft()
         << "</td><td class=\"n\">" << f.crash_files << "</td><td>"
-        << html_escape(f.error.empty() ? (f.merge_note == "merged" ? "+" + std::to_string(f.merged_new) : f.merge_note)
+        << html_escape(f.error.empty() ? (f.merge_note.rfind("merged", 0) == 0 ? "+" + std::to_string(f.merged_new)
+                                                                               : f.merge_note)
                                        : "ERROR " + f.error)
-        << "</td></tr>\n";
+        << "</td><td>" << html_escape(f.budget_note) << "</td></tr>\n";
     o << "</table>\n";
   }
   if (!r.stress.empty()) {
@@ -836,7 +843,7 @@ std::string to_junit(const Report& r) {
   {
     std::vector<Case> cs;
     for (const auto& f : r.fuzz) {
-      Case c{"campaign.fuzz", f.target, f.seconds, "", "", "", ""};
+      Case c{"campaign.fuzz", f.round == 2 ? f.target + ".round2" : f.target, f.seconds, "", "", "", ""};
       c.out = "runs " + std::to_string(f.execs()) + ", exec/s " + fmt("%.0f", f.exec_per_s()) + ", cov " +
               std::to_string(f.cov()) + ", ft " + std::to_string(f.ft()) + ", crash files " +
               std::to_string(f.crash_files) + ", log " + f.log;

@@ -36,9 +36,11 @@ struct FuzzRun {
   uint64_t crash_files = 0;
   double first_crash = -1;       // seconds since the run started when the first crash file appeared; -1: none
   uint64_t execs_before_first_crash = 0;
-  uint64_t merged_new = 0;       // inputs merge added to corpora/<target>/
+  uint64_t merged_new = 0;       // inputs merge added to the run's corpus
   std::string merge_note;        // "", "merged", "skipped: ...", "failed: ..."
   std::string error;             // could not run
+  int round = 0;                 // the fuzz phase's budget round (1 even, 2 by yield); 0 other phases
+  std::string budget_note;       // why the run got its slice
   uint64_t execs() const { return series.empty() ? 0 : series.back().execs; }
   uint64_t cov() const { return series.empty() ? 0 : series.back().cov; }
   uint64_t ft() const { return series.empty() ? 0 : series.back().ft; }

@@ -474,6 +474,7 @@ TEST(CampaignRun, NewInputsGoToTheRunsCorpusNotToTheCheckout) {
     c.fuzz.corpora_dir = (d / "corpora").string();
     c.fuzz.targets = {"fuzz_program"};
     c.fuzz.min_seconds = 1;
+    c.fuzz.explore_share = 1;  // one round: one run
     c.stress.enabled = false;
     c.compare.enabled = false;
     c.minimize.enabled = false;
@@ -563,6 +564,47 @@ TEST(CampaignRun, CrashFilesOfTheFastBuildAreReplayedUnderAsan) {
   EXPECT_NE(r.findings[0].note.find("ASan+UBSan replay: AddressSanitizer: heap-use-after-free"), std::string::npos)
       << r.findings[0].note;
   EXPECT_TRUE(fs::exists(d / "out" / "fuzz" / "fuzz_program" / "crashes" / "crash-0001.asan.log"));
+  fs::remove_all(d);
+}
+
+// The fuzz budget follows the yield: a target whose features still grew late
+// in round 1 goes first in round 2; the report says why.
+TEST(CampaignRun, RoundTwoOfTheFuzzBudgetGoesToTheTargetThatStillGrows) {
+  const fs::path d = fs::temp_directory_path() / ("refhammer-budget-test-" + std::to_string(getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d / "bin");
+  // fuzz_gup's features keep growing; fuzz_gmem's are flat.
+  for (const auto& [t, late] : {std::pair{"fuzz_gup", 900}, std::pair{"fuzz_gmem", 10}}) {
+    std::ofstream(d / "bin" / t) << "#!/bin/sh\necho '#100\tINITED cov: 10 ft: 10 corp: 1/1b exec/s: 100 rss: 30Mb'\n"
+                                    "sleep 1\necho '#200\tpulse  cov: 20 ft: "
+                                 << late << " corp: 2/2b exec/s: 100 rss: 30Mb'\nexit 0\n";
+    fs::permissions(d / "bin" / t, fs::perms::owner_all);
+  }
+  Config c;
+  c.seconds = 12;
+  c.seed = 5;
+  c.out_dir = (d / "out").string();
+  c.fuzz.bin_dir = (d / "bin").string();
+  c.fuzz.corpora_dir = (d / "corpora").string();
+  c.fuzz.targets = {"fuzz_gmem", "fuzz_gup"};
+  c.fuzz.merge = false;
+  c.fuzz.min_seconds = 1;
+  c.shares = {1, 0, 0, 0};
+  c.stress.enabled = false;
+  c.compare.enabled = false;
+  c.minimize.enabled = false;
+  c.regressions_dir = REFHAMMER_SOURCE_DIR "/corpora/regressions";
+  Hooks h;
+  Report r;
+  std::string err;
+  ASSERT_EQ(run_campaign(c, h, r, err), kClean) << err;
+  ASSERT_GE(r.fuzz.size(), 3u);
+  EXPECT_EQ(r.fuzz[0].round, 1);
+  EXPECT_EQ(r.fuzz[1].round, 1);
+  EXPECT_EQ(r.fuzz[2].round, 2);
+  EXPECT_EQ(r.fuzz[2].target, "fuzz_gup");
+  EXPECT_NE(r.fuzz[2].budget_note.find("new features/s"), std::string::npos) << r.fuzz[2].budget_note;
+  EXPECT_NE(to_markdown(r).find("round 2: score"), std::string::npos);
   fs::remove_all(d);
 }
 
