@@ -449,7 +449,13 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
       }
       // relaxed: single OS thread; a statistic.
       const uint64_t progress = run->last_progress.load(std::memory_order_relaxed);
-      if (progress != progress_seen) {
+      // A recorded order or schedule is what a run did: a spinner that spun
+      // for long on real threads (its lock holder descheduled on a loaded
+      // machine) spins as long here, and so does the engine schedule taken
+      // from that replay; that is not a livelock. The no-progress clock
+      // starts where the recording ends (a recorded livelock is reported
+      // livelock_steps later, same signature); max_steps still bounds it.
+      if (progress != progress_seen || src.replaying()) {
         progress_seen = progress;
         progress_step = step;
       }

@@ -462,8 +462,13 @@ uint64_t find_deterministic_schedule(const Trace& t, double seconds, Trace& out,
   };
   // A recorded sync-point order is the real threads' own interleaving.
   if (t.has_order) {
+    // A long recording must not hit the step budget before it ends.
+    const uint64_t budget = ro.max_steps;
+    ro.max_steps += schedule_steps(t.order);
     auto src = make_order_source(t.order);
-    if (check(*src)) return runs;
+    const bool hit = check(*src);
+    ro.max_steps = budget;
+    if (hit) return runs;
   }
   // A share of the budget for PCT at each depth, the rest for random.
   for (uint32_t d = 1; d <= 3; ++d) {

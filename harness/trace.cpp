@@ -390,12 +390,15 @@ RunResult run_trace(const Trace& t, unsigned repeat_index) {
   o.audit_every = t.audit_every;
   o.seed = t.seed + repeat_index;
   if (t.has_order) {
+    // A long recording must not hit the step budget before it ends.
+    o.max_steps += schedule_steps(t.order);
     auto src = make_order_source(t.order);
     return run_deterministic(t.model, t.program, *src, o);
   }
   if (t.scheduler == SchedulerKind::Deterministic) {
     // Without a recorded schedule: the seeded random source (recorded as
     // `source=` only for information).
+    if (t.has_schedule) o.max_steps += schedule_steps(t.schedule);
     auto src = t.has_schedule ? make_recorded_source(t.schedule) : make_random_source(t.seed);
     return run_deterministic(t.model, t.program, *src, o);
   }
