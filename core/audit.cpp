@@ -9,7 +9,12 @@
 
 namespace core {
 
-HolderLedger::HolderLedger(uint32_t nr_frames) : refs_(nr_frames, 0), pins_(nr_frames, 0), frozen_(nr_frames, nullptr) {}
+HolderLedger::HolderLedger(uint32_t nr_frames)
+    : refs_(nr_frames, 0), pins_(nr_frames, 0), longterm_(nr_frames, 0), frozen_(nr_frames, nullptr) {}
+
+void HolderLedger::add_longterm_pin(Pfn head, int64_t nr) {
+  if (head < longterm_.size()) longterm_[head] += nr;
+}
 
 void HolderLedger::add_pin(Pfn head, int64_t nr) {
   if (head < pins_.size()) pins_[head] += nr;
@@ -139,6 +144,10 @@ struct Auditor {
           continue;
         }
         mapped[t.frame(page).head.peek()]++;
+        if (user_write_lost(mm.last_user_write(s), t.frame(page).payload.peek()))
+          add(ViolationKind::DataLoss, page, "audit:mm",
+              "mm " + std::to_string(i) + " slot " + std::to_string(s) + ": " +
+                  describe_lost_write(mm.last_user_write(s), t.frame(page).payload.peek()));
       }
     }
     for (uint16_t id : {kFileMapping, kGmemMapping}) {
@@ -176,6 +185,10 @@ struct Auditor {
       if (f.pincount.peek() != (large ? pins : 0))
         add(ViolationKind::PincountMismatch, p, "audit:accounting",
             "pincount " + std::to_string(f.pincount.peek()) + ", holders name " + std::to_string(pins) + " pin(s)");
+      if (ledger.longterm_pins(p) > 0 && (t.zone_of(p) == ZoneType::Movable || t.zone_of(p) == ZoneType::Device))
+        add(ViolationKind::LongtermPinMovable, p, "audit:accounting",
+            std::to_string(ledger.longterm_pins(p)) + " FOLL_LONGTERM pin(s) on a folio in ZONE_" +
+                (t.zone_of(p) == ZoneType::Movable ? "MOVABLE" : "DEVICE"));
       if (f.mapping.peek() != 0 && cached[p] == 0)
         add(ViolationKind::MappingCorrupt, p, "audit:page_cache",
             "folio->mapping is " + std::to_string(f.mapping.peek()) + " but no page-cache entry names it");

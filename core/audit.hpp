@@ -12,8 +12,12 @@
 // own structures hold (one per present PTE, folio_nr_pages per page-cache
 // folio), every allocated folio's refcount equals the references its holders
 // can name; its mapcount equals its PTEs; a large folio's pincount equals the
-// pins named. A refcount above that is a
-// leak, reported with the pfn and how many references nobody can name.
+// pins named; no long-term pin is named on a ZONE_MOVABLE or ZONE_DEVICE
+// folio. A refcount above that is a leak, reported with the pfn and how many
+// references nobody can name.
+//
+// User data: a present PTE whose page holds an older write of the writer
+// that last wrote through it has lost a write (Mm::last_user_write()).
 //
 // Call only at quiescence: no thread may be inside the model. It reads with
 // peek() and takes no locks.
@@ -42,12 +46,16 @@ class HolderLedger {
   // GUP_PIN_COUNTING_BIAS references on a small folio, one reference plus
   // one pincount on a large one.
   void add_pin(Pfn head, int64_t nr = 1);
+  // Of those pins, `nr` were taken with FOLL_LONGTERM: the folio must not be
+  // in ZONE_MOVABLE or ZONE_DEVICE (kernel-semantics §2, §8). Call add_pin too.
+  void add_longterm_pin(Pfn head, int64_t nr = 1);
   // A holder owns the folio at `head` frozen (refcount 0, off the free lists).
   // `holder` names it in reports; it must outlive the ledger (a literal).
   void add_frozen(Pfn head, const char* holder);
 
   int64_t refs(Pfn p) const { return refs_[p]; }
   int64_t pins(Pfn p) const { return pins_[p]; }
+  int64_t longterm_pins(Pfn p) const { return longterm_[p]; }
   const char* frozen_holder(Pfn p) const { return frozen_[p]; }
   uint32_t size() const { return static_cast<uint32_t>(refs_.size()); }
   // Set when a frame was added twice as frozen (two owners of one frame).
@@ -56,6 +64,7 @@ class HolderLedger {
  private:
   std::vector<int64_t> refs_;
   std::vector<int64_t> pins_;
+  std::vector<int64_t> longterm_;
   std::vector<const char*> frozen_;
   std::vector<Pfn> double_frozen_;
 };

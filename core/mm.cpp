@@ -8,7 +8,17 @@
 
 namespace core {
 
-Mm::Mm(uint32_t id, uint32_t nr_slots) : id_(id), nr_(nr_slots), ptes_(std::make_unique<Atomic<uint64_t>[]>(nr_slots)) {}
+Mm::Mm(uint32_t id, uint32_t nr_slots)
+    : id_(id), nr_(nr_slots), ptes_(std::make_unique<Atomic<uint64_t>[]>(nr_slots)),
+      user_data_(std::make_unique<uint64_t[]>(nr_slots)) {
+  for (uint32_t s = 0; s < nr_slots; ++s) user_data_[s] = kNoUserWrite;
+}
+
+std::string describe_lost_write(uint64_t last, uint64_t now) {
+  return "writer " + std::to_string(last >> 56) + " wrote #" + std::to_string(last & kUserWriteSeqMask) +
+         " through this mapping, the page holds its older #" + std::to_string(now & kUserWriteSeqMask) +
+         ": a user write was lost";
+}
 
 int map_page(Model& m, Mm& mm, uint32_t slot, Pfn page) {
   if (slot >= mm.nr_slots() || !m.frames().pfn_valid(page)) return -EINVAL;
@@ -44,6 +54,7 @@ int map_page(Model& m, Mm& mm, uint32_t slot, Pfn page) {
       // release: pairs with GUP-fast's acquire read of the PTE, which then
       // sees the mapping's reference and mapcount.
       mm.pte(slot).store(pte::mk(page), std::memory_order_release);
+      mm.set_last_user_write(slot, kNoUserWrite);  // a new user page
     }
   }
   if (file) folio_unlock(m, head);
@@ -58,6 +69,7 @@ Pfn zap_pte_locked(Model& m, Mm& mm, uint32_t slot, uint64_t v) {
   // seq_cst: pairs with GUP-fast's seq_cst re-check of the PTE after it took
   // its reference (the smp_mb__after_atomic / TLB-flush handshake).
   mm.pte(slot).store(0, std::memory_order_seq_cst);
+  mm.set_last_user_write(slot, kNoUserWrite);
   const Pfn head = page_folio(m, pte::pfn(v));
   // relaxed: see map_page().
   int32_t old = m.frame(head).mapcount.fetch_sub(1, std::memory_order_relaxed);
@@ -138,6 +150,7 @@ int mm_write(Model& m, Mm& mm, uint32_t slot, uint64_t value) {
   // relaxed: user data; the mapping's reference keeps the page, and readers
   // that care about ordering hold this PTL too.
   m.frame(pte::pfn(v)).payload.store(value, std::memory_order_relaxed);
+  mm.set_last_user_write(slot, value);
   return 0;
 }
 
@@ -150,6 +163,10 @@ int mm_read(Model& m, Mm& mm, uint32_t slot, uint64_t& value) {
   gmem_check_host_access(m, pte::pfn(v), "mm_read");
   // relaxed: user data, see mm_write().
   value = m.frame(pte::pfn(v)).payload.load(std::memory_order_relaxed);
+  if (user_write_lost(mm.last_user_write(slot), value))
+    m.report(ViolationKind::DataLoss, pte::pfn(v), "mm_read",
+             "mm " + std::to_string(mm.id()) + " slot " + std::to_string(slot) + ": " +
+                 describe_lost_write(mm.last_user_write(slot), value));
   return 0;
 }
 

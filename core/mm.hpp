@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "core/atomic.hpp"
 #include "core/types.hpp"
@@ -30,6 +31,22 @@ inline constexpr bool is_present(uint64_t v) { return (v & present) != 0; }
 inline constexpr bool is_migration(uint64_t v) { return (v & migration) != 0; }
 }  // namespace pte
 
+// User data. The harness's writers store user_write_value(writer, seq) with
+// seq increasing per writer. A page that, through the mapping a writer last
+// wrote through, shows an older write of that same writer has lost the newer
+// one (migration copied before the last write landed, a stale copy came
+// back): user_write_lost(). Other writers' values, the guest_memfd scrub and
+// the reporting poison are not comparable and never count as lost.
+inline constexpr uint64_t kNoUserWrite = ~0ull;
+inline constexpr uint64_t kUserWriteSeqMask = (1ull << 56) - 1;
+inline constexpr uint64_t user_write_value(uint8_t writer, uint64_t seq) {
+  return (uint64_t(writer) << 56) | (seq & kUserWriteSeqMask);
+}
+inline constexpr bool user_write_lost(uint64_t last, uint64_t now) {
+  return last != kNoUserWrite && (now >> 56) == (last >> 56) && (now & kUserWriteSeqMask) < (last & kUserWriteSeqMask);
+}
+std::string describe_lost_write(uint64_t last, uint64_t now);
+
 class Mm {
  public:
   Mm(uint32_t id, uint32_t nr_slots);
@@ -44,10 +61,19 @@ class Mm {
 
   SpinLock ptl;  // the page-table lock (one per mm)
 
+  // The oracle's shadow of user memory: the last value written through a
+  // slot since its PTE last changed to another page (kNoUserWrite: none).
+  // Guarded by ptl (plain data, no sync point); read without it only at
+  // quiescence. Migration entries and their removal keep it: the mapping
+  // still names the same user page.
+  uint64_t last_user_write(uint32_t slot) const noexcept { return user_data_[slot]; }
+  void set_last_user_write(uint32_t slot, uint64_t v) noexcept { user_data_[slot] = v; }
+
  private:
   uint32_t id_;
   uint32_t nr_;
   std::unique_ptr<Atomic<uint64_t>[]> ptes_;
+  std::unique_ptr<uint64_t[]> user_data_;
 };
 
 // Maps `page` at `slot`. The caller holds a reference on the page's folio;
@@ -73,7 +99,8 @@ uint32_t unmap_page_everywhere(Model& m, Pfn page);
 // User accesses through a mapping (what a process does with the page), so
 // that lost writes and host access to private memory are observable.
 // -EFAULT when the slot maps nothing (or a migration entry: the access
-// would wait).
+// would wait). mm_read reports data-loss when the page lost a write made
+// through the same slot (user_write_lost()).
 int mm_write(Model& m, Mm& mm, uint32_t slot, uint64_t value);
 int mm_read(Model& m, Mm& mm, uint32_t slot, uint64_t& value);
 

@@ -96,6 +96,7 @@ const char* violation_kind_name(ViolationKind k) noexcept {
     case ViolationKind::MappingCorrupt: return "mapping-corrupt";
     case ViolationKind::Deadlock: return "deadlock";
     case ViolationKind::FreeCallback: return "free-callback";
+    case ViolationKind::LongtermPinMovable: return "longterm-pin-movable";
   }
   return "?";
 }

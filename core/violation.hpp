@@ -46,8 +46,9 @@ enum class ViolationKind : uint8_t {
   MappingCorrupt,      // audit: page-cache entry and folio->mapping/index disagree, or a stray migration entry
   Deadlock,            // detected by a scheduler: no actor can make progress (reported by the harness)
   FreeCallback,        // an owner's free callback (ZONE_DEVICE page_free) missed, ran twice, or a pool is inconsistent
+  LongtermPinMovable,  // a FOLL_LONGTERM pin on a folio that must stay migratable (ZONE_MOVABLE, ZONE_DEVICE, an isolated pageblock)
 };
-inline constexpr unsigned kNrViolationKinds = 24;
+inline constexpr unsigned kNrViolationKinds = 25;
 const char* violation_kind_name(ViolationKind k) noexcept;
 
 struct Violation {

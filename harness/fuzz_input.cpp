@@ -58,7 +58,8 @@ std::vector<FuzzTargetSpec> make_targets() {
                       "get_user", "gup_fast", "put", "unmap", "write"})});
   t.push_back({"fuzz_gup", "GUP pins and fast-GUP against unmap, migration and freezing", 2, 3, FuzzSched::Switch, 12, 0,
                codes({"alloc", "map", "unmap", "write", "read", "get_user", "gup_fast", "pin", "pin_longterm", "unpin",
-                      "migrate", "freeze", "unfreeze", "put", "try_get", "split"})});
+                      "migrate", "freeze", "unfreeze", "put", "try_get", "split", "pin_fast_longterm", "isolate",
+                      "unisolate"})});
   t.push_back({"fuzz_filemap", "page cache: insert, RCU lookup, truncate against references", 2, 3, FuzzSched::Switch, 12, 0,
                codes({"alloc", "cache_insert", "cache_lookup", "cache_truncate", "put", "get", "try_get", "map",
                       "unmap", "pfn_walk"})});

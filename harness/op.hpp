@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/types.hpp"
 
 namespace refhammer::harness {
 
@@ -78,6 +79,11 @@ struct OpSpec {
 
 // The table (ops.cpp).
 const std::vector<OpSpec>& op_table();
+// The oracle's check after GUP returned a FOLL_LONGTERM pin on `head` to
+// actor `a` (both GUP paths): the folio is not in ZONE_MOVABLE or
+// ZONE_DEVICE, nor in a pageblock `a` holds isolated (which stays isolated
+// while `a` runs the op). Reports longterm-pin-movable at `site`.
+void check_longterm_pin(World& w, const Actor& a, core::Pfn head, const char* site);
 const OpSpec& op_spec(uint8_t code);
 // Code of the op named `name`, or -1.
 int op_code(std::string_view name);

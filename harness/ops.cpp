@@ -164,7 +164,7 @@ int op_unmap(World& w, Actor&, const Op& op) {
 }
 
 int op_write(World& w, Actor& a, const Op& op) {
-  return core::mm_write(w.model(), w.model().mm(op.a[0]), op.a[1], (uint64_t(a.id) << 56) | ++a.writes);
+  return core::mm_write(w.model(), w.model().mm(op.a[0]), op.a[1], core::user_write_value(a.id, ++a.writes));
 }
 
 int op_read(World& w, Actor&, const Op& op) {
@@ -172,13 +172,38 @@ int op_read(World& w, Actor&, const Op& op) {
   return core::mm_read(w.model(), w.model().mm(op.a[0]), op.a[1], v);
 }
 
+}  // namespace
+
+void check_longterm_pin(World& w, const Actor& a, Pfn head, const char* site) {
+  core::Model& m = w.model();
+  const core::ZoneType z = m.frames().zone_of(head);  // a pfn's zone is fixed: no sync point
+  const uint32_t pb = m.frames().pageblock_frames();
+  const Pfn block = head & ~(pb - 1);
+  bool isolated = false;
+  for (Pfn b : a.isolated) isolated = isolated || b == block;
+  if (z != core::ZoneType::Movable && z != core::ZoneType::Device && !isolated) return;
+  m.report(core::ViolationKind::LongtermPinMovable, head, site,
+           std::string("GUP returned a FOLL_LONGTERM pin on a folio ") +
+               (isolated ? "in a pageblock this actor holds isolated" : z == core::ZoneType::Movable ? "in ZONE_MOVABLE" : "in ZONE_DEVICE"));
+}
+
+namespace {
+
+// Fast: GUP-fast first, and, as gup_fast_fallback() does, the slow path when
+// it backs out (-EAGAIN): a FOLL_LONGTERM folio that is not pinnable is
+// migrated there.
 int gup_into_slot(World& w, Actor& a, const Op& op, bool fast, unsigned flags) {
   if (a.free_slot() < 0) return kSkipped;
   core::Mm& mm = w.model().mm(op.a[0]);
-  const core::GupResult r =
+  core::GupResult r =
       fast ? core::get_user_page_fast(w.model(), mm, op.a[1], flags) : core::get_user_page(w.model(), mm, op.a[1], flags);
+  const bool fell_back = fast && (flags & core::foll::longterm) && r.err == -EAGAIN;
+  if (fell_back) r = core::get_user_page(w.model(), mm, op.a[1], flags);
   if (r.err != 0) return r.err;
-  if (flags & core::foll::pin) return put_into_free_slot(a, Hold{HoldKind::Pin, r.head, r.page, 1});
+  if (flags & core::foll::longterm)
+    check_longterm_pin(w, a, r.head, !fast ? "pin_user_pages" : fell_back ? "pin_user_pages_fast:slow" : "pin_user_pages_fast");
+  if (flags & core::foll::pin)
+    return put_into_free_slot(a, Hold{HoldKind::Pin, r.head, r.page, 1, (flags & core::foll::longterm) != 0});
   return put_into_free_slot(a, Hold{HoldKind::Ref, r.head, r.head, 1});
 }
 
@@ -187,6 +212,9 @@ int op_gup_fast(World& w, Actor& a, const Op& op) { return gup_into_slot(w, a, o
 int op_pin(World& w, Actor& a, const Op& op) { return gup_into_slot(w, a, op, false, core::foll::pin); }
 int op_pin_longterm(World& w, Actor& a, const Op& op) {
   return gup_into_slot(w, a, op, false, core::foll::pin | core::foll::longterm);
+}
+int op_pin_fast_longterm(World& w, Actor& a, const Op& op) {
+  return gup_into_slot(w, a, op, true, core::foll::pin | core::foll::longterm);
 }
 
 int op_unpin(World& w, Actor& a, const Op& op) {
@@ -353,6 +381,8 @@ const std::vector<OpSpec>& op_table() {
       // Appended, so that the codes of the ops above stay what they were.
       {"huge_dissolve_pfn", 1, A(kPfn), op_huge_dissolve_pfn,
        "dissolve_free_hugetlb_folio on the folio of a pfn (offlining, memory-failure)"},
+      {"pin_fast_longterm", 2, A(kMmA, kPte), op_pin_fast_longterm,
+       "pin_user_pages_fast FOLL_PIN|FOLL_LONGTERM (GUP-fast, the slow path when it backs out)"},
   };
   return table;
 }

@@ -51,7 +51,10 @@ core::HolderLedger World::ledger() const {
       switch (h.kind) {
         case HoldKind::Ref: l.add_ref(h.head, h.count); break;
         case HoldKind::Frozen: l.add_frozen(h.head, "actor"); break;
-        case HoldKind::Pin: l.add_pin(h.head, h.count); break;
+        case HoldKind::Pin:
+          l.add_pin(h.head, h.count);
+          if (h.longterm) l.add_longterm_pin(h.head, h.count);
+          break;
         case HoldKind::Empty: break;
       }
     }

@@ -23,6 +23,7 @@ struct Hold {
   core::Pfn head = core::kNoPfn;  // the folio
   core::Pfn page = core::kNoPfn;  // the pinned page (Pin)
   int32_t count = 0;              // references (Ref), the frozen count (Frozen), pins (Pin)
+  bool longterm = false;          // a Pin taken with FOLL_LONGTERM
 };
 
 // An actor: one logical thread of the harness. Its ledger (slots, isolated
