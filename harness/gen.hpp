@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/probe.hpp"
 #include "harness/op.hpp"
 #include "harness/rng.hpp"
 
@@ -32,6 +33,10 @@ struct Profile {
   const char* help;
   std::vector<OpWeight> weights;
   bool wants_device = false;  // the profile drives ZONE_DEVICE: the model needs device frames
+  // The probes a deterministic run of the profile must hit: they prove its
+  // protocol paths are reached (checked by tests/stress/profile_probes_test.cpp,
+  // which runs fixed seeds and fails when a listed probe is no longer hit).
+  std::vector<core::Probe> reaches;
 };
 
 // Every profile, in the order `refhammer stress --help` lists them.
