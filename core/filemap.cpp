@@ -15,20 +15,33 @@ PageCache::PageCache(uint16_t id, uint32_t nr_indices)
 int filemap_add_folio(Model& m, PageCache& pc, Pfn head, uint32_t index) {
   const uint32_t nr = folio_nr_pages(m, head);
   if (index >= pc.size() || index % nr != 0 || index + nr > pc.size()) return -EINVAL;
+  // The kernel's caller owns the folio and locks it (__folio_set_locked on a
+  // new folio) before __filemap_add_folio. A holder whose reference came from
+  // a speculative get may meet a folio somebody else has locked — the new
+  // folio of a migration, which installs it in the cache itself: not ours to
+  // add. (Without the lock such a holder inserted migration's dst at another
+  // index while migration was moving the entries to it.)
+  if (!folio_trylock(m, head)) return -EBUSY;
   Frame& f = m.frame(head);
-  SpinGuard g(pc.xa_lock);
-  // relaxed: mapping is written only under an xa_lock (and the folio lock).
-  if (f.mapping.load(std::memory_order_relaxed) != 0) return -EBUSY;
-  for (uint32_t i = index; i < index + nr; ++i)
-    // relaxed: under xa_lock, which serialises writers.
-    if (pc.entry(i).load(std::memory_order_relaxed) != kNoPfn) return -EEXIST;
-  folio_ref_add(m, head, static_cast<int32_t>(nr));  // the cache's references
-  // relaxed (both): published by the release stores of the entries below.
-  f.mapping.store(pc.id(), std::memory_order_relaxed);
-  f.index.store(index, std::memory_order_relaxed);
-  // release: pairs with the acquire read in filemap_get_folio() step 1.
-  for (uint32_t i = index; i < index + nr; ++i) pc.entry(i).store(head, std::memory_order_release);
-  return 0;
+  int err = 0;
+  {
+    SpinGuard g(pc.xa_lock);
+    // relaxed: mapping is written only under an xa_lock and the folio lock.
+    if (f.mapping.load(std::memory_order_relaxed) != 0) err = -EBUSY;
+    for (uint32_t i = index; err == 0 && i < index + nr; ++i)
+      // relaxed: under xa_lock, which serialises writers.
+      if (pc.entry(i).load(std::memory_order_relaxed) != kNoPfn) err = -EEXIST;
+    if (err == 0) {
+      folio_ref_add(m, head, static_cast<int32_t>(nr));  // the cache's references
+      // relaxed (both): published by the release stores of the entries below.
+      f.mapping.store(pc.id(), std::memory_order_relaxed);
+      f.index.store(index, std::memory_order_relaxed);
+      // release: pairs with the acquire read in filemap_get_folio() step 1.
+      for (uint32_t i = index; i < index + nr; ++i) pc.entry(i).store(head, std::memory_order_release);
+    }
+  }
+  folio_unlock(m, head);
+  return err;
 }
 
 Pfn filemap_get_folio(Model& m, PageCache& pc, uint32_t index) {

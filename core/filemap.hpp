@@ -53,8 +53,11 @@ class PageCache {
 
 // Inserts the folio at `head` (the caller holds a reference) at `index`
 // (aligned to the folio's size); the cache takes folio_nr_pages references.
-// 0, -EINVAL, -EEXIST (an index is occupied), -EBUSY (the folio is already
-// in a page cache).
+// The folio is locked while it goes in (__filemap_add_folio requires it), so
+// mapping/index change under the folio lock, as migration and truncate
+// assume. 0, -EINVAL, -EEXIST (an index is occupied), -EBUSY (the folio is
+// already in a page cache, or somebody else holds its lock: a migration's
+// new folio, a folio being truncated).
 int filemap_add_folio(Model& m, PageCache& pc, Pfn head, uint32_t index);
 // The speculative lookup: the folio at `index` with a reference, or kNoPfn.
 Pfn filemap_get_folio(Model& m, PageCache& pc, uint32_t index);

@@ -48,7 +48,7 @@ int op_alloc(World& w, Actor& a, const Op& op) {
   if (a.free_slot() < 0) return kSkipped;
   const Pfn p = core::alloc_pages(w.model(), zone_arg(op.a[0]), op.a[1]);
   if (p == kNoPfn) return -ENOMEM;
-  return put_into_free_slot(a, Hold{HoldKind::Ref, p, p, 1});
+  return put_into_free_slot(a, Hold{HoldKind::Ref, p, p, 1, false, /*owned=*/true});
 }
 
 int op_alloc_frozen(World& w, Actor& a, const Op& op) {
@@ -128,8 +128,9 @@ int op_split(World& w, Actor& a, const Op& op) {
   for (const Hold& s : a.slots) free += s.kind == HoldKind::Empty;
   if (nr == 1 || free + 1 < nr) return kSkipped;
   const Pfn head = h->head;
+  const bool owned = h->owned;
   if (!core::split_folio(w.model(), head)) return -EAGAIN;
-  for (Pfn p = head + 1; p < head + nr; ++p) put_into_free_slot(a, Hold{HoldKind::Ref, p, p, 1});
+  for (Pfn p = head + 1; p < head + nr; ++p) put_into_free_slot(a, Hold{HoldKind::Ref, p, p, 1, false, owned});
   return 0;
 }
 
@@ -236,7 +237,7 @@ int op_migrate(World& w, Actor&, const Op& op) {
 
 int op_cache_insert(World& w, Actor& a, const Op& op) {
   Hold* h = held(a, op.a[0], HoldKind::Ref);
-  if (h == nullptr || !buddy_owned(w, h->head)) return kSkipped;
+  if (h == nullptr || !h->owned || !buddy_owned(w, h->head)) return kSkipped;  // see Hold::owned
   const uint32_t nr = core::folio_nr_pages(w.model(), h->head);
   return core::filemap_add_folio(w.model(), w.model().file(), h->head, op.a[1] & ~(nr - 1));
 }
@@ -354,7 +355,7 @@ const std::vector<OpSpec>& op_table() {
       {"unpin", 1, A(kSlot), op_unpin, "unpin_user_page"},
       {"migrate", 2, A(kPfn, kZone), op_migrate, "isolate the folio of a pfn and migrate it"},
       {"cache_insert", 2, A(kSlot, kFileIdx), op_cache_insert,
-       "add a held folio to the file's page cache"},
+       "add a folio this actor allocated (alloc, split) to the file's page cache"},
       {"cache_lookup", 1, A(kFileIdx), op_cache_lookup,
        "speculative page-cache lookup into a slot"},
       {"cache_truncate", 1, A(kFileIdx), op_cache_truncate,

@@ -24,6 +24,12 @@ struct Hold {
   core::Pfn page = core::kNoPfn;  // the pinned page (Pin)
   int32_t count = 0;              // references (Ref), the frozen count (Frozen), pins (Pin)
   bool longterm = false;          // a Pin taken with FOLL_LONGTERM
+  // A Ref this actor allocated (alloc, and the pieces of a split of one), as
+  // opposed to one taken on somebody else's folio (try_get, GUP, lookups).
+  // Only a folio's owner adds it to a page cache: a kernel pfn walker never
+  // does, and the folio it grabbed may be a migration's new folio, which
+  // migration installs in the cache itself.
+  bool owned = false;
 };
 
 // An actor: one logical thread of the harness. Its ledger (slots, isolated

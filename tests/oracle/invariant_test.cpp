@@ -21,7 +21,9 @@
 #include "core/offline.hpp"
 #include "core/page_ref.hpp"
 #include "core/violation.hpp"
+#include "harness/bounded.hpp"
 #include "harness/op.hpp"
+#include "harness/trace.hpp"
 #include "harness/world.hpp"
 #include "tests/special/special_support.hpp"
 
@@ -297,6 +299,42 @@ TEST(Invariant, HugetlbPoolFolioIsNeverOnAMigrationList) {
   HolderLedger l(m.frames().size());
   l.add_ref(h);  // the migration list's reference
   EXPECT_TRUE(has(audit_of(m, l), ViolationKind::DoubleOwner, h, "audit:accounting"));
+}
+
+// Found by the migrate profile under perturb on the clean core once the
+// profile ran long-term pins (mapping-corrupt/audit:page_cache): a holder
+// whose reference came from a speculative get (try_get on a pfn) added
+// migration's new folio to the page cache at another index while migration
+// was moving the old folio's entries to it. Only a folio's owner adds it to
+// a page cache now (Hold::owned), and filemap_add_folio takes the folio lock
+// as the kernel's __filemap_add_folio requires. The whole space up to 3
+// preemptions is clean.
+TEST(PageCacheOwnership, ASpeculativeHolderCannotCacheMigrationsNewFolio) {
+  const std::string text =
+      "refhammer-trace 1\n"
+      "model normal=16 movable=16 device=0 block=16 max_order=2 refcount_limit=2147483647 mms=1 mm_slots=2 "
+      "file_pages=4 gmem_pages=4 gmem_huge_order=2 gmem_convert_spins=8 rcu_readers=2 migrate_passes=2 "
+      "hugetlb_order=2 hugetlb_dissolve_retries=8 device_folio_order=1 pgmap_teardown_spins=8 offline_passes=2 "
+      "reporting_order=2 reporting_capacity=4 reporting_budget=2\n"
+      "design free_dispatch=owner-hook gmem_pin_policy=refuse-longterm zone_device=0-based offline=frozen\n"
+      "bugs none\nfaults none\nseed 1\nscheduler deterministic source=bounded c=3\naudit_every 0\nexpect clean\n"
+      "actors 2\n"
+      "t0 alloc zone=movable order=0\n"
+      "t0 cache_insert slot=0 index=2\n"
+      "t0 put slot=0\n"
+      "t0 migrate pfn=28 zone=normal\n"
+      "t1 try_get pfn=12\n"
+      "t1 cache_insert slot=0 index=1\n";
+  refhammer::harness::Trace t;
+  const std::string err = refhammer::harness::parse_trace(text, "inline", t);
+  ASSERT_EQ(err, "");
+  refhammer::harness::BoundedOptions o;
+  o.bound = 3;
+  o.max_runs = 1'000'000;
+  const refhammer::harness::BoundedResult r = refhammer::harness::explore_bounded(t.model, t.program, o);
+  EXPECT_TRUE(r.exhausted);
+  EXPECT_GT(r.runs, 10'000u);
+  EXPECT_EQ(r.failing, 0u) << (r.signatures.empty() ? "" : r.signatures.begin()->first);
 }
 
 }  // namespace
