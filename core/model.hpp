@@ -62,7 +62,17 @@ class Model {
   const Buddy& buddy() const noexcept { return buddy_; }
   int32_t refcount_limit() const noexcept { return cfg_.refcount_limit; }
   // True when catalog bug `b` is switched on (bugs.hpp).
+#ifdef REFHAMMER_REINTRODUCE_BUG
+  // Test builds only (preset `reintroduce`, CMake REFHAMMER_REINTRODUCE_BUG):
+  // the code of one catalog bug is compiled in as if a developer had written
+  // it — on with every switch off, in every design. The campaign must call
+  // what it finds a REGRESSION (tests/campaign/reintroduced_bug.sh).
+  bool bug_on(Bug b) const noexcept {
+    return b == Bug::REFHAMMER_REINTRODUCE_BUG || (cfg_.bugs & bug_bit(b)) != 0;
+  }
+#else
   bool bug_on(Bug b) const noexcept { return (cfg_.bugs & bug_bit(b)) != 0; }
+#endif
 
   // Process address spaces, the regular file's page cache, guest_memfd, RCU.
   uint32_t nr_mms() const noexcept { return static_cast<uint32_t>(mms_.size()); }
