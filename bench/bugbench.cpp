@@ -120,6 +120,8 @@ const std::vector<MutantSpec>& mutant_table() {
       {"offline-put-frees-to-buddy", "offline=legacy", "offline", "fuzz_offline", "OfflineState.Legacy*", ""},
       {"reporting-putback-before-report", "", "reporting", "fuzz_reporting", "ReportingState.*", ""},
       {"reporting-marks-merged-block", "", "reporting", "fuzz_reporting", "ReportingState.*", ""},
+      {"gup-fast-longterm-skips-pinnable-check", "", "gup", "fuzz_gup", "", ""},
+      {"migrate-copies-before-unmap", "", "migrate", "fuzz_gup", "", ""},
   };
   return t;
 }

@@ -93,6 +93,18 @@ constexpr BugInfo kCatalog[kNrBugs] = {
      "still a free block head of the reported order. If it merged with a buddy freed during the report, the mark "
      "lands on a frame inside a larger free block (or on a block whose other half still holds data): the "
      "allocator and the hypervisor disagree about which memory was discarded."},
+    {Bug::GupFastLongtermSkipsPinnableCheck, "gup-fast-longterm-skips-pinnable-check", "unmovable pin",
+     "try_grab_folio_fast()'s FOLL_LONGTERM check (kernel-semantics.md §2: GUP-fast rejects !folio_is_longterm_pinnable so the slow path can migrate)",
+     "get_user_page_fast() with FOLL_LONGTERM does not back out on a folio that is not long-term pinnable "
+     "(ZONE_MOVABLE, ZONE_DEVICE, an isolated pageblock), so the slow path never migrates it: pin_user_pages_fast() "
+     "returns a long-term pin on movable memory. Offlining that memory block, or a CMA allocation, then fails for as "
+     "long as the pin lives. The oracle's check after GUP returns reports it (longterm-pin-movable)."},
+    {Bug::MigrateCopiesBeforeUnmap, "migrate-copies-before-unmap", "lost data",
+     "the order of migrate_pages (kernel-semantics.md §3): try_to_migrate() installs migration entries before folio_migrate_copy()",
+     "migrate_folio() allocates the new folio and copies the data while the old folio is still mapped, and only then "
+     "replaces the PTEs with migration entries. A user write that lands between the copy and the unmap goes to the "
+     "old folio, which is freed; the new folio is mapped with the data from before the write. The user-write shadow "
+     "reports it at the next read through that mapping (data-loss/mm_read) or at the audit."},
 };
 constexpr bool catalog_in_enum_order() {
   for (unsigned i = 0; i < kNrBugs; ++i)

@@ -102,13 +102,26 @@ enum class Bug : uint8_t {
   // is marked (the PageBuddy && order check of 36e66c554b5c's
   // page_reporting_drain). Mutation: PageReporting::report_batch().
   ReportingMarksMergedBlock,
+  // GUP-fast with FOLL_LONGTERM does not reject a folio that is not
+  // long-term pinnable (ZONE_MOVABLE, an isolated or CMA pageblock), which
+  // try_grab_folio_fast() does so that the slow path migrates it first
+  // (kernel-semantics §2): the long-term pin stays on movable memory, and
+  // offlining or a CMA allocation of that block can never succeed.
+  // Mutation: get_user_page_fast() in gup.cpp.
+  GupFastLongtermSkipsPinnableCheck,
+  // Migration copies the folio's data before its PTEs become migration
+  // entries (folio_migrate_copy before try_to_migrate), so a user write that
+  // lands in between is left behind in the old folio (the ordering of
+  // kernel-semantics §3: unmap, freeze, copy, remap). Mutation:
+  // migrate_folio() in migrate.cpp.
+  MigrateCopiesBeforeUnmap,
 };
-inline constexpr unsigned kNrBugs = 15;
+inline constexpr unsigned kNrBugs = 17;
 
 struct BugInfo {
   Bug bug;
   const char* name;         // the switch: --bug NAME
-  const char* kind;         // race, leak, underflow, overflow, use-after-free, lost data, security
+  const char* kind;         // race, leak, underflow, overflow, use-after-free, lost data, security, unmovable pin
   const char* cite;         // commit / CVE / thread it re-creates
   const char* description;  // one paragraph
 };

@@ -141,7 +141,10 @@ GupResult get_user_page_fast(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
     put_page_refs(m, r.head, nr);
     return GupResult{-EAGAIN};
   }
-  if ((flags & foll::longterm) && (!folio_is_longterm_pinnable(m, r.head) || !gmem_may_longterm_pin(m, r.page))) {
+  // try_grab_folio_fast(): FOLL_LONGTERM on a folio that is not pinnable
+  // backs out, so that the slow path migrates it (the mutant skips that).
+  const bool pinnable = m.bug_on(Bug::GupFastLongtermSkipsPinnableCheck) || folio_is_longterm_pinnable(m, r.head);
+  if ((flags & foll::longterm) && (!pinnable || !gmem_may_longterm_pin(m, r.page))) {
     put_page_refs(m, r.head, nr);
     return GupResult{-EAGAIN};  // the slow path migrates (or refuses) it
   }

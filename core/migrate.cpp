@@ -79,6 +79,24 @@ int migrate_folio(Model& m, Pfn src, ZoneType target, bool* migrated) {
   }
   const uint32_t nr = folio_nr_pages(m, src);
   const unsigned order = static_cast<unsigned>(__builtin_ctz(nr));
+  // Bug::MigrateCopiesBeforeUnmap: steps 3 and 5 before step 2 — the copy is
+  // taken while the PTEs are still present, so a user write that lands
+  // between the copy and the migration entries stays behind in src.
+  Pfn early_dst = kNoPfn;
+  if (m.bug_on(Bug::MigrateCopiesBeforeUnmap)) {
+    early_dst = alloc_pages(m, target, order);
+    if (early_dst == kNoPfn) {
+      folio_unlock(m, src);
+      folio_put(m, src);
+      return -ENOMEM;
+    }
+    const bool locked = folio_trylock(m, early_dst);
+    MODEL_BUG_ON_PAGE(!locked, m.frames(), early_dst);
+    for (uint32_t i = 0; i < nr; ++i)
+      // relaxed (both): user data, see step 5 (here, wrongly, still mapped).
+      m.frame(early_dst + i).payload.store(m.frame(src + i).payload.load(std::memory_order_relaxed),
+                                           std::memory_order_relaxed);
+  }
   // 2.
   UnmapCtx ctx{m, src, {}};
   rmap_walk(m, src, nr, to_migration_entry, &ctx);
@@ -94,13 +112,15 @@ int migrate_folio(Model& m, Pfn src, ZoneType target, bool* migrated) {
     return err;
   };
   // 3.
-  const Pfn dst = alloc_pages(m, target, order);
+  const Pfn dst = early_dst != kNoPfn ? early_dst : alloc_pages(m, target, order);
   if (dst == kNoPfn) return fail(-ENOMEM, kNoPfn);
   // Nobody may use dst (truncate, faults) until it is mapped where src was:
   // locked from before the entry switch to after the remap, as the kernel's
   // folio_trylock(dst) in migrate_folio_unmap(). Nobody else knows dst yet.
-  const bool dst_locked = folio_trylock(m, dst);
-  MODEL_BUG_ON_PAGE(!dst_locked, m.frames(), dst);
+  if (early_dst == kNoPfn) {
+    const bool dst_locked = folio_trylock(m, dst);
+    MODEL_BUG_ON_PAGE(!dst_locked, m.frames(), dst);
+  }
   // 4. folio_migrate_mapping().
   const int32_t expected = folio_expected_refs(m, src);
   // relaxed: the folio lock orders mapping changes.
@@ -137,8 +157,8 @@ int migrate_folio(Model& m, Pfn src, ZoneType target, bool* migrated) {
     }
     folio_ref_unfreeze(m, src, expected);
   }
-  // 5. folio_migrate_copy(): payload of every page.
-  for (uint32_t i = 0; i < nr; ++i)
+  // 5. folio_migrate_copy(): payload of every page (the mutant copied early).
+  for (uint32_t i = 0; i < nr && early_dst == kNoPfn; ++i)
     // relaxed (both): src is unmapped and only we hold it; dst is not yet
     // visible except through the cache, whose readers take a reference
     // (acquire) after the entry store (release) above — and the payload is

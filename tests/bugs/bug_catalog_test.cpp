@@ -125,6 +125,14 @@ const std::vector<Case>& cases() {
        {ViolationKind::DataLoss}},
       {Bug::ReportingMarksMergedBlock, {"t0 alloc zone=normal order=2", "t0 put slot=0", "t1 report_cycle"}, 2, 1,
        {ViolationKind::DataLoss}},
+      {Bug::GupFastLongtermSkipsPinnableCheck,
+       {"t0 alloc zone=movable order=0", "t0 map slot=0 mm=0 pte=0 page=0", "t0 put slot=0",
+        "t0 pin_fast_longterm mm=0 pte=0"},
+       0, 1, {ViolationKind::LongtermPinMovable}},
+      {Bug::MigrateCopiesBeforeUnmap,
+       {"t0 migrate pfn={MOVABLE} zone=normal", "t1 alloc zone=movable order=0", "t1 map slot=0 mm=0 pte=0 page=0",
+        "t1 put slot=0", "t1 write mm=0 pte=0", "t1 write mm=0 pte=0", "t1 read mm=0 pte=0"},
+       2, 0, {ViolationKind::DataLoss}},
   };
   return k;
 }
@@ -244,7 +252,8 @@ TEST(BugCatalog, EveryMutantHasACase) {
 }
 
 TEST(BugCatalog, NamesKindsAndCitesAreWellFormed) {
-  const std::set<std::string> kinds = {"race", "leak", "underflow", "overflow", "use-after-free", "lost data", "security"};
+  const std::set<std::string> kinds = {"race",           "leak",      "underflow", "overflow",
+                                       "use-after-free", "lost data", "security",  "unmovable pin"};
   std::set<std::string> names;
   for (unsigned i = 0; i < core::kNrBugs; ++i) {
     const core::BugInfo& info = core::bug_info(static_cast<Bug>(i));
