@@ -193,4 +193,35 @@ Pfn pfn_walk_get(Model& m, Pfn pfn) {
   return head;
 }
 
+uint32_t compact_pageblock(Model& m, Pfn pfn) {
+  if (!m.frames().pfn_valid(pfn)) return 0;
+  const uint32_t pb = m.frames().pageblock_frames();
+  const Pfn start = pfn & ~(pb - 1);
+  const ZoneType zone = m.frames().zone_of(start);
+  if (zone == ZoneType::Device) return 0;
+  uint32_t moved = 0;
+  for (Pfn p = start; p < start + pb;) {
+    const Frame& f = m.frame(p);
+    // relaxed (both): PageBuddy() and buddy_order_unsafe(), a hint for the
+    // skip; what we then touch is taken with add-unless-zero and re-checked.
+    if (static_cast<PageType>(f.page_type.load(std::memory_order_relaxed)) == PageType::Buddy) {
+      const unsigned o = f.order.load(std::memory_order_relaxed);
+      const Pfn step = o <= m.buddy().max_page_order() ? (Pfn{1} << o) : 1;
+      p = (p & ~(step - 1)) + step;  // a stale order still moves forward
+      continue;
+    }
+    const Pfn head = pfn_walk_get(m, p);
+    if (head == kNoPfn) {
+      ++p;
+      continue;
+    }
+    const Pfn next = head + folio_nr_pages(m, head);  // stable: we hold a reference
+    bool migrated = false;
+    migrate_folio(m, head, zone, &migrated);  // consumes the reference
+    moved += migrated ? 1 : 0;
+    p = next > p ? next : p + 1;
+  }
+  return moved;
+}
+
 }  // namespace core

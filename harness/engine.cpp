@@ -280,18 +280,34 @@ uint64_t mix64(uint64_t x) {
 }  // namespace
 
 void InterleavingCoverage::access(const void* addr, uint8_t actor, uint32_t site, bool write) {
-  const uint64_t h = mix64(reinterpret_cast<uintptr_t>(addr));
-  Writer& w = writers[h & (kWriters - 1)];
-  if (w.gen == gen && w.addr == addr && w.actor != actor) {
-    // The pair of sites, not the location: the same race on another frame
-    // is the same feature.
-    ++pairs;
-    if (counters != nullptr && size != 0) {
-      uint8_t& c = counters[mix64(uint64_t{w.site} << 32 | site) & (size - 1)];
-      if (c != 0xff) ++c;
+  // Linear probing from the address's hash; a slot of an older run is empty.
+  // (A direct-mapped table used to let two locations that collide overwrite
+  // each other, so one schedule run twice could count different pairs.)
+  for (size_t i = mix64(reinterpret_cast<uintptr_t>(addr)) & (kWriters - 1);; i = (i + 1) & (kWriters - 1)) {
+    Writer& w = writers[i];
+    if (w.gen != gen) {  // a location this run has not written yet
+      if (write && used < kMaxLocations) {
+        w = Writer{addr, gen, actor, site};
+        ++used;
+      }
+      return;
     }
+    if (w.addr != addr) continue;
+    if (w.actor != actor) {
+      // The pair of sites, not the location: the same race on another frame
+      // is the same feature.
+      ++pairs;
+      if (counters != nullptr && size != 0) {
+        uint8_t& c = counters[mix64(uint64_t{w.site} << 32 | site) & (size - 1)];
+        if (c != 0xff) ++c;
+      }
+    }
+    if (write) {
+      w.actor = actor;
+      w.site = site;
+    }
+    return;
   }
-  if (write) w = Writer{addr, gen, actor, site};
 }
 
 namespace {
@@ -340,6 +356,7 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
     hook.site_op.assign(n, -1);
     hook.site_step.assign(n, 0);
     hook.pending_site.assign(n, 0);
+    icov->used = 0;
     if (++icov->gen == 0) {  // wrapped: old entries could match again
       icov->writers.assign(InterleavingCoverage::kWriters, {});
       icov->gen = 1;

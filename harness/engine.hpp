@@ -66,9 +66,15 @@ struct InterleavingCoverage {
     uint8_t actor = 0;
     uint32_t site = 0;
   };
-  static constexpr size_t kWriters = 1024;  // a power of two; older locations are overwritten
+  // Open addressing, exact per location within a run (entries of older runs,
+  // by gen, are empty): the pairs never depend on where the model's memory
+  // landed. A run tracks at most kMaxLocations distinct written locations,
+  // later ones are not tracked, which depends only on the run too.
+  static constexpr size_t kWriters = 4096;  // a power of two
+  static constexpr uint32_t kMaxLocations = 3072;
   std::vector<Writer> writers = std::vector<Writer>(kWriters);
   uint32_t gen = 0;
+  uint32_t used = 0;  // locations tracked in this run
   // One access by `actor` at `site` to `addr` (a write when `write`).
   void access(const void* addr, uint8_t actor, uint32_t site, bool write);
 };

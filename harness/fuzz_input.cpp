@@ -40,18 +40,19 @@ std::vector<FuzzTargetSpec> make_targets() {
   t.push_back({"fuzz_offline", "PageOffline and memory offlining against speculative references and migration", 2, 3,
                FuzzSched::Switch, 12, 0,
                codes({"offline_alloc", "offline_free", "block_offline", "block_online", "try_get", "pfn_walk", "put",
-                      "get", "alloc", "map", "unmap", "migrate"})});
+                      "get", "alloc", "map", "unmap", "migrate", "try_get_recent", "pfn_walk_recent", "compact_recent"})});
   t.push_back({"fuzz_device", "ZONE_DEVICE folios: get/put, mappings, pins, pgmap teardown", 2, 3, FuzzSched::Switch, 12, 0,
                codes({"dev_alloc", "pgmap_map", "pgmap_teardown", "get", "put", "try_get", "pfn_walk", "map", "get_user",
-                      "gup_fast", "pin", "unpin", "unmap"})});
+                      "gup_fast", "pin", "unpin", "unmap", "try_get_recent", "pfn_walk_recent"})});
   t.push_back({"fuzz_hugetlb", "hugetlb pool: alloc, dissolve, demote against speculative gets on heads and tails", 2, 3,
                FuzzSched::Switch, 12, 0,
                codes({"huge_alloc", "huge_dissolve", "huge_dissolve_pfn", "huge_demote", "try_get", "pfn_walk", "get",
-                      "put", "map", "unmap", "pin", "unpin", "migrate"})});
+                      "put", "map", "unmap", "pin", "unpin", "migrate", "huge_dissolve_recent", "try_get_recent",
+                      "pfn_walk_recent", "compact_recent"})});
   t.push_back({"fuzz_reporting", "free page reporting against allocation, writes and speculative references", 2, 3,
                FuzzSched::Switch, 12, 0,
                codes({"report_cycle", "alloc", "put", "write", "read", "map", "unmap", "get", "try_get", "pfn_walk",
-                      "split"})});
+                      "split", "try_get_recent", "pfn_walk_recent", "compact_recent"})});
   t.push_back({"fuzz_gmem", "guest_memfd: populate, map, convert, punch against (long-term) pins", 2, 3, FuzzSched::Switch,
                12, 0,
                codes({"gmem_populate", "gmem_map", "gmem_convert", "gmem_punch", "pin", "pin_longterm", "unpin",
@@ -59,10 +60,10 @@ std::vector<FuzzTargetSpec> make_targets() {
   t.push_back({"fuzz_gup", "GUP pins and fast-GUP against unmap, migration and freezing", 2, 3, FuzzSched::Switch, 12, 0,
                codes({"alloc", "map", "unmap", "write", "read", "get_user", "gup_fast", "pin", "pin_longterm", "unpin",
                       "migrate", "freeze", "unfreeze", "put", "try_get", "split", "pin_fast_longterm", "isolate",
-                      "unisolate"})});
+                      "unisolate", "try_get_recent", "migrate_recent", "compact_recent"})});
   t.push_back({"fuzz_filemap", "page cache: insert, RCU lookup, truncate against references", 2, 3, FuzzSched::Switch, 12, 0,
                codes({"alloc", "cache_insert", "cache_lookup", "cache_truncate", "put", "get", "try_get", "map",
-                      "unmap", "pfn_walk"})});
+                      "unmap", "pfn_walk", "try_get_recent", "pfn_walk_recent", "migrate_recent"})});
   return t;
 }
 

@@ -35,10 +35,11 @@ bool buddy_owned(World& w, Pfn head) {
   return static_cast<core::OwnerId>(w.model().frame(head).owner.load(std::memory_order_relaxed)) == core::OwnerId::Buddy;
 }
 
-int put_into_free_slot(Actor& a, Hold h) {
+int put_into_free_slot(World& w, Actor& a, Hold h) {
   const int s = a.free_slot();
   if (s < 0) return -ENOSPC;
   a.slots[s] = h;
+  w.note_recent(h.head);
   return 0;
 }
 
@@ -48,14 +49,14 @@ int op_alloc(World& w, Actor& a, const Op& op) {
   if (a.free_slot() < 0) return kSkipped;
   const Pfn p = core::alloc_pages(w.model(), zone_arg(op.a[0]), op.a[1]);
   if (p == kNoPfn) return -ENOMEM;
-  return put_into_free_slot(a, Hold{HoldKind::Ref, p, p, 1, false, /*owned=*/true});
+  return put_into_free_slot(w, a, Hold{HoldKind::Ref, p, p, 1, false, /*owned=*/true});
 }
 
 int op_alloc_frozen(World& w, Actor& a, const Op& op) {
   if (a.free_slot() < 0) return kSkipped;
   const Pfn p = core::alloc_frozen_pages(w.model(), zone_arg(op.a[0]), op.a[1]);
   if (p == kNoPfn) return -ENOMEM;
-  return put_into_free_slot(a, Hold{HoldKind::Frozen, p, p, 1});
+  return put_into_free_slot(w, a, Hold{HoldKind::Frozen, p, p, 1});
 }
 
 int op_get(World& w, Actor& a, const Op& op) {
@@ -81,7 +82,7 @@ int op_try_get(World& w, Actor& a, const Op& op) {
   if (a.free_slot() < 0) return kSkipped;
   const Pfn head = core::pfn_walk_get(w.model(), op.a[0]);
   if (head == kNoPfn) return -EAGAIN;
-  return put_into_free_slot(a, Hold{HoldKind::Ref, head, head, 1});
+  return put_into_free_slot(w, a, Hold{HoldKind::Ref, head, head, 1});
 }
 
 // A pfn walker that backs out: get, re-check, put (maybe the last put).
@@ -130,7 +131,7 @@ int op_split(World& w, Actor& a, const Op& op) {
   const Pfn head = h->head;
   const bool owned = h->owned;
   if (!core::split_folio(w.model(), head)) return -EAGAIN;
-  for (Pfn p = head + 1; p < head + nr; ++p) put_into_free_slot(a, Hold{HoldKind::Ref, p, p, 1, false, owned});
+  for (Pfn p = head + 1; p < head + nr; ++p) put_into_free_slot(w, a, Hold{HoldKind::Ref, p, p, 1, false, owned});
   return 0;
 }
 
@@ -157,6 +158,7 @@ int op_map(World& w, Actor& a, const Op& op) {
   Hold* h = held(a, op.a[0], HoldKind::Ref);
   if (h == nullptr) return kSkipped;
   const Pfn page = h->head + op.a[3] % core::folio_nr_pages(w.model(), h->head);
+  w.note_recent(h->head);
   return core::map_page(w.model(), w.model().mm(op.a[1]), op.a[2], page);
 }
 
@@ -204,8 +206,8 @@ int gup_into_slot(World& w, Actor& a, const Op& op, bool fast, unsigned flags) {
   if (flags & core::foll::longterm)
     check_longterm_pin(w, a, r.head, !fast ? "pin_user_pages" : fell_back ? "pin_user_pages_fast:slow" : "pin_user_pages_fast");
   if (flags & core::foll::pin)
-    return put_into_free_slot(a, Hold{HoldKind::Pin, r.head, r.page, 1, (flags & core::foll::longterm) != 0});
-  return put_into_free_slot(a, Hold{HoldKind::Ref, r.head, r.head, 1});
+    return put_into_free_slot(w, a, Hold{HoldKind::Pin, r.head, r.page, 1, (flags & core::foll::longterm) != 0});
+  return put_into_free_slot(w, a, Hold{HoldKind::Ref, r.head, r.head, 1});
 }
 
 int op_get_user(World& w, Actor& a, const Op& op) { return gup_into_slot(w, a, op, false, core::foll::get); }
@@ -233,6 +235,23 @@ int op_migrate(World& w, Actor&, const Op& op) {
   return core::migrate_folio(w.model(), head, zone_arg(op.a[1]));
 }
 
+// Compaction's pageblock scan (core::compact_pageblock) on the block of a pfn.
+int op_compact(World& w, Actor&, const Op& op) {
+  core::compact_pageblock(w.model(), op.a[0]);
+  return 0;
+}
+
+// The *_recent ops: `Base` on the pfn of the folio touched n-th most
+// recently (World::recent), so that arguments meet other actors' folios.
+template <ExecFn Base>
+int op_recent(World& w, Actor& a, const Op& op) {
+  const Pfn p = w.recent(op.a[0]);
+  if (p == kNoPfn) return kSkipped;
+  Op o = op;
+  o.a[0] = p;
+  return Base(w, a, o);
+}
+
 // --- page cache ----------------------------------------------------------------
 
 int op_cache_insert(World& w, Actor& a, const Op& op) {
@@ -246,7 +265,7 @@ int op_cache_lookup(World& w, Actor& a, const Op& op) {
   if (a.free_slot() < 0) return kSkipped;
   const Pfn head = core::filemap_get_folio(w.model(), w.model().file(), op.a[0]);
   if (head == kNoPfn) return -ENOENT;
-  return put_into_free_slot(a, Hold{HoldKind::Ref, head, head, 1});
+  return put_into_free_slot(w, a, Hold{HoldKind::Ref, head, head, 1});
 }
 
 int op_cache_truncate(World& w, Actor&, const Op& op) {
@@ -273,7 +292,7 @@ int op_huge_alloc(World& w, Actor& a, const Op&) {
   if (a.free_slot() < 0) return kSkipped;
   const Pfn head = w.model().hugetlb().alloc_hugetlb_folio();
   if (head == kNoPfn) return -ENOMEM;
-  return put_into_free_slot(a, Hold{HoldKind::Ref, head, head, 1});
+  return put_into_free_slot(w, a, Hold{HoldKind::Ref, head, head, 1});
 }
 int op_huge_dissolve(World& w, Actor&, const Op& op) {
   const Pfn head = w.model().hugetlb().free_folio_at(op.a[0]);
@@ -293,7 +312,7 @@ int op_dev_alloc(World& w, Actor& a, const Op&) {
   if (a.free_slot() < 0) return kSkipped;
   const Pfn head = w.model().pgmap().dev_alloc();
   if (head == kNoPfn) return -ENOMEM;
-  return put_into_free_slot(a, Hold{HoldKind::Ref, head, head, 1});
+  return put_into_free_slot(w, a, Hold{HoldKind::Ref, head, head, 1});
 }
 int op_pgmap_teardown(World& w, Actor&, const Op&) { return w.model().pgmap().memunmap_pages(); }
 int op_pgmap_map(World& w, Actor&, const Op&) { return w.model().pgmap().memremap_pages(); }
@@ -323,6 +342,7 @@ constexpr ArgSpec kCount{"count", ArgKind::Count};
 constexpr ArgSpec kPrivate{"private", ArgKind::Bool};
 constexpr ArgSpec kNth{"nth", ArgKind::Count};
 constexpr ArgSpec kWithhold{"withhold", ArgKind::Count};
+constexpr ArgSpec kRecent{"recent", ArgKind::Slot};  // 0 .. World::kRecent-1: newest first
 
 constexpr std::array<ArgSpec, kMaxArgs> A(ArgSpec a = kNone, ArgSpec b = kNone, ArgSpec c = kNone, ArgSpec d = kNone) {
   return {a, b, c, d};
@@ -384,6 +404,15 @@ const std::vector<OpSpec>& op_table() {
        "dissolve_free_hugetlb_folio on the folio of a pfn (offlining, memory-failure)"},
       {"pin_fast_longterm", 2, A(kMmA, kPte), op_pin_fast_longterm,
        "pin_user_pages_fast FOLL_PIN|FOLL_LONGTERM (GUP-fast, the slow path when it backs out)"},
+      {"compact", 1, A(kPfn), op_compact, "compaction's scan of the pageblock of a pfn: migrate what is movable"},
+      {"try_get_recent", 1, A(kRecent), op_recent<op_try_get>, "try_get on the folio touched n-th most recently"},
+      {"pfn_walk_recent", 1, A(kRecent), op_recent<op_pfn_walk>, "pfn_walk on the folio touched n-th most recently"},
+      {"migrate_recent", 2, A(kRecent, kZone), op_recent<op_migrate>,
+       "migrate the folio touched n-th most recently"},
+      {"compact_recent", 1, A(kRecent), op_recent<op_compact>,
+       "compaction's scan of the pageblock of the folio touched n-th most recently"},
+      {"huge_dissolve_recent", 1, A(kRecent), op_recent<op_huge_dissolve_pfn>,
+       "dissolve_free_hugetlb_folio on the folio touched n-th most recently"},
   };
   return table;
 }

@@ -25,6 +25,20 @@ World::World(const core::ModelConfig& cfg, const Program& p) : cfg_(cfg), model_
   }
 }
 
+void World::note_recent(core::Pfn head) noexcept {
+  // relaxed (both): harness bookkeeping, see world.hpp; the slot may be
+  // overwritten by a concurrent note under free threads, which only makes
+  // the ring less exact.
+  const uint32_t i = recent_count_.fetch_add(1, std::memory_order_relaxed);
+  recent_[i % kRecent].store(head, std::memory_order_relaxed);
+}
+
+core::Pfn World::recent(uint32_t n) const noexcept {
+  const uint32_t count = recent_count_.load(std::memory_order_relaxed);  // relaxed: see note_recent()
+  if (n >= kRecent || n >= count) return core::kNoPfn;
+  return recent_[(count - 1 - n) % kRecent].load(std::memory_order_relaxed);  // relaxed: see note_recent()
+}
+
 int World::step(Actor& a) {
   const Op& op = a.program[a.pc];
   a.current = static_cast<int>(a.pc);

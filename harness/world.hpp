@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -85,10 +86,24 @@ class World {
   // and every buddy frame must be free. The first finding, if any.
   std::optional<core::Violation> final_audit();
 
+  // Folios the actors touched last (each hold taken, each mapping), newest
+  // first: the `*_recent` ops name a frame by its age here, so that a fuzzer
+  // mutating one byte makes two actors meet on the same folio (issue #16).
+  // Harness bookkeeping, not model state: relaxed std::atomic, no sync
+  // point, so existing schedules stay valid. Deterministic under the
+  // deterministic engine (fuzzing, replay); the stress profiles do not use
+  // the *_recent ops (under free threads the ring's order is timing).
+  static constexpr uint32_t kRecent = 8;
+  void note_recent(core::Pfn head) noexcept;
+  // The n-th most recent (0: newest), or kNoPfn when fewer were noted.
+  core::Pfn recent(uint32_t n) const noexcept;
+
  private:
   core::ModelConfig cfg_;
   std::unique_ptr<core::Model> model_;
   std::vector<Actor> actors_;
+  std::array<std::atomic<core::Pfn>, kRecent> recent_{};
+  std::atomic<uint32_t> recent_count_{0};
 };
 
 }  // namespace refhammer::harness
