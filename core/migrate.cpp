@@ -199,6 +199,10 @@ uint32_t compact_pageblock(Model& m, Pfn pfn) {
   const Pfn start = pfn & ~(pb - 1);
   const ZoneType zone = m.frames().zone_of(start);
   if (zone == ZoneType::Device) return 0;
+  // As alloc_contig_range(): isolate the block first, so that its free pages
+  // are not handed out as migration targets and a folio is not moved twice.
+  // Somebody else holds it isolated (offlining, another scan): leave it.
+  if (!m.buddy().start_isolate_page_range(start, start + pb)) return 0;
   uint32_t moved = 0;
   for (Pfn p = start; p < start + pb;) {
     const Frame& f = m.frame(p);
@@ -221,6 +225,7 @@ uint32_t compact_pageblock(Model& m, Pfn pfn) {
     moved += migrated ? 1 : 0;
     p = next > p ? next : p + 1;
   }
+  m.buddy().undo_isolate_page_range(start, start + pb);
   return moved;
 }
 

@@ -48,14 +48,17 @@ int migrate_folio(Model& m, Pfn head, ZoneType target, bool* migrated = nullptr)
 // on mismatch it puts the reference back — possibly the last one.
 Pfn pfn_walk_get(Model& m, Pfn pfn);
 
-// Compaction's scan of one pageblock (isolate_migratepages_block() followed
-// by migrate_pages()): walks the pageblock of `pfn` frame by frame, skips
+// The migrate scanner over one pageblock, as alloc_contig_range() runs it
+// (start_isolate_page_range(), then isolate_migratepages_block() and
+// migrate_pages(), then the isolation is undone; compaction's scanner without
+// the free scanner): walks the pageblock of `pfn` frame by frame, skips
 // free blocks by their order (PageBuddy and buddy_order_unsafe(), read
 // racily as the kernel does: only a hint), takes a speculative reference on
 // everything else with pfn_walk_get() and migrates it within its zone, then
 // goes on after the folio. Pinned, locked or otherwise busy folios stay
-// where they are. Returns how many folios moved. A walker that meets every
-// frame of a block, as offlining and memory-failure do too.
+// where they are. Returns how many folios moved; 0 when the block was
+// already isolated. A walker that meets every frame of a block, as
+// offlining and memory-failure do too.
 uint32_t compact_pageblock(Model& m, Pfn pfn);
 
 }  // namespace core

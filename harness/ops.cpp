@@ -235,7 +235,7 @@ int op_migrate(World& w, Actor&, const Op& op) {
   return core::migrate_folio(w.model(), head, zone_arg(op.a[1]));
 }
 
-// Compaction's pageblock scan (core::compact_pageblock) on the block of a pfn.
+// The pageblock scan of alloc_contig_range/compaction (core::compact_pageblock).
 int op_compact(World& w, Actor&, const Op& op) {
   core::compact_pageblock(w.model(), op.a[0]);
   return 0;
@@ -404,13 +404,13 @@ const std::vector<OpSpec>& op_table() {
        "dissolve_free_hugetlb_folio on the folio of a pfn (offlining, memory-failure)"},
       {"pin_fast_longterm", 2, A(kMmA, kPte), op_pin_fast_longterm,
        "pin_user_pages_fast FOLL_PIN|FOLL_LONGTERM (GUP-fast, the slow path when it backs out)"},
-      {"compact", 1, A(kPfn), op_compact, "compaction's scan of the pageblock of a pfn: migrate what is movable"},
+      {"compact", 1, A(kPfn), op_compact, "isolate the pageblock of a pfn and migrate what is movable out of it (alloc_contig_range's scan)"},
       {"try_get_recent", 1, A(kRecent), op_recent<op_try_get>, "try_get on the folio touched n-th most recently"},
       {"pfn_walk_recent", 1, A(kRecent), op_recent<op_pfn_walk>, "pfn_walk on the folio touched n-th most recently"},
       {"migrate_recent", 2, A(kRecent, kZone), op_recent<op_migrate>,
        "migrate the folio touched n-th most recently"},
       {"compact_recent", 1, A(kRecent), op_recent<op_compact>,
-       "compaction's scan of the pageblock of the folio touched n-th most recently"},
+       "compact on the pageblock of the folio touched n-th most recently"},
       {"huge_dissolve_recent", 1, A(kRecent), op_recent<op_huge_dissolve_pfn>,
        "dissolve_free_hugetlb_folio on the folio touched n-th most recently"},
   };

@@ -23,7 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "core/audit.hpp"
 #include "core/bugs.hpp"
+#include "core/mm.hpp"
 #include "core/faults.hpp"
 #include "core/model.hpp"
 #include "core/violation.hpp"
@@ -915,6 +917,73 @@ TEST(InterleavingCoverage, CountsCrossActorPairsDeterministically) {
   auto s1 = make_random_source(1);
   run_deterministic(cfg, solo, *s1, o);
   EXPECT_EQ(icov.pairs, 0u);
+}
+
+// --- args that meet: the *_recent ops and compaction -----------------------
+
+// The *_recent ops name the folio touched n-th most recently, by any actor:
+// t1 meets the folio t0 allocated without knowing its pfn.
+TEST(RecentOps, ASecondActorMeetsTheFolioTheFirstTouched) {
+  const core::ModelConfig cfg = small_config();
+  const Program p = make_program(cfg, {{"alloc zone=normal order=1", "alloc zone=movable order=0"},
+                                       {"try_get_recent recent=1", "pfn_walk_recent recent=7"}});
+  World w(cfg, p);
+  Actor& t0 = w.actors()[0];
+  Actor& t1 = w.actors()[1];
+  EXPECT_EQ(w.step(t1), kSkipped);  // nothing touched yet: recent=1 names nothing
+  EXPECT_EQ(w.step(t0), 0);
+  EXPECT_EQ(w.step(t0), 0);
+  const core::Pfn first = t0.slots[0].head;
+  EXPECT_EQ(w.recent(0), t0.slots[1].head);
+  EXPECT_EQ(w.recent(1), first);
+  t1.pc = 0;  // run try_get_recent again, now that there is something to meet
+  EXPECT_EQ(w.step(t1), 0);
+  EXPECT_EQ(t1.slots[0].kind, HoldKind::Ref);
+  EXPECT_EQ(t1.slots[0].head, first);  // the same folio as t0's first
+  EXPECT_FALSE(t1.slots[0].owned);     // somebody else's folio
+  EXPECT_EQ(w.model().frame(first).refcount.peek(), 2);
+  EXPECT_EQ(w.step(t1), kSkipped);  // recent=7: only three folios were touched
+  EXPECT_TRUE(w.model().violations().empty());
+}
+
+// compact: the pageblock scan migrates what is movable (the folio only its
+// mapping holds), leaves a folio somebody holds (the actor's order-1) and a
+// pinned one where they are, and stays clean.
+TEST(RecentOps, CompactionMigratesTheBlockButNotAPinnedFolio) {
+  const core::ModelConfig cfg = small_config();
+  World w(cfg, make_program(cfg, {{"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0", "put slot=0",
+                                   "alloc zone=movable order=1", "alloc zone=movable order=0",
+                                   "map slot=1 mm=0 pte=1 page=0", "pin mm=0 pte=1", "compact_recent recent=0"}}));
+  Actor& a = w.actors()[0];
+  for (int i = 0; i < 7; ++i) ASSERT_EQ(w.step(a), 0) << "op " << i;
+  const core::Pfn mapped = core::pte::pfn(w.model().mm(0).pte(0).peek());
+  const core::Pfn pinned = a.slots[1].head;
+  const uint64_t before = w.model().probes().count(core::Probe::MigrateSucceeded);
+  ASSERT_EQ(mapped & ~(w.model().frames().pageblock_frames() - 1), pinned & ~(w.model().frames().pageblock_frames() - 1))
+      << "the test wants the folios in one pageblock";
+  EXPECT_EQ(w.step(a), 0);
+  EXPECT_EQ(w.model().probes().count(core::Probe::MigrateSucceeded), before + 1);  // only the mapped folio
+  EXPECT_EQ(a.slots[0].kind, HoldKind::Ref);                                       // the held order-1 folio
+  EXPECT_EQ(w.model().frame(a.slots[0].head).refcount.peek(), 1);
+  EXPECT_NE(core::pte::pfn(w.model().mm(0).pte(0).peek()), mapped);              // moved, still mapped
+  EXPECT_EQ(core::pte::pfn(w.model().mm(0).pte(1).peek()), pinned);              // pinned: stays
+  EXPECT_TRUE(w.model().violations().empty());
+  EXPECT_TRUE(core::audit(w.model(), w.ledger(), false).clean());
+}
+
+// Recent-op programs are explored like any other: the bounded space of two
+// actors that meet through them is clean on the correct core.
+TEST(RecentOps, BoundedSpaceOfMeetingActorsIsClean) {
+  const core::ModelConfig cfg = small_config();
+  const Program p = make_program(
+      cfg, {{"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0", "put slot=0", "write mm=0 pte=0"},
+            {"migrate_recent recent=0 zone=normal", "compact_recent recent=0", "try_get_recent recent=0"}});
+  BoundedOptions o;
+  o.bound = 2;
+  const BoundedResult r = explore_bounded(cfg, p, o);
+  EXPECT_TRUE(r.exhausted);
+  EXPECT_GT(r.runs, 100u);
+  EXPECT_EQ(r.failing, 0u) << (r.signatures.empty() ? "" : r.signatures.begin()->first);
 }
 
 }  // namespace
