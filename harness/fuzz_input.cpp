@@ -40,7 +40,8 @@ std::vector<FuzzTargetSpec> make_targets() {
   t.push_back({"fuzz_offline", "PageOffline and memory offlining against speculative references and migration", 2, 3,
                FuzzSched::Switch, 12, 0,
                codes({"offline_alloc", "offline_free", "block_offline", "block_online", "try_get", "pfn_walk", "put",
-                      "get", "alloc", "map", "unmap", "migrate", "try_get_recent", "pfn_walk_recent", "compact_recent"})});
+                      "get", "alloc", "map", "unmap", "migrate", "try_get_recent", "pfn_walk_recent", "compact_recent",
+                      "block_offline_recent"})});
   t.push_back({"fuzz_device", "ZONE_DEVICE folios: get/put, mappings, pins, pgmap teardown", 2, 3, FuzzSched::Switch, 12, 0,
                codes({"dev_alloc", "pgmap_map", "pgmap_teardown", "get", "put", "try_get", "pfn_walk", "map", "get_user",
                       "gup_fast", "pin", "unpin", "unmap", "try_get_recent", "pfn_walk_recent"})});

@@ -317,7 +317,10 @@ int op_dev_alloc(World& w, Actor& a, const Op&) {
 int op_pgmap_teardown(World& w, Actor&, const Op&) { return w.model().pgmap().memunmap_pages(); }
 int op_pgmap_map(World& w, Actor&, const Op&) { return w.model().pgmap().memremap_pages(); }
 int op_offline_alloc(World& w, Actor&, const Op& op) {
-  return w.model().offline_driver().offline_alloc(zone_arg(op.a[0])) == kNoPfn ? -ENOMEM : 0;
+  const Pfn p = w.model().offline_driver().offline_alloc(zone_arg(op.a[0]));
+  if (p == kNoPfn) return -ENOMEM;
+  w.note_recent(p);  // the page walkers and offlining race on (seed 000)
+  return 0;
 }
 int op_offline_free(World& w, Actor&, const Op& op) { return w.model().offline_driver().offline_free(op.a[0]); }
 int op_block_offline(World& w, Actor&, const Op& op) {
@@ -413,6 +416,8 @@ const std::vector<OpSpec>& op_table() {
        "compact on the pageblock of the folio touched n-th most recently"},
       {"huge_dissolve_recent", 1, A(kRecent), op_recent<op_huge_dissolve_pfn>,
        "dissolve_free_hugetlb_folio on the folio touched n-th most recently"},
+      {"block_offline_recent", 1, A(kRecent), op_recent<op_block_offline>,
+       "offline_pages on the memory block of the folio touched n-th most recently"},
   };
   return table;
 }
