@@ -90,8 +90,12 @@ int migrate_folio(Model& m, Pfn src, ZoneType target, bool* migrated) {
       folio_put(m, src);
       return -ENOMEM;
     }
-    const bool locked = folio_trylock(m, early_dst);
-    MODEL_BUG_ON_PAGE(!locked, m.frames(), early_dst);
+    if (!folio_trylock(m, early_dst)) {  // see step 3
+      folio_put(m, early_dst);
+      folio_unlock(m, src);
+      folio_put(m, src);
+      return -EAGAIN;
+    }
     for (uint32_t i = 0; i < nr; ++i)
       // relaxed (both): user data, see step 5 (here, wrongly, still mapped).
       m.frame(early_dst + i).payload.store(m.frame(src + i).payload.load(std::memory_order_relaxed),
@@ -116,10 +120,14 @@ int migrate_folio(Model& m, Pfn src, ZoneType target, bool* migrated) {
   if (dst == kNoPfn) return fail(-ENOMEM, kNoPfn);
   // Nobody may use dst (truncate, faults) until it is mapped where src was:
   // locked from before the entry switch to after the remap, as the kernel's
-  // folio_trylock(dst) in migrate_folio_unmap(). Nobody else knows dst yet.
-  if (early_dst == kNoPfn) {
-    const bool dst_locked = folio_trylock(m, dst);
-    MODEL_BUG_ON_PAGE(!dst_locked, m.frames(), dst);
+  // folio_trylock(dst) in migrate_folio_unmap(). Usually nobody else knows
+  // dst yet, but a pfn walker's speculative reference may have reached it
+  // and a walker that migrates (migrate, compact) locks it: the kernel
+  // dropped its BUG here for that race ("a race with the previous use of
+  // dst") and backs out, so does the model.
+  if (early_dst == kNoPfn && !folio_trylock(m, dst)) {
+    folio_put(m, dst);
+    return fail(-EAGAIN, kNoPfn);
   }
   // 4. folio_migrate_mapping().
   const int32_t expected = folio_expected_refs(m, src);

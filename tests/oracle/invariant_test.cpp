@@ -337,4 +337,38 @@ TEST(PageCacheOwnership, ASpeculativeHolderCannotCacheMigrationsNewFolio) {
   EXPECT_EQ(r.failing, 0u) << (r.signatures.empty() ? "" : r.signatures.begin()->first);
 }
 
+// Found by StressSmoke under TSan (debug checks on): a walker that migrates
+// (migrate, compact) took a speculative reference on migration's new folio
+// between its allocation and migration's folio_trylock(dst), and locked it
+// first; the model asserted (MODEL_BUG_ON) where the kernel backs out. Now
+// migration puts dst and returns -EAGAIN. The bounded space up to 2
+// preemptions of two migrations meeting on dst is clean, with the debug
+// checks of the sanitizer builds on.
+TEST(MigrateDst, AWalkerThatLockedTheNewFolioMakesMigrationBackOut) {
+  const std::string text =
+      "refhammer-trace 1\n"
+      "model normal=16 movable=16 device=0 block=16 max_order=2 refcount_limit=2147483647 mms=1 mm_slots=2 "
+      "file_pages=4 gmem_pages=4 gmem_huge_order=2 gmem_convert_spins=8 rcu_readers=2 migrate_passes=2 "
+      "hugetlb_order=2 hugetlb_dissolve_retries=8 device_folio_order=1 pgmap_teardown_spins=8 offline_passes=2 "
+      "reporting_order=2 reporting_capacity=4 reporting_budget=2\n"
+      "design free_dispatch=owner-hook gmem_pin_policy=refuse-longterm zone_device=0-based offline=frozen\n"
+      "bugs none\nfaults none\nseed 1\nscheduler deterministic source=bounded c=2\naudit_every 0\nexpect clean\n"
+      "actors 2\n"
+      "t0 alloc zone=movable order=0\n"
+      "t0 map slot=0 mm=0 pte=0 page=0\n"
+      "t0 put slot=0\n"
+      "t0 migrate pfn=28 zone=normal\n"
+      "t1 migrate pfn=12 zone=movable\n"
+      "t1 compact pfn=12\n";
+  refhammer::harness::Trace t;
+  ASSERT_EQ(refhammer::harness::parse_trace(text, "inline", t), "");
+  refhammer::harness::BoundedOptions o;
+  o.bound = 2;
+  o.max_runs = 1'000'000;
+  const refhammer::harness::BoundedResult r = refhammer::harness::explore_bounded(t.model, t.program, o);
+  EXPECT_TRUE(r.exhausted);
+  EXPECT_GT(r.runs, 1'000u);
+  EXPECT_EQ(r.failing, 0u) << (r.signatures.empty() ? "" : r.signatures.begin()->first);
+}
+
 }  // namespace
