@@ -380,6 +380,7 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
     std::vector<unsigned> runnable, cand;
     int current = -1;
     uint64_t step = 0, progress_seen = 0, progress_step = 0;
+    bool was_replaying = src.replaying();
     while (!run->sink.stopped()) {
       runnable.clear();
       cand.clear();
@@ -469,14 +470,22 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
       // A recorded order or schedule is what a run did: a spinner that spun
       // for long on real threads (its lock holder descheduled on a loaded
       // machine) spins as long here, and so does the engine schedule taken
-      // from that replay; that is not a livelock. The no-progress clock
-      // starts where the recording ends (a recorded livelock is reported
-      // livelock_steps later, same signature); max_steps still bounds it.
-      if (progress != progress_seen || src.replaying()) {
+      // from that replay; that is not a livelock. So no livelock is reported
+      // while the source replays. Where the recording ends:
+      //  - a real-thread order: the no-progress clock starts there (its
+      //    stretches say nothing about the engine's progress);
+      //  - an engine schedule: the clock goes on, so a run that the engine
+      //    stopped as a livelock replays to the same step, k and schedule.
+      // max_steps still bounds every run.
+      const bool replaying = src.replaying();
+      if (progress != progress_seen) {
         progress_seen = progress;
         progress_step = step;
+      } else if (was_replaying && !replaying && src.follows_order()) {
+        progress_step = step;
       }
-      if (step - progress_step > o.livelock_steps || step >= o.max_steps) {
+      was_replaying = replaying;
+      if ((!replaying && step - progress_step > o.livelock_steps) || step >= o.max_steps) {
         core::Violation v;
         v.kind = core::ViolationKind::Deadlock;
         v.site = step >= o.max_steps ? "scheduler:step-budget" : "scheduler:no-progress";
