@@ -182,8 +182,7 @@ void check_longterm_pin(World& w, const Actor& a, Pfn head, const char* site) {
   const core::ZoneType z = m.frames().zone_of(head);  // a pfn's zone is fixed: no sync point
   const uint32_t pb = m.frames().pageblock_frames();
   const Pfn block = head & ~(pb - 1);
-  bool isolated = false;
-  for (Pfn b : a.isolated) isolated = isolated || b == block;
+  const bool isolated = std::find(a.isolated.begin(), a.isolated.end(), block) != a.isolated.end();
   if (z != core::ZoneType::Movable && z != core::ZoneType::Device && !isolated) return;
   m.report(core::ViolationKind::LongtermPinMovable, head, site,
            std::string("GUP returned a FOLL_LONGTERM pin on a folio ") +

@@ -23,7 +23,6 @@
 #include "core/violation.hpp"
 #include "harness/bounded.hpp"
 #include "harness/op.hpp"
-#include "harness/trace.hpp"
 #include "harness/world.hpp"
 #include "tests/special/special_support.hpp"
 
@@ -301,6 +300,25 @@ TEST(Invariant, HugetlbPoolFolioIsNeverOnAMigrationList) {
   EXPECT_TRUE(has(audit_of(m, l), ViolationKind::DoubleOwner, h, "audit:accounting"));
 }
 
+// The bounded space of `ops` ("tN op args") on special_test::race_config()
+// (16 NORMAL + 16 MOVABLE frames, the default designs), up to `bound`
+// preemptions.
+refhammer::harness::BoundedResult explore_race(uint32_t bound, const std::vector<std::string>& ops) {
+  const core::ModelConfig cfg = special_test::race_config(core::OfflineRefcount::Frozen, core::FreeDispatch::OwnerHook);
+  refhammer::harness::Program p;
+  for (const std::string& line : ops) {
+    const unsigned actor = static_cast<unsigned>(line[1] - '0');
+    if (p.actors.size() <= actor) p.actors.resize(actor + 1);
+    refhammer::harness::Op op;
+    EXPECT_EQ(refhammer::harness::parse_op(line.substr(3), cfg, op), "") << line;
+    p.actors[actor].push_back(op);
+  }
+  refhammer::harness::BoundedOptions o;
+  o.bound = bound;
+  o.max_runs = 1'000'000;
+  return refhammer::harness::explore_bounded(cfg, p, o);
+}
+
 // Found by the migrate profile under perturb on the clean core once the
 // profile ran long-term pins (mapping-corrupt/audit:page_cache): a holder
 // whose reference came from a speculative get (try_get on a pfn) added
@@ -310,28 +328,9 @@ TEST(Invariant, HugetlbPoolFolioIsNeverOnAMigrationList) {
 // as the kernel's __filemap_add_folio requires. The whole space up to 3
 // preemptions is clean.
 TEST(PageCacheOwnership, ASpeculativeHolderCannotCacheMigrationsNewFolio) {
-  const std::string text =
-      "refhammer-trace 1\n"
-      "model normal=16 movable=16 device=0 block=16 max_order=2 refcount_limit=2147483647 mms=1 mm_slots=2 "
-      "file_pages=4 gmem_pages=4 gmem_huge_order=2 gmem_convert_spins=8 rcu_readers=2 migrate_passes=2 "
-      "hugetlb_order=2 hugetlb_dissolve_retries=8 device_folio_order=1 pgmap_teardown_spins=8 offline_passes=2 "
-      "reporting_order=2 reporting_capacity=4 reporting_budget=2\n"
-      "design free_dispatch=owner-hook gmem_pin_policy=refuse-longterm zone_device=0-based offline=frozen\n"
-      "bugs none\nfaults none\nseed 1\nscheduler deterministic source=bounded c=3\naudit_every 0\nexpect clean\n"
-      "actors 2\n"
-      "t0 alloc zone=movable order=0\n"
-      "t0 cache_insert slot=0 index=2\n"
-      "t0 put slot=0\n"
-      "t0 migrate pfn=28 zone=normal\n"
-      "t1 try_get pfn=12\n"
-      "t1 cache_insert slot=0 index=1\n";
-  refhammer::harness::Trace t;
-  const std::string err = refhammer::harness::parse_trace(text, "inline", t);
-  ASSERT_EQ(err, "");
-  refhammer::harness::BoundedOptions o;
-  o.bound = 3;
-  o.max_runs = 1'000'000;
-  const refhammer::harness::BoundedResult r = refhammer::harness::explore_bounded(t.model, t.program, o);
+  const refhammer::harness::BoundedResult r =
+      explore_race(3, {"t0 alloc zone=movable order=0", "t0 cache_insert slot=0 index=2", "t0 put slot=0",
+                       "t0 migrate pfn=28 zone=normal", "t1 try_get pfn=12", "t1 cache_insert slot=0 index=1"});
   EXPECT_TRUE(r.exhausted);
   EXPECT_GT(r.runs, 10'000u);
   EXPECT_EQ(r.failing, 0u) << (r.signatures.empty() ? "" : r.signatures.begin()->first);
@@ -345,27 +344,9 @@ TEST(PageCacheOwnership, ASpeculativeHolderCannotCacheMigrationsNewFolio) {
 // preemptions of two migrations meeting on dst is clean, with the debug
 // checks of the sanitizer builds on.
 TEST(MigrateDst, AWalkerThatLockedTheNewFolioMakesMigrationBackOut) {
-  const std::string text =
-      "refhammer-trace 1\n"
-      "model normal=16 movable=16 device=0 block=16 max_order=2 refcount_limit=2147483647 mms=1 mm_slots=2 "
-      "file_pages=4 gmem_pages=4 gmem_huge_order=2 gmem_convert_spins=8 rcu_readers=2 migrate_passes=2 "
-      "hugetlb_order=2 hugetlb_dissolve_retries=8 device_folio_order=1 pgmap_teardown_spins=8 offline_passes=2 "
-      "reporting_order=2 reporting_capacity=4 reporting_budget=2\n"
-      "design free_dispatch=owner-hook gmem_pin_policy=refuse-longterm zone_device=0-based offline=frozen\n"
-      "bugs none\nfaults none\nseed 1\nscheduler deterministic source=bounded c=2\naudit_every 0\nexpect clean\n"
-      "actors 2\n"
-      "t0 alloc zone=movable order=0\n"
-      "t0 map slot=0 mm=0 pte=0 page=0\n"
-      "t0 put slot=0\n"
-      "t0 migrate pfn=28 zone=normal\n"
-      "t1 migrate pfn=12 zone=movable\n"
-      "t1 compact pfn=12\n";
-  refhammer::harness::Trace t;
-  ASSERT_EQ(refhammer::harness::parse_trace(text, "inline", t), "");
-  refhammer::harness::BoundedOptions o;
-  o.bound = 2;
-  o.max_runs = 1'000'000;
-  const refhammer::harness::BoundedResult r = refhammer::harness::explore_bounded(t.model, t.program, o);
+  const refhammer::harness::BoundedResult r =
+      explore_race(2, {"t0 alloc zone=movable order=0", "t0 map slot=0 mm=0 pte=0 page=0", "t0 put slot=0",
+                       "t0 migrate pfn=28 zone=normal", "t1 migrate pfn=12 zone=movable", "t1 compact pfn=12"});
   EXPECT_TRUE(r.exhausted);
   EXPECT_GT(r.runs, 1'000u);
   EXPECT_EQ(r.failing, 0u) << (r.signatures.empty() ? "" : r.signatures.begin()->first);
