@@ -212,7 +212,7 @@ bool Buddy::free_pages_prepare(Pfn head, unsigned order) {
   }
   const char* bad = nullptr;
   // relaxed (these five and the tail loop): ordered as above.
-  if (h.refcount.load(std::memory_order_relaxed) != 0) bad = "nonzero _refcount";
+  if (page_ref_count(m_, head) != 0) bad = "nonzero _refcount";
   else if (h.mapcount.load(std::memory_order_relaxed) != 0) bad = "nonzero mapcount";
   else if (h.pincount.load(std::memory_order_relaxed) != 0) bad = "nonzero pincount";
   else if (h.flags.load(std::memory_order_relaxed) & pg::tail) bad = "freeing a tail page";
@@ -222,7 +222,7 @@ bool Buddy::free_pages_prepare(Pfn head, unsigned order) {
     for (Pfn p = head + 1; p < head + (1u << order); ++p) {
       Frame& t = t_.frame(p);
       // relaxed (both): FREEING; ordered as above.
-      if (t.refcount.load(std::memory_order_relaxed) != 0) { bad = "nonzero tail _refcount"; break; }
+      if (page_ref_count(m_, p) != 0) { bad = "nonzero tail _refcount"; break; }
       if (t.head.load(std::memory_order_relaxed) != head) { bad = "corrupted compound_head in tail page"; break; }
     }
   }

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/model.hpp"
+#include "core/page_ref.hpp"
 
 namespace core {
 
@@ -39,7 +40,7 @@ inline bool folio_maybe_dma_pinned(Model& m, Pfn head) {
   Frame& f = m.frame(head);
   // relaxed (all): a racy predicate by design, as in the kernel.
   if (f.order.load(std::memory_order_relaxed) > 0) return f.pincount.load(std::memory_order_relaxed) > 0;
-  return static_cast<uint32_t>(f.refcount.load(std::memory_order_relaxed)) >= uint32_t(GUP_PIN_COUNTING_BIAS);
+  return static_cast<uint32_t>(folio_ref_count(m, head)) >= uint32_t(GUP_PIN_COUNTING_BIAS);
 }
 
 }  // namespace core

@@ -36,7 +36,7 @@ namespace core {
 // mm/debug_page_ref.c plus the allocator's own steps.
 enum class RefEvent : uint8_t {
   Alloc, AllocFrozen, SetRefcounted, Get, TryGet, TryGetFail, Add, Put, PutLast,
-  Freeze, FreezeFail, Unfreeze, Free, Split, Violation, OwnerFree,
+  Freeze, FreezeFail, Unfreeze, Free, Split, Violation, OwnerFree, SetCount,
 };
 const char* ref_event_name(RefEvent e) noexcept;
 
@@ -70,6 +70,7 @@ class PageRefHistory {
   void clear() noexcept;
   // Set once, before the frame is shared (ModelConfig::page_ref_history).
   void set_enabled(bool on) noexcept { enabled_ = on; }
+  bool enabled() const noexcept { return enabled_; }
 
  private:
   bool enabled_ = true;
@@ -125,7 +126,9 @@ struct Frame {
 
   PageRefHistory history;
 
-  void record(RefEvent ev, int32_t count) noexcept { history.record(ev, current_actor(), count); }
+  void record(RefEvent ev, int32_t count) noexcept {
+    if (history.enabled()) history.record(ev, current_actor(), count);  // no TLS read when off
+  }
 };
 
 // A copy of a frame's fields, taken with peek() for dumps and reports.

@@ -101,9 +101,9 @@ int GuestMemfd::fault_map(Mm& mm, uint32_t slot, uint32_t index) {
 bool GuestMemfd::wait_for_expected_refs(Pfn head) {
   const int32_t expected = static_cast<int32_t>(folio_nr_pages(m_, head));
   for (uint32_t spins = 0;; ++spins) {
-    // acquire: pairs with the release of the last transient holder's put,
-    // so its accesses happened before the page turns private.
-    if (m_.frame(head).refcount.load(std::memory_order_acquire) == expected) return true;
+    // acquire: the last transient holder's accesses happened before the
+    // page turns private (see folio_ref_count_acquire).
+    if (folio_ref_count_acquire(m_, head) == expected) return true;
     if (spins == 0) m_.probe(Probe::GmemConvertWaited);
     if (spins >= m_.config().gmem_convert_spins) return false;
     cpu_relax();

@@ -24,10 +24,12 @@ int32_t grab_refs(Model& m, Pfn head, unsigned flags) {
   return (flags & foll::pin) && !large ? GUP_PIN_COUNTING_BIAS : 1;
 }
 
-void account_pin(Model& m, Pfn head) {
+// `nr` is what grab_refs() returned for a FOLL_PIN grab: 1 on a large folio
+// (which counts pins in _pincount), the bias on a small one.
+void account_pin(Model& m, Pfn head, int32_t nr) {
   // relaxed: a pin count; the reference taken before it keeps the folio
   // alive, and readers that decide on it (migration) freeze first.
-  if (m.frame(head).order.load(std::memory_order_relaxed) > 0) m.frame(head).pincount.fetch_add(1, std::memory_order_relaxed);
+  if (nr == 1) m.frame(head).pincount.fetch_add(1, std::memory_order_relaxed);
 }
 
 // try_grab_folio(): the slow path's grab; the PTL keeps the mapping's
@@ -36,29 +38,30 @@ int try_grab_folio(Model& m, Pfn head, unsigned flags) {
   const int32_t nr = grab_refs(m, head, flags);
   if (m.bug_on(Bug::GupPinOverflowUnchecked)) {
     folio_ref_add(m, head, nr);  // CVE-2019-11487: a plain get, no overflow guard
-    if (flags & foll::pin) account_pin(m, head);
+    if (flags & foll::pin) account_pin(m, head, nr);
     return 0;
   }
   // relaxed: see above; the add below is the real operation.
-  if (m.frame(head).refcount.load(std::memory_order_relaxed) <= 0) return -ENOMEM;
+  if (folio_ref_count(m, head) <= 0) return -ENOMEM;
   if (!folio_ref_add_unless(m, head, nr, 0)) {
     m.probe(Probe::GupRefusedOverflow);
     return -ENOMEM;
   }
-  if (flags & foll::pin) account_pin(m, head);
+  if (flags & foll::pin) account_pin(m, head, nr);
   return 0;
 }
 
 // Undo of one grab (gup_put_folio).
 void gup_put_folio(Model& m, Pfn head, unsigned flags) {
-  if ((flags & foll::pin) && m.frame(head).order.load(std::memory_order_relaxed) > 0) {  // relaxed: we hold it
+  const int32_t nr = grab_refs(m, head, flags);
+  if ((flags & foll::pin) && nr == 1) {  // a large folio: its pins are in _pincount
     // relaxed: see account_pin().
     int32_t old = m.frame(head).pincount.fetch_sub(1, std::memory_order_relaxed);
     if (old <= 0) m.report(ViolationKind::PincountMismatch, head, "unpin_user_page", "pincount was " + std::to_string(old));
   }
   // put_devmap_managed_page_refs() first, as unpin_user_page() did while
   // ZONE_DEVICE was 1-based.
-  put_page_refs(m, head, grab_refs(m, head, flags));
+  put_page_refs(m, head, nr);
 }
 
 GupResult slow_once(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
@@ -130,7 +133,7 @@ GupResult get_user_page_fast(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
   const int32_t nr = grab_refs(m, r.head, flags);
   if (!folio_ref_try_add(m, r.head, nr)) {
     // relaxed: only classifies the refusal for the probe.
-    if (int64_t(m.frame(r.head).refcount.load(std::memory_order_relaxed)) + nr > m.refcount_limit()) {
+    if (int64_t(folio_ref_count(m, r.head)) + nr > m.refcount_limit()) {
       m.probe(Probe::GupRefusedOverflow);
       return GupResult{-ENOMEM};
     }
@@ -143,13 +146,14 @@ GupResult get_user_page_fast(Model& m, Mm& mm, uint32_t slot, unsigned flags) {
   }
   // try_grab_folio_fast(): FOLL_LONGTERM on a folio that is not pinnable
   // backs out, so that the slow path migrates it (the mutant skips that).
-  const bool pinnable = m.bug_on(Bug::GupFastLongtermSkipsPinnableCheck) || folio_is_longterm_pinnable(m, r.head);
-  if ((flags & foll::longterm) && (!pinnable || !gmem_may_longterm_pin(m, r.page))) {
+  if ((flags & foll::longterm) &&
+      (!(m.bug_on(Bug::GupFastLongtermSkipsPinnableCheck) || folio_is_longterm_pinnable(m, r.head)) ||
+       !gmem_may_longterm_pin(m, r.page))) {
     put_page_refs(m, r.head, nr);
     return GupResult{-EAGAIN};  // the slow path migrates (or refuses) it
   }
   // 3. pin accounting, then the PTE re-check.
-  if (flags & foll::pin) account_pin(m, r.head);
+  if (flags & foll::pin) account_pin(m, r.head, nr);
   // seq_cst: pairs with the seq_cst PTE clear in zap_pte_locked() and the
   // migration entry store: either the zapper sees our reference, or we see
   // its PTE change (smp_mb__after_atomic in the kernel).

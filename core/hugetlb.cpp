@@ -57,8 +57,7 @@ int Hugetlb::alloc_fresh_hugetlb_folio() {
     if (head == kNoPfn) return -ENOMEM;
     if (m_.bug_on(Bug::HugetlbFreshSkipsFreeze)) {
       // set_page_count(0): clobbers any speculative reference (7118fc2906e2).
-      // relaxed: the unconditional store of the bug; nothing pairs with it.
-      m_.frame(head).refcount.store(0, std::memory_order_relaxed);
+      set_page_count(m_, head, 0);
     } else if (!folio_ref_freeze(m_, head, 1)) {  // 2.
       m_.probe(Probe::HugetlbFreezeFailed);
       folio_put(m_, head);  // the speculative holder's put may be the last: buddy
@@ -126,7 +125,7 @@ int Hugetlb::dissolve_free_hugetlb_folio(Pfn pfn) {
       if (static_cast<PageType>(h.page_type.load(std::memory_order_relaxed)) != PageType::Hugetlb ||
           static_cast<OwnerId>(h.owner.load(std::memory_order_relaxed)) != OwnerId::Hugetlb)
         return -ENOENT;  // a.
-      if (h.refcount.load(std::memory_order_relaxed) != 0) return -EBUSY;
+      if (folio_ref_count(m_, head) != 0) return -EBUSY;
       if (!m_.bug_on(Bug::HugetlbDissolveSkipsFreedCheck) && !(h.flags.load(std::memory_order_relaxed) & pg::hugetlb_freed)) {
         head = kNoPfn;  // b. FREEING: retry below
       } else {

@@ -66,6 +66,7 @@ const char* ref_event_name(RefEvent e) noexcept {
     case RefEvent::Split: return "split";
     case RefEvent::Violation: return "VIOLATION";
     case RefEvent::OwnerFree: return "owner_free";
+    case RefEvent::SetCount: return "set_count";
   }
   return "?";
 }

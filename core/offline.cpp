@@ -194,7 +194,7 @@ void OfflineDriver::online(uint32_t block) {
         // Onlining re-inits the memmap: refcount 1 — for the pages that went
         // offline with the block (GOING_OFFLINE left them at 0). Pages withheld
         // by this very onlining are at 1 already (withhold()).
-        if (m_.frame(p).refcount.load(std::memory_order_relaxed) == 0)  // relaxed: hotplug lock held; ours
+        if (page_ref_count(m_, p) == 0)  // relaxed: hotplug lock held; ours
           set_page_refcounted(m_, p);
       }
     }
@@ -223,7 +223,7 @@ bool OfflineDriver::skippable(Pfn p) const {
   // change a legacy count to 0 frees (if at all) under the same lock, and
   // the decision is re-made on the next pass anyway.
   if (static_cast<PageType>(f.page_type.load(std::memory_order_relaxed)) != PageType::Offline) return false;
-  if (legacy()) return f.refcount.load(std::memory_order_relaxed) == 0;
+  if (legacy()) return page_ref_count(m_, p) == 0;
   return (f.flags.load(std::memory_order_relaxed) & pg::offline_skippable) != 0;
 }
 
@@ -323,12 +323,12 @@ void MemoryHotplug::scan_and_migrate(Pfn start, Pfn end) {
     }
     const Frame& h = m_.frame(head);
     if (static_cast<PageType>(h.page_type.load(std::memory_order_relaxed)) == PageType::Hugetlb &&  // relaxed: see above
-        h.refcount.load(std::memory_order_relaxed) == 0) {  // relaxed: see above
+        folio_ref_count(m_, head) == 0) {
       m_.hugetlb().dissolve_free_hugetlb_folio(p);
       ++p;
       continue;
     }
-    if (h.refcount.load(std::memory_order_relaxed) == 0) {  // free-isolated, frozen, in flight  // relaxed: see above
+    if (folio_ref_count(m_, head) == 0) {  // free-isolated, frozen, in flight
       ++p;
       continue;
     }

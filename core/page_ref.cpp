@@ -26,128 +26,55 @@ std::string counts(const char* what, int64_t a, const char* what2, int64_t b) {
   return std::string(what) + " " + std::to_string(a) + ", " + what2 + " " + std::to_string(b);
 }
 
-void add_checked(Model& m, Pfn head, int32_t nr, const char* site) {
-  Frame& f = m.frame(head);
-  // relaxed: the caller already holds a reference, so no ordering is needed
-  // to keep the folio alive (atomic_add in page_ref_add is unordered too).
-  int32_t old = f.refcount.fetch_add(nr, std::memory_order_relaxed);
-  if (old <= 0) [[unlikely]] {
-    ViolationKind k = bad_get_kind(m, head);
+}  // namespace
+
+namespace page_ref_detail {
+
+bool add_unless_refused(Model& m, Pfn head, int32_t old, int32_t u, Refusal why) {
+  if (why == Refusal::SawUnless && u == 0) m.probe(Probe::TryGetSawZero);
+  if (why == Refusal::AtLimit) m.probe(Probe::TryGetRefusedAtLimit);
+  m.frame(head).record(RefEvent::TryGetFail, old);
+  return false;
+}
+
+void added_to_negative(Model& m, Pfn head, int32_t old, int32_t nr) {
+  m.report(ViolationKind::RefcountUnderflow, head, "folio_ref_add_unless", counts("refcount was", old, "adding", nr));
+}
+
+void add_checked_bad(Model& m, Pfn head, int32_t old, int32_t nr, const char* site) {
+  if (old <= 0) {
+    const ViolationKind k = bad_get_kind(m, head);
     // relaxed: undo of our own increment; the run is already failing.
-    f.refcount.fetch_sub(nr, std::memory_order_relaxed);
+    m.frame(head).refcount.fetch_sub(nr, std::memory_order_relaxed);
     m.report(k, head, site, counts("refcount was", old, "adding", nr));
     return;
   }
-  if (int64_t(old) + nr > m.refcount_limit()) [[unlikely]] {
-    m.report(ViolationKind::RefcountOverflow, head, site,
-             counts("refcount was", old, "limit", m.refcount_limit()) + ", adding " + std::to_string(nr));
-    return;
-  }
-  f.record(nr == 1 ? RefEvent::Get : RefEvent::Add, old + nr);
+  m.report(ViolationKind::RefcountOverflow, head, site,
+           counts("refcount was", old, "limit", m.refcount_limit()) + ", adding " + std::to_string(nr));
 }
 
-}  // namespace
-
-int32_t folio_ref_count(Model& m, Pfn head) {
-  // relaxed: a snapshot for decisions the caller re-validates (page_ref_count
-  // is atomic_read).
-  return m.frame(head).refcount.load(std::memory_order_relaxed);
-}
-
-void folio_get(Model& m, Pfn head) { add_checked(m, head, 1, "folio_get"); }
-
-void folio_ref_add(Model& m, Pfn head, int32_t nr) { add_checked(m, head, nr, "folio_ref_add"); }
-
-bool folio_ref_add_unless(Model& m, Pfn head, int32_t nr, int32_t u) {
+void sub_underflow(Model& m, Pfn head, int32_t old, int32_t nr, const char* site) {
   Frame& f = m.frame(head);
-  // relaxed: the first read only seeds the CAS loop, which does the ordering.
-  int32_t old = f.refcount.load(std::memory_order_relaxed);
-  for (;;) {
-    if (old == u) {
-      if (u == 0) m.probe(Probe::TryGetSawZero);
-      f.record(RefEvent::TryGetFail, old);
-      return false;
-    }
-    if (int64_t(old) + nr > m.refcount_limit()) {
-      m.probe(Probe::TryGetRefusedAtLimit);
-      f.record(RefEvent::TryGetFail, old);
-      return false;
-    }
-    if (m.fault(FaultSite::SpuriousCas)) {  // as if a racing get/put had changed the count
-      f.record(RefEvent::TryGetFail, old);
-      return false;
-    }
-    // acq_rel on success: acquire pairs with the release in
-    // set_page_refcounted()/folio_ref_unfreeze()/folio_put_testzero(), so the
-    // getter's re-check (step 3) sees the identity its owner published;
-    // release keeps this getter's earlier reads before the increment, as the
-    // kernel's fully ordered atomic_add_unless does. relaxed on failure:
-    // the loop retries with the fresh value.
-    if (f.refcount.compare_exchange(old, old + nr, std::memory_order_acq_rel, std::memory_order_relaxed))
-      break;
-  }
-  if (old < 0) [[unlikely]] {
-    // Adding to a negative count: a previous underflow was not undone.
-    m.report(ViolationKind::RefcountUnderflow, head, "folio_ref_add_unless",
-             counts("refcount was", old, "adding", nr));
-  }
-  f.record(RefEvent::TryGet, old + nr);
-  return true;
+  // relaxed: undo of our own decrement; the run is already failing.
+  f.refcount.fetch_add(nr, std::memory_order_relaxed);
+  // peek: diagnostics only.
+  m.report(old == 0 && (f.flags.peek() & pg::tail) ? ViolationKind::GetOnTail : ViolationKind::RefcountUnderflow,
+           head, site, counts("refcount was", old, "putting", nr));
 }
 
-bool folio_try_get(Model& m, Pfn head) { return folio_ref_add_unless(m, head, 1, 0); }
-
-bool folio_ref_try_add(Model& m, Pfn head, int32_t nr) { return folio_ref_add_unless(m, head, nr, 0); }
+}  // namespace page_ref_detail
 
 bool try_get_page(Model& m, Pfn head) {
-  Frame& f = m.frame(head);
-  // relaxed: the caller holds a stable reference (or the PTL); the check
-  // only refuses counts that are already wrong (CVE-2019-11487).
-  int32_t c = f.refcount.load(std::memory_order_relaxed);
+  // The caller holds a stable reference (or the PTL); the check only refuses
+  // counts that are already wrong (CVE-2019-11487).
+  const int32_t c = folio_ref_count(m, head);
   if (c <= 0 || c >= m.refcount_limit()) {
     m.probe(Probe::TryGetRefusedAtLimit);
-    f.record(RefEvent::TryGetFail, c);
+    m.frame(head).record(RefEvent::TryGetFail, c);
     return false;
   }
-  add_checked(m, head, 1, "try_get_page");
+  folio_ref_add_site(m, head, 1, "try_get_page");
   return true;
-}
-
-bool folio_put_testzero(Model& m, Pfn head) {
-  Frame& f = m.frame(head);
-  // acq_rel: release orders this holder's accesses to the folio before the
-  // decrement, so whoever frees it (the put that reaches zero) or freezes it
-  // (acquire CAS in folio_ref_freeze) sees them; acquire makes the put that
-  // reaches zero see every earlier holder's accesses before it frees.
-  int32_t old = f.refcount.fetch_sub(1, std::memory_order_acq_rel);
-  if (old <= 0) [[unlikely]] {
-    // relaxed: undo of our own decrement; the run is already failing.
-    f.refcount.fetch_add(1, std::memory_order_relaxed);
-    m.report(old == 0 && (f.flags.peek() & pg::tail) ? ViolationKind::GetOnTail
-                                                      : ViolationKind::RefcountUnderflow,
-             head, "folio_put", counts("refcount was", old, "putting", 1));
-    return false;
-  }
-  f.record(old == 1 ? RefEvent::PutLast : RefEvent::Put, old - 1);
-  return old == 1;
-}
-
-void folio_put(Model& m, Pfn head) {
-  if (folio_put_testzero(m, head)) __folio_put(m, head);
-}
-
-void folio_put_refs(Model& m, Pfn head, int32_t nr) {
-  Frame& f = m.frame(head);
-  // acq_rel: as in folio_put_testzero().
-  int32_t old = f.refcount.fetch_sub(nr, std::memory_order_acq_rel);
-  if (old < nr) [[unlikely]] {
-    // relaxed: undo of our own decrement; the run is already failing.
-    f.refcount.fetch_add(nr, std::memory_order_relaxed);
-    m.report(ViolationKind::RefcountUnderflow, head, "folio_put_refs", counts("refcount was", old, "putting", nr));
-    return;
-  }
-  f.record(old == nr ? RefEvent::PutLast : RefEvent::Put, old - nr);
-  if (old == nr) __folio_put(m, head);
 }
 
 bool folio_ref_freeze(Model& m, Pfn head, int32_t count) {
@@ -205,8 +132,8 @@ void set_page_refcounted(Model& m, Pfn head) {
 }
 
 bool folio_ref_zero_or_close_to_overflow(Model& m, Pfn head) {
-  // relaxed: a debugging predicate, like the kernel's.
-  int32_t c = m.frame(head).refcount.load(std::memory_order_relaxed);
+  // A debugging predicate, like the kernel's: a relaxed snapshot.
+  const int32_t c = folio_ref_count(m, head);
   return c <= 0 || c >= m.refcount_limit() - 127;
 }
 

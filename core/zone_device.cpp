@@ -108,24 +108,15 @@ void DevicePgmap::free_folio(Model& m, Pfn head) {
   page_free(head, "free_zone_device_folio");
 }
 
-// page_ref_dec_return() for __put_devmap_managed_page (page_ref.hpp has no
-// dec_return verb).
+// __put_devmap_managed_page(): page_ref_sub_return(), and the count of an
+// idle legacy (1-based) device page is 1, so falling below 1 is the underflow
+// (reported and undone by folio_ref_sub_return).
 bool DevicePgmap::put_devmap_managed_page(Pfn head, int32_t refs) {
   if (!legacy() || m_.frames().zone_of(head) != ZoneType::Device) return false;
-  Frame& f = m_.frame(head);
-  // acq_rel: as folio_put_testzero(): release orders this holder's accesses
-  // before the drop; acquire lets page_free (count now 1) see every earlier
-  // holder's accesses.
-  const int32_t old = f.refcount.fetch_sub(refs, std::memory_order_acq_rel);
-  if (old - refs < 1) {
-    // relaxed: undo of our own decrement; the run is already failing.
-    f.refcount.fetch_add(refs, std::memory_order_relaxed);
-    m_.report(ViolationKind::RefcountUnderflow, head, "put_devmap_managed_page",
-              "put on an idle legacy device page (refcount " + std::to_string(old) + ")");
-    return true;
-  }
-  f.record(RefEvent::Put, old - refs);
-  if (old - refs == 1) page_free(head, "put_devmap_managed_page");  // count == 1: now free
+  // acq_rel inside: release orders this holder's accesses before the drop;
+  // acquire lets page_free (count now 1) see every earlier holder's accesses.
+  if (folio_ref_sub_return(m_, head, refs, "put_devmap_managed_page", 1) == 1)
+    page_free(head, "put_devmap_managed_page");  // count == 1: now free
   return true;
 }
 
@@ -136,7 +127,7 @@ bool DevicePgmap::wait_idle(Pfn head) {
     // and the holders' acq_rel puts, so the folio's last use happened before
     // teardown.
     if (static_cast<DevState>(state_[index(head)].load(std::memory_order_acquire)) == DevState::Free &&
-        m_.frame(head).refcount.load(std::memory_order_acquire) == idle) {
+        folio_ref_count_acquire(m_, head) == idle) {
       if (!legacy() || folio_ref_freeze(m_, head, 1)) return true;
     }
     if (spins == 0) m_.probe(Probe::PgmapTeardownWaited);
