@@ -65,6 +65,8 @@ constexpr const char* kPinUnpin = "BM_PinUnpin";
 constexpr const char* kGupFastUnpin = "BM_GupFastPinUnpin";
 constexpr const char* kMigrate0 = "BM_MigrateOrder0OneMapping";
 constexpr const char* kRawAddUnlessDec = "BM_RawAddUnlessDec";
+constexpr const char* kRawPinUnpin = "BM_RawPinUnpin";
+constexpr const char* kRawGupFastUnpin = "BM_RawGupFastPinUnpin";
 constexpr const char* kFreeOwnerHook = "BM_FreePath_OwnerHook";
 constexpr const char* kFreeDirectBuddy = "BM_FreePath_DirectBuddy";
 constexpr const char* kFreePerTypeChecks = "BM_FreePath_PerTypeChecks";
@@ -272,6 +274,85 @@ void BM_RawAddUnlessDec(State& st) {
   auto raw = make_raw_ref();
   for (auto _ : st) raw_get_put(&raw->ref);
   if (raw->ref.load(std::memory_order_relaxed) != 1) st.SkipWithError("raw counter is not back to 1");
+}
+
+// The raw-atomic equivalents of a pin and an unpin of a mapped small folio:
+// the same protocol steps with the same memory orders on plain std::atomic,
+// without the model (no sync points, no history, no probes, no design or
+// fault switches). One cache line for the "frame" (count, head, order), one
+// for the "page table" (PTL and PTE).
+struct alignas(64) RawFrame {
+  std::atomic<int> ref{2};  // the allocation's and the mapping's reference
+  std::atomic<uint32_t> head{7};
+  std::atomic<uint8_t> order{0};
+};
+struct alignas(64) RawPte {
+  std::atomic<uint32_t> ptl{0};
+  std::atomic<uint64_t> pte{7};
+};
+struct RawPinWorld {
+  RawFrame f;
+  RawPte t;
+};
+std::unique_ptr<RawPinWorld> make_raw_pin_world() {
+  auto w = std::make_unique<RawPinWorld>();
+  RawPinWorld* p = w.get();
+  benchmark::DoNotOptimize(p);
+  benchmark::ClobberMemory();
+  return w;
+}
+constexpr int kRawPinBias = 1024;  // GUP_PIN_COUNTING_BIAS
+
+// add-unless-zero of n: the CAS loop of folio_ref_add_unless.
+inline bool raw_add_unless_zero(std::atomic<int>& ref, int n) {
+  int old = ref.load(std::memory_order_relaxed);
+  while (old != 0)
+    if (ref.compare_exchange_strong(old, old + n, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
+  return false;
+}
+// unpin_user_page of a small folio: compound_head, the order (which chose
+// the accounting), then the drop of the bias.
+inline void raw_unpin(RawPinWorld& w) {
+  benchmark::DoNotOptimize(w.f.head.load(std::memory_order_relaxed));
+  const int nr = w.f.order.load(std::memory_order_relaxed) > 0 ? 1 : kRawPinBias;
+  benchmark::DoNotOptimize(w.f.ref.fetch_sub(nr, std::memory_order_acq_rel));
+}
+
+// Slow GUP: the PTL (acquire CAS, release store), the PTE, compound_head,
+// the order, the "count is positive" check, the add-unless-zero of the bias.
+void BM_RawPinUnpin(State& st) {
+  auto w = make_raw_pin_world();
+  for (auto _ : st) {
+    uint32_t unlocked = 0;
+    while (!w->t.ptl.compare_exchange_strong(unlocked, 1, std::memory_order_acquire, std::memory_order_relaxed))
+      unlocked = 0;
+    benchmark::DoNotOptimize(w->t.pte.load(std::memory_order_relaxed));
+    benchmark::DoNotOptimize(w->f.head.load(std::memory_order_relaxed));
+    const int nr = w->f.order.load(std::memory_order_relaxed) > 0 ? 1 : kRawPinBias;
+    bool got = w->f.ref.load(std::memory_order_relaxed) > 0 && raw_add_unless_zero(w->f.ref, nr);
+    benchmark::DoNotOptimize(got);
+    w->t.ptl.store(0, std::memory_order_release);
+    raw_unpin(*w);
+  }
+  if (w->f.ref.load(std::memory_order_relaxed) != 2) st.SkipWithError("raw counter is not back to 2");
+}
+
+// GUP-fast: the PTE (acquire), compound_head, the order, the add-unless-zero
+// of the bias, the head and order re-check, the PTE re-check (seq_cst).
+void BM_RawGupFastPinUnpin(State& st) {
+  auto w = make_raw_pin_world();
+  for (auto _ : st) {
+    const uint64_t v = w->t.pte.load(std::memory_order_acquire);
+    const uint32_t head = w->f.head.load(std::memory_order_relaxed);
+    const int nr = w->f.order.load(std::memory_order_relaxed) > 0 ? 1 : kRawPinBias;
+    bool got = raw_add_unless_zero(w->f.ref, nr);
+    got = got && w->f.head.load(std::memory_order_relaxed) == head &&
+          (w->f.order.load(std::memory_order_relaxed) > 0 ? 1 : kRawPinBias) == nr &&
+          w->t.pte.load(std::memory_order_seq_cst) == v;
+    benchmark::DoNotOptimize(got);
+    raw_unpin(*w);
+  }
+  if (w->f.ref.load(std::memory_order_relaxed) != 2) st.SkipWithError("raw counter is not back to 2");
 }
 
 // --- 2. the zero transition: owner hook vs. direct buddy free -----------------
@@ -535,6 +616,8 @@ void register_all() {
       {kGupFastUnpin, BM_GupFastPinUnpin},
       {kMigrate0, BM_MigrateOrder0OneMapping},
       {kRawAddUnlessDec, BM_RawAddUnlessDec},
+      {kRawPinUnpin, BM_RawPinUnpin},
+      {kRawGupFastUnpin, BM_RawGupFastPinUnpin},
       {kFreeOwnerHook, BM_FreePath_OwnerHook},
       {kFreeDirectBuddy, BM_FreePath_DirectBuddy},
       {kFreePerTypeChecks, BM_FreePath_PerTypeChecks},
@@ -685,8 +768,10 @@ struct RatioRow {
 constexpr RatioRow kRatios[] = {
     {"try_get+put / raw add-unless+dec", kTryGetPut, kRawAddUnlessDec, 1.30},
     {"try_get+put, history off / raw", kTryGetPutNoHist, kRawAddUnlessDec, 1.30},
-    {"pin+unpin (slow GUP) / folio_get+put", kPinUnpin, kGetPut, 2.0},
-    {"gup_fast pin+unpin / folio_get+put", kGupFastUnpin, kGetPut, 2.0},
+    {"pin+unpin (slow GUP) / its raw atomics", kPinUnpin, kRawPinUnpin, 2.0},
+    {"gup_fast pin+unpin / its raw atomics", kGupFastUnpin, kRawGupFastUnpin, 2.0},
+    {"pin+unpin (slow GUP) / folio_get+put", kPinUnpin, kGetPut, 0},
+    {"gup_fast pin+unpin / folio_get+put", kGupFastUnpin, kGetPut, 0},
     {"free via owner hook / direct buddy free", kFreeOwnerHook, kFreeDirectBuddy, 1.05},
     {"free via per-type checks / direct buddy free", kFreePerTypeChecks, kFreeDirectBuddy, 0},
     {"free via owner hook / per-type checks", kFreeOwnerHook, kFreePerTypeChecks, 0},
@@ -724,6 +809,8 @@ constexpr AbsRow kAbsolute[] = {
     {"gup_fast pin+unpin", kGupFastUnpin},
     {"migrate order-0, one mapping", kMigrate0},
     {"raw add-unless+dec", kRawAddUnlessDec},
+    {"raw slow-GUP pin+unpin", kRawPinUnpin},
+    {"raw GUP-fast pin+unpin", kRawGupFastUnpin},
     {"order-0 alloc+free", kAllocFree0},
     {"order-0 alloc+free, no split/merge", kAllocFree0NoMerge},
     {"order-3 alloc+free", kAllocFree3},

@@ -76,7 +76,7 @@ enum class Refusal : uint8_t { SawUnless, AtLimit, Fault };
 // Unconditional get: legal only while the caller already holds a reference
 // (or a lock that pins the folio). A get on refcount 0 is a violation
 // (GetOnFree / GetOnFrozen / GetOnTail), as is going past refcount_limit.
-inline void folio_ref_add_site(Model& m, Pfn head, int32_t nr, const char* site) {
+[[gnu::always_inline]] inline void folio_ref_add_site(Model& m, Pfn head, int32_t nr, const char* site) {
   Frame& f = m.frame(head);
   // relaxed: the caller already holds a reference, so no ordering is needed
   // to keep the folio alive (atomic_add in page_ref_add is unordered too).
@@ -90,7 +90,7 @@ inline void folio_ref_add(Model& m, Pfn head, int32_t nr) { folio_ref_add_site(m
 
 // folio_ref_add_unless(folio, nr, u): add nr unless the count is u. Refuses
 // (returns false) instead of passing refcount_limit.
-inline bool folio_ref_add_unless(Model& m, Pfn head, int32_t nr, int32_t u) {
+[[gnu::always_inline]] inline bool folio_ref_add_unless(Model& m, Pfn head, int32_t nr, int32_t u) {
   using page_ref_detail::Refusal;
   Frame& f = m.frame(head);
   // relaxed: the first read only seeds the CAS loop, which does the ordering.
@@ -126,7 +126,7 @@ bool try_get_page(Model& m, Pfn head);
 // count that would fall below `floor` (0 for an ordinary folio; 1 for a
 // legacy 1-based ZONE_DEVICE page, whose idle count is 1) is an underflow:
 // reported at `site`, undone, and -1 returned.
-inline int32_t folio_ref_sub_return(Model& m, Pfn head, int32_t nr, const char* site, int32_t floor = 0) {
+[[gnu::always_inline]] inline int32_t folio_ref_sub_return(Model& m, Pfn head, int32_t nr, const char* site, int32_t floor = 0) {
   Frame& f = m.frame(head);
   // acq_rel: release orders this holder's accesses to the folio before the
   // decrement, so whoever frees it (the put that reaches zero) or freezes it
