@@ -1,11 +1,13 @@
 // core::Violation — what the model reports when a protocol is broken.
 //
 // Two tiers of checks (STYLE.md lesson 5):
-//  - MODEL_CHECK: always on. Guards protocol outcomes — underflow, get on a
-//    free page, a leak — which are the product's findings. A failed check
-//    builds a Violation and hands it to the Model's sink; the primitive then
-//    backs out as far as it safely can and the run goes on to be stopped by
-//    the harness.
+//  - Model::report(kind, pfn, site, detail): always on. Guards protocol
+//    outcomes — underflow, get on a free page, a leak — which are the
+//    product's findings. A failing check calls it (there is no macro: the
+//    check is plain code, e.g. `if (old <= 0) [[unlikely]] ...report...`);
+//    report() builds a Violation and hands it to the Model's sink; the
+//    primitive then backs out as far as it safely can and the run goes on to
+//    be stopped by the harness.
 //  - MODEL_BUG_ON_PAGE: internal consistency of the model itself (a bug in
 //    refhammer, not in the protocol under test). On in debug, sanitizer and
 //    fuzz builds (REFHAMMER_DEBUG_CHECKS): dumps the frame and aborts. Off,

@@ -2,7 +2,7 @@
 // three oracle levels, and turns the first violation into a Report.
 //
 // Oracle levels:
-//  1. inside the core's primitives (MODEL_CHECK) and after each op: the
+//  1. inside the core's primitives (Model::report) and after each op: the
 //     first violation the Model reports stops the run;
 //  2. quiescent audits: every `audit_every` ops an actor stops the world (a
 //     gate made of core::Atomic, so fibers and threads alike wait on sync
