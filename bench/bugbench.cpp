@@ -51,6 +51,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string_view>
+#include <set>
 #include <atomic>
 #include <chrono>
 #include <cctype>
@@ -75,10 +77,17 @@
 #include <vector>
 
 #include "core/bugs.hpp"
+#include "core/config.hpp"
+#include "harness/fuzz_input.hpp"
+#include "harness/gen.hpp"
+#include "harness/op.hpp"
+#include "harness/trace.hpp"
 
 extern char** environ;
 
 namespace {
+
+namespace harness = refhammer::harness;
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -86,51 +95,126 @@ using Clock = std::chrono::steady_clock;
 // ---------------------------------------------------------------- the table
 
 struct MutantSpec {
-  const char* name;
-  const char* design;   // REFHAMMER_DESIGN / --design, space separated ("" none)
-  const char* profile;  // stress op-mix profile
-  const char* focused;  // focused fuzz target
-  const char* state;    // --gtest_filter of core_special_state_tests ("" n/a)
-  const char* note;     // what a driver needs that the harness lacks ("" none)
-  const char* model = "";  // REFHAMMER_MODEL / --model fields, space separated ("" none)
+  std::string name;
+  std::string design;   // REFHAMMER_DESIGN / --design, space separated ("" none)
+  std::string profile;  // stress op-mix profile
+  std::string focused;  // focused fuzz target
+  std::string state;    // --gtest_filter of core_special_state_tests ("" n/a)
+  std::string note;     // what a driver needs that the harness lacks ("" none)
+  std::string model;    // REFHAMMER_MODEL / --model fields, space separated ("" none)
 };
 
-// By subsystem. The profile and the focused target are the ones whose op
-// set holds every op of the mutant's regression trace, where one exists.
-const std::vector<MutantSpec>& mutant_table() {
-  static const std::vector<MutantSpec> t = {
-      {"truncate-skips-grace-period", "", "filemap", "fuzz_filemap", "", ""},
-      {"pfn-walker-plain-get", "", "refcount", "fuzz_offline", "", ""},
-      {"gup-fast-skips-folio-recheck", "", "gup", "fuzz_gup", "", ""},
-      {"gup-fast-skips-pte-recheck", "", "gmem", "fuzz_gmem", "", ""},
-      {"gup-pin-overflow-unchecked", "", "gup", "fuzz_gup", "",
-       "runs with refcount_limit=3000 (REFHAMMER_MODEL / --model): 2^31 / 1024 = 2M pins of one page are out of "
-       "reach of every driver at the kernel's limit",
-       "refcount_limit=3000"},
-      {"gup-longterm-leaks-isolation-ref", "", "gup", "fuzz_gup", "", ""},
-      {"migrate-freeze-ignores-pins", "", "migrate", "fuzz_gup", "", ""},
-      {"gmem-convert-ignores-pins", "gmem_pin_policy=split-small-folios", "gmem", "fuzz_gmem", "", ""},
-      {"hugetlb-dissolve-skips-freed-check", "", "hugetlb", "fuzz_hugetlb", "HugetlbState.*",
-       "the catalog's detection uses huge_dissolve_pfn (huge_dissolve only names pool-free folios): fuzz_hugetlb and "
-       "the whole op language have it; the hugetlb stress profile does not"},
-      {"hugetlb-fresh-skips-freeze", "", "hugetlb", "fuzz_hugetlb", "HugetlbState.*", ""},
-      {"devmap-put-skips-managed-page", "zone_device=1-based", "device", "fuzz_device",
-       "ZoneDeviceState.LegacyOneBased*", ""},
-      {"pgmap-teardown-skips-wait", "", "device", "fuzz_device", "ZoneDeviceState.*", ""},
-      {"offline-put-frees-to-buddy", "offline=legacy", "offline", "fuzz_offline", "OfflineState.Legacy*", ""},
-      {"reporting-putback-before-report", "", "reporting", "fuzz_reporting", "ReportingState.*", ""},
-      {"reporting-marks-merged-block", "", "reporting", "fuzz_reporting", "ReportingState.*", ""},
-      {"gup-fast-longterm-skips-pinnable-check", "", "gup", "fuzz_gup", "", ""},
-      {"migrate-copies-before-unmap", "", "migrate", "fuzz_gup", "", ""},
-  };
-  return t;
+// What a mutant's regression trace cannot say: which rc::state tests cover
+// its subsystem, and the known driver gaps. Everything else is derived from
+// the trace (mutant_table below), so a new mutant needs no row here.
+struct MutantExtra {
+  const char* name;
+  const char* state;
+  const char* note;
+};
+constexpr MutantExtra kExtras[] = {
+    {"gup-pin-overflow-unchecked", "",
+     "runs with refcount_limit=3000 (REFHAMMER_MODEL / --model): 2^31 / 1024 = 2M pins of one page are out of "
+     "reach of every driver at the kernel's limit"},
+    {"hugetlb-dissolve-skips-freed-check", "HugetlbState.*",
+     "the catalog's detection uses huge_dissolve_pfn (huge_dissolve only names pool-free folios): fuzz_hugetlb and "
+     "the whole op language have it; the hugetlb stress profile does not"},
+    {"hugetlb-fresh-skips-freeze", "HugetlbState.*", ""},
+    {"devmap-put-skips-managed-page", "ZoneDeviceState.LegacyOneBased*", ""},
+    {"pgmap-teardown-skips-wait", "ZoneDeviceState.*", ""},
+    {"offline-put-frees-to-buddy", "OfflineState.Legacy*", ""},
+    {"reporting-putback-before-report", "ReportingState.*", ""},
+    {"reporting-marks-merged-block", "ReportingState.*", ""},
+};
+
+std::vector<std::string> split_words(const std::string& s);
+
+// Of `candidates` (op name -> weight in the candidate's mix), the one that
+// holds the most of the trace's distinct ops; on a tie the one that puts the
+// largest share of its weight on them (its runs spend the most time on the
+// trace's ops), then the first.
+size_t best_cover(const harness::Program& p, const std::vector<std::map<std::string, double>>& candidates) {
+  std::set<std::string> want;
+  for (const auto& ops : p.actors)
+    for (const harness::Op& op : ops) want.insert(harness::op_spec(op.code).name);
+  size_t best = 0, best_n = 0;
+  double best_share = -1;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    size_t n = 0;
+    double on = 0, total = 0;
+    for (const auto& [op, w] : candidates[i]) {
+      total += w;
+      if (want.count(op)) ++n, on += w;
+    }
+    const double share = total > 0 ? on / total : 0;
+    if (n > best_n || (n == best_n && share > best_share)) best = i, best_n = n, best_share = share;
+  }
+  return best;
 }
 
-const std::vector<std::string> kAllDrivers = {"fuzz_program", "fuzz_schedule", "fuzz_focused",
-                                              "stress_free",  "stress_perturb", "rc_state"};
+// One row per catalog mutant, from its regression trace
+// (REGRESSIONS/NAME.trace): the design variants and the refcount limit it
+// runs with; the stress profile and the focused fuzz target whose op sets
+// hold the most of its ops (best_cover; the `all` and `special` profiles are
+// not candidates).
+std::string build_mutant_table(const std::string& regressions, std::vector<MutantSpec>& out);
+
 const std::vector<std::string> kFocusedTargets = {"fuzz_offline", "fuzz_device", "fuzz_hugetlb", "fuzz_reporting",
                                                   "fuzz_gmem",    "fuzz_gup",    "fuzz_filemap"};
 
+std::string build_mutant_table(const std::string& regressions, std::vector<MutantSpec>& out) {
+  std::vector<std::string> profile_names;
+  std::vector<std::map<std::string, double>> profile_ops;
+  for (const harness::Profile& pr : harness::profiles()) {
+    if (std::string_view(pr.name) == "all" || std::string_view(pr.name) == "special") continue;
+    profile_names.push_back(pr.name);
+    std::map<std::string, double> ops;
+    for (const harness::OpWeight& w : pr.weights) ops[w.op] += w.weight;
+    profile_ops.push_back(std::move(ops));
+  }
+  // A fuzz target's op byte picks uniformly from its ops: equal weights, so
+  // a tie goes to the target whose list is mostly the trace's ops.
+  std::vector<std::map<std::string, double>> target_ops;
+  for (const std::string& t : kFocusedTargets) {
+    const harness::FuzzTargetSpec* spec = harness::fuzz_target(t);
+    if (spec == nullptr) return "no fuzz target " + t + " in harness/fuzz_input.cpp";
+    std::map<std::string, double> ops;
+    for (uint8_t c : spec->ops) ops[harness::op_spec(c).name] = 1;
+    target_ops.push_back(std::move(ops));
+  }
+  const core::ModelConfig defaults;
+  const std::vector<std::string> default_design = split_words(harness::format_design(defaults.design));
+  for (unsigned b = 0; b < core::kNrBugs; ++b) {
+    MutantSpec m;
+    m.name = core::bug_info(static_cast<core::Bug>(b)).name;
+    const std::string path = regressions + "/" + m.name + ".trace";
+    harness::Trace t;
+    if (std::string err = harness::load_trace(path, t); !err.empty()) return err;
+    const std::vector<std::string> design = split_words(harness::format_design(t.model.design));
+    for (size_t i = 0; i < design.size(); ++i)
+      if (i >= default_design.size() || design[i] != default_design[i]) m.design += (m.design.empty() ? "" : " ") + design[i];
+    if (t.model.refcount_limit != defaults.refcount_limit) m.model = "refcount_limit=" + std::to_string(t.model.refcount_limit);
+    m.profile = profile_names[best_cover(t.program, profile_ops)];
+    m.focused = kFocusedTargets[best_cover(t.program, target_ops)];
+    for (const MutantExtra& e : kExtras)
+      if (m.name == e.name) {
+        m.state = e.state;
+        m.note = e.note;
+      }
+    out.push_back(std::move(m));
+  }
+  for (const MutantExtra& e : kExtras) {
+    core::Bug bug;
+    if (!core::bug_by_name(e.name, bug)) return std::string("kExtras names '") + e.name + "', which is not in the catalog";
+  }
+  return "";
+}
+
+std::vector<MutantSpec> g_mutants;
+const std::vector<MutantSpec>& mutant_table() { return g_mutants; }
+
+const std::vector<std::string> kAllDrivers = {"fuzz_program", "fuzz_schedule", "fuzz_focused",
+                                              "stress_free",  "stress_perturb", "rc_state"};
 // ------------------------------------------------------------------ options
 
 struct Options {
@@ -146,7 +230,8 @@ struct Options {
   std::string refhammer = "build/release/cli/refhammer";
   std::string fuzz_dir = "build/fuzz/fuzz";
   std::string state_test = "build/release/tests/special/core_special_state_tests";
-  std::string corpora = "corpora";
+  std::string corpora = "corpora";  // the regression traces are in CORPORA/regressions
+  bool list_table = false;          // print the derived mutant table and exit
   std::string command;  // how we were run, for the report
 };
 
@@ -569,7 +654,7 @@ void usage() {
   std::fprintf(stderr,
                "usage: bugbench [--cap S] [--seeds N] [--mutants \"a b\"|all|none] [--drivers \"d ...\"] [--out DIR]\n"
                "                [--jobs J] [--minimize-seconds S] [--no-clean] [--refhammer PATH] [--fuzz-dir DIR]\n"
-               "                [--state-test PATH] [--corpora DIR]\n"
+               "                [--state-test PATH] [--corpora DIR] [--list-table]\n"
                "drivers: fuzz_program fuzz_schedule fuzz_focused stress_free stress_perturb rc_state\n"
                "run from the repository root; ci/bugbench builds what it needs and runs this.\n");
 }
@@ -606,6 +691,7 @@ int main(int argc, char** argv) {
       else if (a == "--fuzz-dir") o.fuzz_dir = val();
       else if (a == "--state-test") o.state_test = val();
       else if (a == "--corpora") o.corpora = val();
+      else if (a == "--list-table") o.list_table = true;
       else if (a == "-h" || a == "--help") {
         usage();
         return 0;
@@ -623,18 +709,16 @@ int main(int argc, char** argv) {
     usage();
     return 2;
   }
-  // The table must cover the catalog exactly.
-  for (unsigned i = 0; i < core::kNrBugs; ++i) {
-    const char* n = core::bug_info(static_cast<core::Bug>(i)).name;
-    if (std::none_of(mutant_table().begin(), mutant_table().end(),
-                     [&](const MutantSpec& m) { return std::strcmp(m.name, n) == 0; })) {
-      std::fprintf(stderr, "bugbench: catalog bug %s has no row in bench/bugbench.cpp's table\n", n);
-      return 2;
-    }
-  }
-  if (mutant_table().size() != core::kNrBugs) {
-    std::fprintf(stderr, "bugbench: the table has rows for bugs not in the catalog\n");
+  // One row per catalog mutant, from its regression trace.
+  if (std::string err = build_mutant_table(o.corpora + "/regressions", g_mutants); !err.empty()) {
+    std::fprintf(stderr, "bugbench: %s\n", err.c_str());
     return 2;
+  }
+  if (o.list_table) {
+    for (const MutantSpec& m : g_mutants)
+      std::printf("%s\tprofile=%s\tfocused=%s\tdesign=%s\tmodel=%s\tstate=%s\n", m.name.c_str(), m.profile.c_str(),
+                  m.focused.c_str(), m.design.c_str(), m.model.c_str(), m.state.c_str());
+    return 0;
   }
   for (const auto& d : o.drivers)
     if (std::find(kAllDrivers.begin(), kAllDrivers.end(), d) == kAllDrivers.end()) {
@@ -685,7 +769,7 @@ int main(int argc, char** argv) {
       Cell c;
       c.m = m;
       c.driver = d;
-      if (d == "rc_state" && *m->state == '\0') {
+      if (d == "rc_state" && m->state.empty()) {
         c.applicable = false;
         c.na_reason = "no rc::state test of this subsystem in tests/special";
       }
@@ -973,7 +1057,7 @@ int main(int argc, char** argv) {
   }
   md << "\n## Mutants with a known driver gap\n\n";
   for (const MutantSpec* m : mutants)
-    if (*m->note) md << "- `" << m->name << "`: " << m->note << ".\n";
+    if (!m->note.empty()) md << "- `" << m->name << "`: " << m->note << ".\n";
   md << "- rc_state is n/a for the mutants outside the special owners: tests/special has rc::state tests of hugetlb, "
         "ZONE_DEVICE, PageOffline/offlining and free page reporting only.\n";
 

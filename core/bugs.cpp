@@ -5,114 +5,11 @@
 namespace core {
 namespace {
 constexpr BugInfo kCatalog[kNrBugs] = {
-    {Bug::TruncateSkipsGracePeriod, "truncate-skips-grace-period", "use-after-free",
-     "bd225530a4c7 (mm/hugetlb_vmemmap: fix race with speculative PFN walkers); rule of mm/filemap.c RCU lookups",
-     "truncate_folio() drops the page cache's references right after removing the folio, without "
-     "synchronize_rcu(). A lookup that read the slot just before the removal is still inside its RCU read "
-     "section, about to call folio_try_get() on a folio that has meanwhile been freed (and may be reused): the "
-     "free path finds an RCU reader older than the removal still running and reports a use-after-free."},
-    {Bug::PfnWalkerPlainGet, "pfn-walker-plain-get", "use-after-free",
-     "f8be156be163 (KVM: do not allow mapping valid but non-reference-counted pages), CVE-2021-22543",
-     "pfn_walk_get() takes its reference with folio_get() (a plain atomic_inc) instead of folio_try_get(), as KVM "
-     "did with get_page() on pages that are valid but not refcounted. On a free or frozen frame the count goes "
-     "0 -> 1: the walker now holds a reference on memory that belongs to the allocator or to a frozen owner, and "
-     "its put would free it under that owner. Reported at once as a get on a free / frozen frame."},
-    {Bug::GupFastSkipsFolioRecheck, "gup-fast-skips-folio-recheck", "underflow",
-     "c24d37322548 (mm/gup: fix try_grab_compound_head() race with split_huge_page())",
-     "get_user_page_fast() computes the folio of the page it read from the PTE, then grabs it, but does not "
-     "re-check that the page still belongs to that folio and that its size is unchanged. A split between the two "
-     "makes the grab land on the old head, now a small folio, with large-folio accounting (one reference, no pin "
-     "bias); the later unpin of the page drops a pin bias the folio never received: a refcount deficit on the "
-     "head and an underflow on the page's own folio."},
-    {Bug::GupFastSkipsPteRecheck, "gup-fast-skips-pte-recheck", "security",
-     "70cbc3cc78a9 (mm: gup: fix the fast GUP race against THP collapse), kernel-semantics.md §2 (PTE re-check)",
-     "get_user_page_fast() skips the re-check of the PTE after taking its pin. An unmapper that checks the "
-     "refcount after zapping the PTE (THP collapse in the kernel; here guest_memfd's shared->private conversion) "
-     "can then miss the pin: it saw no extra reference, converted the page to private, and GUP-fast still "
-     "returns a pin on it. The host now holds a DMA pin on private guest memory."},
-    {Bug::GupPinOverflowUnchecked, "gup-pin-overflow-unchecked", "overflow",
-     "CVE-2019-11487 (merge 6b3a70773630: mm: prevent get_user_pages() from overflowing page refcount)",
-     "try_grab_folio() adds its references (1024 per pin on a small folio) with a plain folio_ref_add(), without "
-     "the refusal of a count that is not positive or close to overflow. Repeated pins of one page push its "
-     "refcount past the limit (the model's refcount_limit; INT32_MAX in the kernel, where the count wraps and a "
-     "later put frees a page still referenced)."},
-    {Bug::GupLongtermLeaksIsolationRef, "gup-longterm-leaks-isolation-ref", "leak",
-     "error-path ref/pin leak class of __gup_longterm_locked / check_and_migrate_movable_pages (kernel-semantics.md §2)",
-     "When FOLL_LONGTERM cannot migrate an unpinnable (ZONE_MOVABLE) folio within its passes, get_user_page() "
-     "returns -EAGAIN without dropping the isolation reference it took on the folio for the migration attempt. "
-     "Nobody can name that reference: the quiescent audit reports a leak, and the folio can never be freed or "
-     "offlined."},
-    {Bug::MigrateFreezeIgnoresPins, "migrate-freeze-ignores-pins", "use-after-free",
-     "kernel-semantics.md §3 (pins block migration through folio_ref_freeze(expected)); be9581ea8c05 made the freeze mandatory for !mapping folios",
-     "migrate_folio() freezes an anonymous folio at the count it finds instead of the expected count, so the "
-     "references of a pin do not make the freeze fail, then unfreezes to the expected count. The pin's 1024 "
-     "references are gone: migration's final put frees the source folio while the pin holder still does DMA to "
-     "it."},
-    {Bug::GmemConvertIgnoresPins, "gmem-convert-ignores-pins", "security",
-     "guest_memfd in-place conversion RFC v2 (Ackerley Tng, Feb 2026): kvm_gmem_is_safe_for_conversion()",
-     "GuestMemfd::convert() turns shared pages private without waiting for the refcount to fall to the expected "
-     "value (page-cache references only). A FOLL_LONGTERM pin taken while the page was shared survives the "
-     "conversion: the host keeps a pin on private guest memory (audit: private page still pinned)."},
-    {Bug::HugetlbDissolveSkipsFreedCheck, "hugetlb-dissolve-skips-freed-check", "race",
-     "7ffddd499ba6 (mm: hugetlb: fix a race between freeing and dissolving the page)",
-     "dissolve_free_hugetlb_folio() treats a hugetlb folio at refcount 0 as pool-free without checking "
-     "hugetlb_freed. The last put has reached zero but free_huge_folio() has not enqueued it yet: dissolve gives "
-     "it to the buddy, then free_huge_folio() puts it on the pool's free list. The frame is in the buddy and in "
-     "the hugetlb pool at once."},
-    {Bug::HugetlbFreshSkipsFreeze, "hugetlb-fresh-skips-freeze", "underflow",
-     "7118fc2906e2 (hugetlb: address ref count racing in prep_compound_gigantic_page) [id from memory]",
-     "alloc_fresh_hugetlb_folio() sets the new folio's refcount to 0 (set_page_count) instead of "
-     "folio_ref_freeze(folio, 1). A pfn walker that took a speculative reference on the just-allocated head loses "
-     "it: the folio enters the pool and is handed out at refcount 1 while the walker still holds a reference it "
-     "will put, dropping the owner's count to zero under it (deficit, then underflow)."},
-    {Bug::DevmapPutSkipsManagedPage, "devmap-put-skips-managed-page", "leak",
-     "c5d6c45e90c4 (mm/swap: fix release_pages() when releasing devmap pages)",
-     "With 1-based ZONE_DEVICE refcounts (zone_device=1-based), put_page() does not route device pages through "
-     "put_devmap_managed_page(), as release_pages() did for fsdax/private/P2PDMA pages. The put that brings a "
-     "device page back to its idle count of 1 takes the generic path: page_free never runs, the driver never "
-     "gets the page back (audit: device folio idle but page_free never ran)."},
-    {Bug::PgmapTeardownSkipsWait, "pgmap-teardown-skips-wait", "use-after-free",
-     "0dc45ca1ce18 (mm/memremap.c: take a pgmap reference on page allocation)",
-     "memunmap_pages() tears the pgmap down without waiting for allocated device folios (no pgmap reference per "
-     "allocated page). A driver still holds a device folio; its last put then runs after the pgmap is gone and "
-     "the frame is freed through the generic path (a ZONE_DEVICE frame freed to the buddy)."},
-    {Bug::OfflinePutFreesToBuddy, "offline-put-frees-to-buddy", "lost data",
-     "virtio-mem fake-offline GOING_OFFLINE race (David Hildenbrand, Jan 2025; [PATCH v1 1/2] mm/memory_hotplug: PG_offline_skippable, May 2025)",
-     "With legacy refcount-1 PageOffline pages, the owner hook routes a PageOffline folio's zero transition to the "
-     "buddy, as mainline's __folio_put does (it has no PageOffline case). A pfn walker's reference taken before "
-     "MEM_GOING_OFFLINE makes that notifier's decrement leave 1; the walker's put then frees the fake-offline "
-     "page into the buddy although virtio-mem still owns it (possibly unplugged memory in the allocator)."},
-    {Bug::ReportingPutbackBeforeReport, "reporting-putback-before-report", "lost data",
-     "free page reporting invariant (kernel-semantics.md §6: never hand out a page in the report sg list); 36e66c554b5c (mm: Introduce Reported pages)",
-     "report_batch() returns the isolated blocks to the free lists before prdev->report() has completed. The "
-     "allocator can hand out a page while the hypervisor is discarding its backing: the holder's data is lost "
-     "(page handed out while under report)."},
-    {Bug::ReportingMarksMergedBlock, "reporting-marks-merged-block", "lost data",
-     "page_reporting_drain()'s PageBuddy && buddy_order == order check, 36e66c554b5c (mm: Introduce Reported pages)",
-     "After putting a reported block back, report_batch() marks it PageReported without checking that it is "
-     "still a free block head of the reported order. If it merged with a buddy freed during the report, the mark "
-     "lands on a frame inside a larger free block (or on a block whose other half still holds data): the "
-     "allocator and the hypervisor disagree about which memory was discarded."},
-    {Bug::GupFastLongtermSkipsPinnableCheck, "gup-fast-longterm-skips-pinnable-check", "unmovable pin",
-     "try_grab_folio_fast()'s FOLL_LONGTERM check (kernel-semantics.md §2: GUP-fast rejects !folio_is_longterm_pinnable so the slow path can migrate)",
-     "get_user_page_fast() with FOLL_LONGTERM does not back out on a folio that is not long-term pinnable "
-     "(ZONE_MOVABLE, ZONE_DEVICE, an isolated pageblock), so the slow path never migrates it: pin_user_pages_fast() "
-     "returns a long-term pin on movable memory. Offlining that memory block, or a CMA allocation, then fails for as "
-     "long as the pin lives. The oracle's check after GUP returns reports it (longterm-pin-movable)."},
-    {Bug::MigrateCopiesBeforeUnmap, "migrate-copies-before-unmap", "lost data",
-     "the order of migrate_pages (kernel-semantics.md §3): try_to_migrate() installs migration entries before folio_migrate_copy()",
-     "migrate_folio() allocates the new folio and copies the data while the old folio is still mapped, and only then "
-     "replaces the PTEs with migration entries. A user write that lands between the copy and the unmap goes to the "
-     "old folio, which is freed; the new folio is mapped with the data from before the write. The user-write shadow "
-     "reports it at the next read through that mapping (data-loss/mm_read) or at the audit."},
+#define REFHAMMER_BUG_INFO(e, name, kind, subsystem, cite, where, description) \
+  {Bug::e, name, kind, subsystem, cite, where, description},
+    REFHAMMER_BUG_CATALOG(REFHAMMER_BUG_INFO)
+#undef REFHAMMER_BUG_INFO
 };
-constexpr bool catalog_in_enum_order() {
-  for (unsigned i = 0; i < kNrBugs; ++i)
-    if (static_cast<unsigned>(kCatalog[i].bug) != i) return false;
-  return true;
-}
-static_assert(catalog_in_enum_order(), "kCatalog must list the bugs in core::Bug order");
-static_assert(kNrBugs <= 64, "bugs are a uint64_t bitset");
 }  // namespace
 
 const BugInfo& bug_info(Bug b) noexcept { return kCatalog[static_cast<unsigned>(b)]; }

@@ -3,6 +3,16 @@
 // class). Off by default; a clean core never reports. Switched on by name
 // (`--bug NAME`, and in a trace's header); the mutated code paths test
 // bug_on() at the exact place the kernel's fix went.
+//
+// One row per mutant, here and nowhere else: REFHAMMER_BUG_CATALOG below
+// gives the enumerator, the switch name, the kind, the subsystem, what it
+// re-creates (commit / CVE / thread), where the mutation sits and a
+// paragraph on what goes wrong. Everything else is derived: the enum, the
+// table bug_info() reads, `refhammer bugs`, the generated catalog table in
+// docs/bug-catalog.md. A mutant's other two pieces are its bug_on() in the
+// mutated function and its regression trace corpora/regressions/NAME.trace,
+// which the catalog test explores (tests/bugs/bug_catalog_test.cpp) and
+// bugbench runs every driver against.
 #pragma once
 
 #include <cstdint>
@@ -10,119 +20,148 @@
 
 namespace core {
 
+// X(Enumerator, "name", "kind", "subsystem", "cite", "where", "description")
+#define REFHAMMER_BUG_CATALOG(X) \
+  X(TruncateSkipsGracePeriod, "truncate-skips-grace-period", "use-after-free", "page cache / RCU", \
+    "bd225530a4c7 (mm/hugetlb_vmemmap: fix race with speculative PFN walkers); rule of mm/filemap.c RCU lookups", \
+    "truncate_folio() (filemap.cpp): skips synchronize_rcu()", \
+    "truncate_folio() drops the page cache's references right after removing the folio, without synchronize_rcu(). " \
+    "A lookup that read the slot just before the removal is still inside its RCU read section, about to call " \
+    "folio_try_get() on a folio that has meanwhile been freed (and may be reused): the free path finds an RCU " \
+    "reader older than the removal still running and reports a use-after-free.") \
+  X(PfnWalkerPlainGet, "pfn-walker-plain-get", "use-after-free", "page_ref / pfn walkers", \
+    "f8be156be163 (KVM: do not allow mapping valid but non-reference-counted pages), CVE-2021-22543", \
+    "pfn_walk_get() (migrate.cpp): folio_get() instead of folio_try_get()", \
+    "pfn_walk_get() takes its reference with folio_get() (a plain atomic_inc) instead of folio_try_get(), as KVM " \
+    "did with get_page() on pages that are valid but not refcounted. On a free or frozen frame the count goes 0 -> " \
+    "1: the walker now holds a reference on memory that belongs to the allocator or to a frozen owner, and its put " \
+    "would free it under that owner. Reported at once as a get on a free / frozen frame.") \
+  X(GupFastSkipsFolioRecheck, "gup-fast-skips-folio-recheck", "underflow", "GUP-fast / THP split", \
+    "c24d37322548 (mm/gup: fix try_grab_compound_head() race with split_huge_page())", \
+    "get_user_page_fast() (gup.cpp): no page_folio(page) == folio and size re-check after the grab", \
+    "get_user_page_fast() computes the folio of the page it read from the PTE, then grabs it, but does not re-check " \
+    "that the page still belongs to that folio and that its size is unchanged. A split between the two makes the " \
+    "grab land on the old head, now a small folio, with large-folio accounting (one reference, no pin bias); the " \
+    "later unpin of the page drops a pin bias the folio never received: a refcount deficit on the head and an " \
+    "underflow on the page's own folio.") \
+  X(GupFastSkipsPteRecheck, "gup-fast-skips-pte-recheck", "security", "GUP-fast / guest_memfd", \
+    "70cbc3cc78a9 (mm: gup: fix the fast GUP race against THP collapse), kernel-semantics.md §2 (PTE re-check)", \
+    "get_user_page_fast() (gup.cpp): no PTE re-check after the pin", \
+    "get_user_page_fast() skips the re-check of the PTE after taking its pin. An unmapper that checks the refcount " \
+    "after zapping the PTE (THP collapse in the kernel; here guest_memfd's shared->private conversion) can then " \
+    "miss the pin: it saw no extra reference, converted the page to private, and GUP-fast still returns a pin on " \
+    "it. The host now holds a DMA pin on private guest memory.") \
+  X(GupPinOverflowUnchecked, "gup-pin-overflow-unchecked", "overflow", "GUP", \
+    "CVE-2019-11487 (merge 6b3a70773630: mm: prevent get_user_pages() from overflowing page refcount)", \
+    "try_grab_folio() (gup.cpp): plain folio_ref_add(), no overflow guard", \
+    "try_grab_folio() adds its references (1024 per pin on a small folio) with a plain folio_ref_add(), without the " \
+    "refusal of a count that is not positive or close to overflow. Repeated pins of one page push its refcount past " \
+    "the limit (the model's refcount_limit; INT32_MAX in the kernel, where the count wraps and a later put frees a " \
+    "page still referenced).") \
+  X(GupLongtermLeaksIsolationRef, "gup-longterm-leaks-isolation-ref", "leak", "GUP FOLL_LONGTERM", \
+    "error-path ref/pin leak class of __gup_longterm_locked / check_and_migrate_movable_pages (kernel-semantics.md " \
+    "§2)", \
+    "get_user_page() (gup.cpp): the last failed pass returns without folio_put()", \
+    "When FOLL_LONGTERM cannot migrate an unpinnable (ZONE_MOVABLE) folio within its passes, get_user_page() " \
+    "returns -EAGAIN without dropping the isolation reference it took on the folio for the migration attempt. " \
+    "Nobody can name that reference: the quiescent audit reports a leak, and the folio can never be freed or " \
+    "offlined.") \
+  X(MigrateFreezeIgnoresPins, "migrate-freeze-ignores-pins", "use-after-free", "migration", \
+    "kernel-semantics.md §3 (pins block migration through folio_ref_freeze(expected)); be9581ea8c05 made the freeze " \
+    "mandatory for !mapping folios", \
+    "migrate_folio() (migrate.cpp), anonymous path: freezes at the actual count", \
+    "migrate_folio() freezes an anonymous folio at the count it finds instead of the expected count, so the " \
+    "references of a pin do not make the freeze fail, then unfreezes to the expected count. The pin's 1024 " \
+    "references are gone: migration's final put frees the source folio while the pin holder still does DMA to it.") \
+  X(GmemConvertIgnoresPins, "gmem-convert-ignores-pins", "security", "guest_memfd", \
+    "guest_memfd in-place conversion RFC v2 (Ackerley Tng, Feb 2026): kvm_gmem_is_safe_for_conversion()", \
+    "GuestMemfd::convert() (guest_memfd.cpp): no wait for the expected refcount", \
+    "GuestMemfd::convert() turns shared pages private without waiting for the refcount to fall to the expected " \
+    "value (page-cache references only). A FOLL_LONGTERM pin taken while the page was shared survives the " \
+    "conversion: the host keeps a pin on private guest memory (audit: private page still pinned).") \
+  X(HugetlbDissolveSkipsFreedCheck, "hugetlb-dissolve-skips-freed-check", "race", "hugetlb", \
+    "7ffddd499ba6 (mm: hugetlb: fix a race between freeing and dissolving the page)", \
+    "Hugetlb::dissolve_free_hugetlb_folio(): no hugetlb_freed check", \
+    "dissolve_free_hugetlb_folio() treats a hugetlb folio at refcount 0 as pool-free without checking " \
+    "hugetlb_freed. The last put has reached zero but free_huge_folio() has not enqueued it yet: dissolve gives it " \
+    "to the buddy, then free_huge_folio() puts it on the pool's free list. The frame is in the buddy and in the " \
+    "hugetlb pool at once.") \
+  X(HugetlbFreshSkipsFreeze, "hugetlb-fresh-skips-freeze", "underflow", "hugetlb", \
+    "7118fc2906e2 (hugetlb: address ref count racing in prep_compound_gigantic_page) [id from memory]", \
+    "Hugetlb::alloc_fresh_hugetlb_folio(): set_page_count(0) instead of folio_ref_freeze(1)", \
+    "alloc_fresh_hugetlb_folio() sets the new folio's refcount to 0 (set_page_count) instead of " \
+    "folio_ref_freeze(folio, 1). A pfn walker that took a speculative reference on the just-allocated head loses " \
+    "it: the folio enters the pool and is handed out at refcount 1 while the walker still holds a reference it will " \
+    "put, dropping the owner's count to zero under it (deficit, then underflow).") \
+  X(DevmapPutSkipsManagedPage, "devmap-put-skips-managed-page", "leak", "ZONE_DEVICE (1-based)", \
+    "c5d6c45e90c4 (mm/swap: fix release_pages() when releasing devmap pages)", \
+    "put_page() (zone_device.cpp): does not route through put_devmap_managed_page()", \
+    "With 1-based ZONE_DEVICE refcounts (zone_device=1-based), put_page() does not route device pages through " \
+    "put_devmap_managed_page(), as release_pages() did for fsdax/private/P2PDMA pages. The put that brings a device " \
+    "page back to its idle count of 1 takes the generic path: page_free never runs, the driver never gets the page " \
+    "back (audit: device folio idle but page_free never ran).") \
+  X(PgmapTeardownSkipsWait, "pgmap-teardown-skips-wait", "use-after-free", "ZONE_DEVICE", \
+    "0dc45ca1ce18 (mm/memremap.c: take a pgmap reference on page allocation)", \
+    "DevicePgmap::memunmap_pages(): no wait_idle()", \
+    "memunmap_pages() tears the pgmap down without waiting for allocated device folios (no pgmap reference per " \
+    "allocated page). A driver still holds a device folio; its last put then runs after the pgmap is gone and the " \
+    "frame is freed through the generic path (a ZONE_DEVICE frame freed to the buddy).") \
+  X(OfflinePutFreesToBuddy, "offline-put-frees-to-buddy", "lost data", "PageOffline / owner hook", \
+    "virtio-mem fake-offline GOING_OFFLINE race (David Hildenbrand, Jan 2025; [PATCH v1 1/2] mm/memory_hotplug: " \
+    "PG_offline_skippable, May 2025)", \
+    "__folio_put() (owner.cpp): the owner hook sends PageOffline folios to the buddy", \
+    "With legacy refcount-1 PageOffline pages, the owner hook routes a PageOffline folio's zero transition to the " \
+    "buddy, as mainline's __folio_put does (it has no PageOffline case). A pfn walker's reference taken before " \
+    "MEM_GOING_OFFLINE makes that notifier's decrement leave 1; the walker's put then frees the fake-offline page " \
+    "into the buddy although virtio-mem still owns it (possibly unplugged memory in the allocator).") \
+  X(ReportingPutbackBeforeReport, "reporting-putback-before-report", "lost data", "free page reporting", \
+    "free page reporting invariant (kernel-semantics.md §6: never hand out a page in the report sg list); " \
+    "36e66c554b5c (mm: Introduce Reported pages)", \
+    "PageReporting::report_batch(): drains the batch back to the free lists before the report", \
+    "report_batch() returns the isolated blocks to the free lists before prdev->report() has completed. The " \
+    "allocator can hand out a page while the hypervisor is discarding its backing: the holder's data is lost (page " \
+    "handed out while under report).") \
+  X(ReportingMarksMergedBlock, "reporting-marks-merged-block", "lost data", "free page reporting", \
+    "page_reporting_drain()'s PageBuddy && buddy_order == order check, 36e66c554b5c (mm: Introduce Reported pages)", \
+    "PageReporting::report_batch(), step 4: marks PageReported without the check", \
+    "After putting a reported block back, report_batch() marks it PageReported without checking that it is still a " \
+    "free block head of the reported order. If it merged with a buddy freed during the report, the mark lands on a " \
+    "frame inside a larger free block (or on a block whose other half still holds data): the allocator and the " \
+    "hypervisor disagree about which memory was discarded.") \
+  X(GupFastLongtermSkipsPinnableCheck, "gup-fast-longterm-skips-pinnable-check", "unmovable pin", "GUP-fast FOLL_LONGTERM", \
+    "try_grab_folio_fast()'s FOLL_LONGTERM check (kernel-semantics.md §2: GUP-fast rejects " \
+    "!folio_is_longterm_pinnable so the slow path can migrate)", \
+    "get_user_page_fast() (gup.cpp): no pinnable check for FOLL_LONGTERM", \
+    "get_user_page_fast() with FOLL_LONGTERM does not back out on a folio that is not long-term pinnable " \
+    "(ZONE_MOVABLE, ZONE_DEVICE, an isolated pageblock), so the slow path never migrates it: pin_user_pages_fast() " \
+    "returns a long-term pin on movable memory. Offlining that memory block, or a CMA allocation, then fails for as " \
+    "long as the pin lives. The oracle's check after GUP returns reports it (longterm-pin-movable).") \
+  X(MigrateCopiesBeforeUnmap, "migrate-copies-before-unmap", "lost data", "migration", \
+    "the order of migrate_pages (kernel-semantics.md §3): try_to_migrate() installs migration entries before " \
+    "folio_migrate_copy()", \
+    "migrate_folio() (migrate.cpp): allocates dst and copies before the PTEs become migration entries", \
+    "migrate_folio() allocates the new folio and copies the data while the old folio is still mapped, and only then " \
+    "replaces the PTEs with migration entries. A user write that lands between the copy and the unmap goes to the " \
+    "old folio, which is freed; the new folio is mapped with the data from before the write. The user-write shadow " \
+    "reports it at the next read through that mapping (data-loss/mm_read) or at the audit.")
+
 enum class Bug : uint8_t {
-  // Page-cache removal frees the folio without waiting for an RCU grace
-  // period, while a lookup that read the slot before the removal may still
-  // be between its slot read and folio_try_get (the rule in filemap.hpp; the
-  // same class as bd225530a4c7, "mm/hugetlb_vmemmap: fix race with
-  // speculative PFN walkers", which added synchronize_rcu() so that walkers'
-  // add-unless-zero never touches freed/remapped struct pages).
-  TruncateSkipsGracePeriod,
-  // A pfn walker takes its reference with a plain folio_get() (atomic_inc)
-  // instead of folio_try_get() (add unless zero), so a frame that is valid
-  // but not refcounted — free, frozen, a tail — goes 0 -> 1 (f8be156be163,
-  // "KVM: do not allow mapping valid but non-reference-counted pages",
-  // CVE-2021-22543). Mutation: pfn_walk_get() in migrate.cpp.
-  PfnWalkerPlainGet,
-  // GUP-fast does not re-check after its speculative grab that the page still
-  // belongs to the folio it grabbed (page_folio(page) == folio) nor that the
-  // folio's size, which chose the pin accounting, is unchanged; a racing split
-  // leaves the pin accounted on the wrong folio (c24d37322548, "mm/gup: fix
-  // try_grab_compound_head() race with split_huge_page()"). Mutation:
-  // get_user_page_fast() in gup.cpp.
-  GupFastSkipsFolioRecheck,
-  // GUP-fast does not re-check the PTE after pinning, so it keeps a pin on a
-  // page that a refcount-checking unmapper (THP collapse in 70cbc3cc78a9, "mm:
-  // gup: fix the fast GUP race against THP collapse"; here guest_memfd's
-  // shared->private conversion) has meanwhile unmapped and taken over.
-  // Mutation: get_user_page_fast() in gup.cpp.
-  GupFastSkipsPteRecheck,
-  // The slow GUP grab takes its references without the overflow guard
-  // (CVE-2019-11487, merge 6b3a70773630: try_get_page() / try_grab_folio()
-  // refuse a count that is not positive or close to overflow). Mutation:
-  // try_grab_folio() in gup.cpp.
-  GupPinOverflowUnchecked,
-  // FOLL_LONGTERM's migrate-and-retry loop gives up after its last pass
-  // without dropping the isolation reference it took on the unpinnable folio:
-  // a reference leaked on an error path (the pin/ref-leak class of
-  // __gup_longterm_locked / check_and_migrate_movable_pages error paths).
-  // Mutation: get_user_page() in gup.cpp.
-  GupLongtermLeaksIsolationRef,
-  // Migration of an unmapped-cache folio freezes it at whatever count it has
-  // instead of the expected one, ignoring the extra references of pins, then
-  // unfreezes to the expected count: the pins' references vanish and the
-  // folio is freed while pinned (kernel-semantics §3: "no window where a
-  // pinned page is migrated"; the folio_ref_freeze(expected) that be9581ea8c05
-  // made mandatory for !mapping folios). Mutation: migrate_folio() in migrate.cpp.
-  MigrateFreezeIgnoresPins,
-  // guest_memfd shared->private conversion skips the "refcount == expected"
-  // safety check (kvm_gmem_is_safe_for_conversion in the in-place conversion
-  // RFCs), so a page with a long-term pin still held turns private while the
-  // host can DMA into it. Mutation: GuestMemfd::convert() in guest_memfd.cpp.
-  GmemConvertIgnoresPins,
-  // dissolve_free_hugetlb_folio() takes a hugetlb folio at refcount 0 for free
-  // without checking hugetlb_freed, although free_huge_folio() has not yet
-  // enqueued it: the folio goes to the buddy and then onto the pool's free
-  // list (7ffddd499ba6, "mm: hugetlb: fix a race between freeing and
-  // dissolving the page"). Mutation: Hugetlb::dissolve_free_hugetlb_folio().
-  HugetlbDissolveSkipsFreedCheck,
-  // A fresh huge folio's refcount is set to 0 (set_page_count) instead of
-  // frozen with folio_ref_freeze(folio, 1), clobbering a speculative
-  // reference a pfn walker took on the just-allocated head (7118fc2906e2,
-  // "hugetlb: address ref count racing in prep_compound_gigantic_page").
-  // Mutation: Hugetlb::alloc_fresh_hugetlb_folio().
-  HugetlbFreshSkipsFreeze,
-  // With 1-based ZONE_DEVICE refcounts, a generic put path does not route
-  // device pages through put_devmap_managed_page(), so the put that makes a
-  // device page idle (count 1) never calls page_free (c5d6c45e90c4,
-  // "mm/swap: fix release_pages() when releasing devmap pages"). Mutation:
-  // put_page() in zone_device.cpp.
-  DevmapPutSkipsManagedPage,
-  // memunmap_pages() does not wait for allocated device folios (no pgmap
-  // reference per allocated page, 0dc45ca1ce18 "mm/memremap.c: take a pgmap
-  // reference on page allocation"): the pgmap is torn down under a holder
-  // whose last put then frees a ZONE_DEVICE frame generically. Mutation:
-  // DevicePgmap::memunmap_pages().
-  PgmapTeardownSkipsWait,
-  // The zero transition of a PageOffline folio is routed to the buddy (as
-  // mainline's __folio_put, which has no PageOffline case): with legacy
-  // refcount-1 PageOffline, a speculative reference that outlives
-  // MEM_GOING_OFFLINE's drop frees the fake-offline page into the allocator
-  // (the virtio-mem race described by David Hildenbrand, Jan/May 2025).
-  // Mutation: __folio_put() in owner.cpp.
-  OfflinePutFreesToBuddy,
-  // Free page reporting puts the isolated blocks back on the free lists
-  // before prdev->report() has returned (page_reporting_drain too early): the
-  // allocator can hand out a page the hypervisor is discarding
-  // (kernel-semantics §6 must-never). Mutation: PageReporting::report_batch().
-  ReportingPutbackBeforeReport,
-  // page_reporting_drain() marks a block PageReported without checking that
-  // it is still a free block of the reported order: after a merge, a frame
-  // that is no longer a free-block head (or a block holding unreported data)
-  // is marked (the PageBuddy && order check of 36e66c554b5c's
-  // page_reporting_drain). Mutation: PageReporting::report_batch().
-  ReportingMarksMergedBlock,
-  // GUP-fast with FOLL_LONGTERM does not reject a folio that is not
-  // long-term pinnable (ZONE_MOVABLE, an isolated or CMA pageblock), which
-  // try_grab_folio_fast() does so that the slow path migrates it first
-  // (kernel-semantics §2): the long-term pin stays on movable memory, and
-  // offlining or a CMA allocation of that block can never succeed.
-  // Mutation: get_user_page_fast() in gup.cpp.
-  GupFastLongtermSkipsPinnableCheck,
-  // Migration copies the folio's data before its PTEs become migration
-  // entries (folio_migrate_copy before try_to_migrate), so a user write that
-  // lands in between is left behind in the old folio (the ordering of
-  // kernel-semantics §3: unmap, freeze, copy, remap). Mutation:
-  // migrate_folio() in migrate.cpp.
-  MigrateCopiesBeforeUnmap,
+#define REFHAMMER_BUG_ENUM(e, ...) e,
+  REFHAMMER_BUG_CATALOG(REFHAMMER_BUG_ENUM)
+#undef REFHAMMER_BUG_ENUM
 };
-inline constexpr unsigned kNrBugs = 17;
+#define REFHAMMER_BUG_COUNT(...) +1
+inline constexpr unsigned kNrBugs = 0 REFHAMMER_BUG_CATALOG(REFHAMMER_BUG_COUNT);
+#undef REFHAMMER_BUG_COUNT
+static_assert(kNrBugs <= 64, "bugs are a uint64_t bitset");
 
 struct BugInfo {
   Bug bug;
   const char* name;         // the switch: --bug NAME
   const char* kind;         // race, leak, underflow, overflow, use-after-free, lost data, security, unmovable pin
+  const char* subsystem;    // where in the kernel: "GUP-fast / THP split", "hugetlb", ...
   const char* cite;         // commit / CVE / thread it re-creates
+  const char* where;        // the mutated function and what the mutation does
   const char* description;  // one paragraph
 };
 

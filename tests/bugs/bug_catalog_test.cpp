@@ -1,18 +1,18 @@
 // The bug catalog (core/bugs.hpp): every mutant is found by the harness with
 // a short program, and the same exploration is clean with the mutant off.
 //
-// Each case is a program of at most 10 ops on 1-3 actors. Bounded
-// exploration (harness/bounded.hpp: every schedule up to a small preemption
-// bound; bound 0 is the one non-preemptive run of a sequential program) must
-// find a failing schedule whose violation is of an expected kind, and that
-// schedule must replay to the same signature. With the bug off, the whole
-// bounded space of the same program must be clean. The catalog tests check
-// names, kinds and that every mutant has its regression trace in
-// corpora/regressions/ (replayed by ctest as regression.NAME and, with the
-// bug off, regression.NAME.fixed).
+// A mutant's case is its regression trace corpora/regressions/NAME.trace (at
+// most 10 ops on 1-3 actors; ctest also replays it as regression.NAME and,
+// with the bug off, regression.NAME.fixed). Bounded exploration of its
+// program (harness/bounded.hpp: every schedule up to the trace's preemptions;
+// bound 0 is the one non-preemptive run) must find the trace's signature,
+// and that schedule must replay to it. With the bug off, the whole bounded
+// space of the same program must be clean. No per-mutant code here: a new
+// mutant is covered once its row and its trace exist.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ostream>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -20,10 +20,7 @@
 #include <vector>
 
 #include "core/bugs.hpp"
-#include "core/buddy.hpp"
-#include "core/hugetlb.hpp"
 #include "core/model.hpp"
-#include "core/offline.hpp"
 #include "harness/bounded.hpp"
 #include "harness/engine.hpp"
 #include "harness/trace.hpp"
@@ -34,164 +31,54 @@ using namespace refhammer::harness;
 using core::Bug;
 using core::ViolationKind;
 
-// Small enough that every bounded space below is explored in seconds.
-core::ModelConfig base_config() {
-  core::ModelConfig c;
-  c.normal_frames = 16;
-  c.movable_frames = 16;
-  c.device_frames = 0;
-  c.max_page_order = 3;
-  c.block_frames = 16;
-  c.nr_mms = 1;
-  c.mm_slots = 2;
-  c.file_pages = 4;
-  c.gmem_pages = 4;
-  c.gmem_huge_order = 2;
-  c.gmem_convert_spins = 8;
-  c.rcu_readers = 2;
-  c.migrate_passes = 2;
-  c.hugetlb_order = 2;
-  c.hugetlb_dissolve_retries = 8;
-  c.device_folio_order = 1;
-  c.pgmap_teardown_spins = 8;
-  c.offline_passes = 2;
-  c.reporting_order = 2;
-  c.reporting_capacity = 4;
-  c.reporting_budget = 2;
-  return c;
-}
-
+// A mutant's detection case is its regression trace: its model, design,
+// audit setting and program; the bound is the preemptions of its schedule.
 struct Case {
   Bug bug;
-  std::vector<std::string> ops;     // "tN op args"; {FROZEN} {MOVABLE} {HUGE} {OFFLINE} name pfns
-  uint32_t bound;                   // preemption bound of the exploration
-  uint32_t audit_every;             // quiescent audit after every N ops of an actor (0: teardown only)
-  std::vector<ViolationKind> kinds; // what the mutant may be reported as (first listed: the usual one)
-  void (*tweak)(core::ModelConfig&) = nullptr;
+  Trace trace;
+  std::string error;     // loading or replaying it failed
+  uint32_t bound = 0;    // preemptions of the trace's failing schedule
 };
 
-void with_device(core::ModelConfig& c) { c.device_frames = 16; }
-void with_legacy_device(core::ModelConfig& c) {
-  c.device_frames = 16;
-  c.design.zone_device = core::ZoneDeviceRefcount::LegacyOneBased;
+// gtest prints a parameter with this: the mutant's name, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << core::bug_info(c.bug).name; }
+
+std::string trace_path(Bug b) {
+  return std::string(REFHAMMER_SOURCE_DIR) + "/corpora/regressions/" + core::bug_info(b).name + ".trace";
 }
-void with_pin_limit(core::ModelConfig& c) { c.refcount_limit = 3000; }
-void with_split_gmem(core::ModelConfig& c) { c.design.gmem_pin_policy = core::GmemPinPolicy::SplitSmallFolios; }
-void with_legacy_offline(core::ModelConfig& c) { c.design.offline = core::OfflineRefcount::Legacy; }
+
+std::vector<Case> load_cases() {
+  std::vector<Case> v;
+  for (unsigned i = 0; i < core::kNrBugs; ++i) {
+    Case c;
+    c.bug = static_cast<Bug>(i);
+    c.error = load_trace(trace_path(c.bug), c.trace);
+    if (c.error.empty()) {
+      const RunResult r = run_trace(c.trace);
+      if (!verdict_matches(c.trace, r)) c.error = "the trace does not replay to its expected verdict";
+      c.bound = static_cast<uint32_t>(r.preemptions);
+    }
+    v.push_back(std::move(c));
+  }
+  return v;
+}
 
 const std::vector<Case>& cases() {
-  static const std::vector<Case> k = {
-      {Bug::TruncateSkipsGracePeriod,
-       {"t0 cache_lookup index=0", "t0 put slot=0", "t1 alloc zone=normal order=0", "t1 cache_insert slot=0 index=0",
-        "t1 put slot=0", "t1 cache_truncate index=0"},
-       1, 0, {ViolationKind::UseAfterFree}},
-      {Bug::PfnWalkerPlainGet, {"t0 alloc_frozen zone=normal order=0", "t0 try_get pfn={FROZEN}"}, 0, 0,
-       {ViolationKind::GetOnFrozen}},
-      {Bug::GupFastSkipsFolioRecheck,
-       {"t0 alloc zone=normal order=1", "t0 map slot=0 mm=0 pte=0 page=1", "t0 unmap mm=0 pte=0", "t0 split slot=0",
-        "t0 map slot=1 mm=0 pte=0 page=0", "t1 gup_fast mm=0 pte=0", "t1 unpin slot=0"},
-       2, 0, {ViolationKind::RefcountDeficit, ViolationKind::RefcountUnderflow, ViolationKind::PincountMismatch}},
-      {Bug::GupFastSkipsPteRecheck,
-       {"t0 gmem_populate index=0", "t0 gmem_map index=0 mm=0 pte=0", "t0 gmem_convert index=0 count=1 private=1",
-        "t1 gup_fast mm=0 pte=0"},
-       2, 0, {ViolationKind::Security}},
-      {Bug::GupPinOverflowUnchecked,
-       {"t0 alloc zone=normal order=0", "t0 map slot=0 mm=0 pte=0 page=0", "t0 pin mm=0 pte=0", "t0 pin mm=0 pte=0",
-        "t0 pin mm=0 pte=0"},
-       0, 0, {ViolationKind::RefcountOverflow}, with_pin_limit},
-      {Bug::GupLongtermLeaksIsolationRef,
-       {"t0 alloc zone=movable order=0", "t0 map slot=0 mm=0 pte=0 page=0", "t0 pin_longterm mm=0 pte=0"}, 0, 1,
-       {ViolationKind::Leak}},
-      {Bug::MigrateFreezeIgnoresPins,
-       {"t0 alloc zone=movable order=0", "t0 map slot=0 mm=0 pte=0 page=0", "t0 pin mm=0 pte=0", "t0 put slot=0",
-        "t0 migrate pfn={MOVABLE} zone=normal"},
-       0, 1, {ViolationKind::HeldButFree, ViolationKind::RefcountUnderflow}},
-      {Bug::GmemConvertIgnoresPins,
-       {"t0 gmem_populate index=0", "t0 gmem_map index=0 mm=0 pte=0", "t0 pin_longterm mm=0 pte=0",
-        "t0 gmem_convert index=0 count=1 private=1"},
-       0, 1, {ViolationKind::Security}, with_split_gmem},
-      {Bug::HugetlbDissolveSkipsFreedCheck, {"t0 huge_alloc", "t0 put slot=0", "t1 huge_dissolve_pfn pfn={HUGE}"}, 2, 1,
-       {ViolationKind::FreeCallback, ViolationKind::HeldButFree, ViolationKind::DoubleOwner}},
-      {Bug::HugetlbFreshSkipsFreeze, {"t0 huge_alloc", "t1 try_get pfn={HUGE}", "t1 put slot=0"}, 2, 1,
-       {ViolationKind::RefcountDeficit, ViolationKind::RefcountUnderflow}},
-      {Bug::DevmapPutSkipsManagedPage, {"t0 pgmap_map", "t0 dev_alloc", "t0 put slot=0"}, 0, 1,
-       {ViolationKind::FreeCallback}, with_legacy_device},
-      {Bug::PgmapTeardownSkipsWait, {"t0 pgmap_map", "t0 dev_alloc", "t0 pgmap_teardown", "t0 put slot=0"}, 0, 1,
-       {ViolationKind::BadPageFree}, with_device},
-      {Bug::OfflinePutFreesToBuddy,
-       {"t0 offline_alloc zone=movable", "t0 block_offline pfn={OFFLINE}", "t1 try_get pfn={OFFLINE}", "t1 put slot=0"},
-       2, 1, {ViolationKind::DataLoss}, with_legacy_offline},
-      {Bug::ReportingPutbackBeforeReport, {"t0 report_cycle", "t1 alloc zone=normal order=3"}, 1, 0,
-       {ViolationKind::DataLoss}},
-      {Bug::ReportingMarksMergedBlock, {"t0 alloc zone=normal order=2", "t0 put slot=0", "t1 report_cycle"}, 2, 1,
-       {ViolationKind::DataLoss}},
-      {Bug::GupFastLongtermSkipsPinnableCheck,
-       {"t0 alloc zone=movable order=0", "t0 map slot=0 mm=0 pte=0 page=0", "t0 put slot=0",
-        "t0 pin_fast_longterm mm=0 pte=0"},
-       0, 1, {ViolationKind::LongtermPinMovable}},
-      {Bug::MigrateCopiesBeforeUnmap,
-       {"t0 migrate pfn={MOVABLE} zone=normal", "t1 alloc zone=movable order=0", "t1 map slot=0 mm=0 pte=0 page=0",
-        "t1 put slot=0", "t1 write mm=0 pte=0", "t1 write mm=0 pte=0", "t1 read mm=0 pte=0"},
-       2, 0, {ViolationKind::DataLoss}},
-  };
+  static const std::vector<Case> k = load_cases();
   return k;
 }
 
-core::ModelConfig config_of(const Case& c) {
-  core::ModelConfig cfg = base_config();
-  if (c.tweak != nullptr) c.tweak(cfg);
-  return cfg;
-}
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t i = s.find(from); i != std::string::npos; i = s.find(from, i + to.size())) s.replace(i, from.size(), to);
-  return s;
-}
-
-// The pfns the program names: what the same allocation returns on a fresh
-// model of the same configuration (allocation is deterministic).
-std::string resolve(const std::string& line, const core::ModelConfig& cfg) {
-  std::string s = line;
-  if (s.find("{FROZEN}") != std::string::npos) {
-    core::Model m(cfg);
-    s = replace_all(s, "{FROZEN}", std::to_string(core::alloc_frozen_pages(m, core::ZoneType::Normal, 0)));
-  }
-  if (s.find("{MOVABLE}") != std::string::npos) {
-    core::Model m(cfg);
-    s = replace_all(s, "{MOVABLE}", std::to_string(core::alloc_pages(m, core::ZoneType::Movable, 0)));
-  }
-  if (s.find("{HUGE}") != std::string::npos) {
-    core::Model m(cfg);
-    s = replace_all(s, "{HUGE}", std::to_string(m.hugetlb().alloc_hugetlb_folio()));
-  }
-  if (s.find("{OFFLINE}") != std::string::npos) {
-    core::Model m(cfg);
-    s = replace_all(s, "{OFFLINE}", std::to_string(m.offline_driver().offline_alloc(core::ZoneType::Movable)));
-  }
-  return s;
-}
-
-Program program_of(const Case& c, const core::ModelConfig& cfg) {
-  Program p;
-  for (const std::string& raw : c.ops) {
-    const std::string line = resolve(raw, cfg);
-    const unsigned actor = static_cast<unsigned>(line[1] - '0');
-    if (p.actors.size() <= actor) p.actors.resize(actor + 1);
-    Op op;
-    const std::string err = parse_op(line.substr(3), cfg, op);
-    EXPECT_EQ(err, "") << line;
-    p.actors[actor].push_back(op);
-  }
-  return p;
-}
-
-BoundedResult explore(const Case& c, bool bug_on) {
-  core::ModelConfig cfg = config_of(c);
-  if (bug_on) cfg.bugs = core::bug_bit(c.bug);
+BoundedResult explore(const Case& c, bool bug_on, uint32_t bound) {
+  core::ModelConfig cfg = c.trace.model;
+  cfg.bugs = bug_on ? core::bug_bit(c.bug) : 0;
   BoundedOptions bo;
-  bo.bound = c.bound;
-  bo.run.audit_every = c.audit_every;
-  return explore_bounded(cfg, program_of(c, cfg), bo);
+  bo.bound = bound;
+  bo.run.audit_every = c.trace.audit_every;
+  if (bug_on) {
+    bo.stop_at_first = true;
+    bo.want_signature = c.trace.expect_signature;
+  }
+  return explore_bounded(cfg, c.trace.program, bo);
 }
 
 std::string signatures(const BoundedResult& b) {
@@ -202,31 +89,46 @@ std::string signatures(const BoundedResult& b) {
 
 class BugCase : public ::testing::TestWithParam<Case> {};
 
+// The mutant's regression trace switches exactly that bug on, expects a
+// violation, and is small.
+TEST_P(BugCase, HasItsRegressionTrace) {
+  const Case& c = GetParam();
+  ASSERT_EQ(c.error, "") << trace_path(c.bug);
+  EXPECT_EQ(c.trace.model.bugs, core::bug_bit(c.bug));
+  EXPECT_FALSE(c.trace.expect_clean);
+  EXPECT_LE(c.trace.program.total_ops(), 10u);
+  EXPECT_LE(c.trace.program.actors.size(), 3u);
+  EXPECT_LE(c.bound, 3u);
+}
+
+// Bounded exploration of the trace's program, up to its preemptions, finds
+// the trace's signature (not only the recorded schedule does), and the
+// failing schedule it found replays to it.
 TEST_P(BugCase, FoundWithTheMutantOn) {
   const Case& c = GetParam();
-  ASSERT_LE(c.ops.size(), 10u);
-  const BoundedResult b = explore(c, true);
-  ASSERT_TRUE(b.has_failure) << core::bug_info(c.bug).name << ": " << b.runs << " schedule(s), none failing";
-  const core::Violation& v = b.first_failure.report.violation;
-  EXPECT_NE(std::find(c.kinds.begin(), c.kinds.end(), v.kind), c.kinds.end())
-      << "found " << b.first_failure.report.signature << "\nall:\n" << signatures(b);
+  ASSERT_EQ(c.error, "") << trace_path(c.bug);
+  const BoundedResult b = explore(c, true, c.bound);
+  ASSERT_TRUE(b.has_failure) << core::bug_info(c.bug).name << ": " << b.runs << " schedule(s), none failing with "
+                             << c.trace.expect_signature << "\nall:\n" << signatures(b);
+  EXPECT_EQ(b.first_failure.report.signature, c.trace.expect_signature);
   EXPECT_LE(b.first_failure.preemptions, c.bound);
-  // The failing schedule replays to the same finding.
-  core::ModelConfig cfg = config_of(c);
+  core::ModelConfig cfg = c.trace.model;
   cfg.bugs = core::bug_bit(c.bug);
   auto rec = make_recorded_source(b.first_failure.schedule);
   RunOptions ro;
-  ro.audit_every = c.audit_every;
-  const RunResult r = run_deterministic(cfg, program_of(c, cfg), *rec, ro);
+  ro.audit_every = c.trace.audit_every;
+  const RunResult r = run_deterministic(cfg, c.trace.program, *rec, ro);
   EXPECT_FALSE(r.clean());
   EXPECT_FALSE(r.diverged);
   EXPECT_EQ(r.report.signature, b.first_failure.report.signature);
-  RecordProperty("signatures", signatures(b));
 }
 
+// With the mutant off the same program is clean in every schedule up to the
+// trace's preemptions, and at least up to 2.
 TEST_P(BugCase, CleanWithTheMutantOff) {
   const Case& c = GetParam();
-  const BoundedResult b = explore(c, false);
+  ASSERT_EQ(c.error, "") << trace_path(c.bug);
+  const BoundedResult b = explore(c, false, std::max<uint32_t>(c.bound, 2));
   EXPECT_TRUE(b.exhausted) << b.runs << " schedule(s)";
   EXPECT_GT(b.runs, 0u);
   EXPECT_EQ(b.failing, 0u) << b.first_failure.report.signature << "\n" << signatures(b);
@@ -243,15 +145,8 @@ INSTANTIATE_TEST_SUITE_P(Catalog, BugCase, ::testing::ValuesIn(cases()), case_na
 
 // --- the catalog itself ----------------------------------------------------------
 
-TEST(BugCatalog, EveryMutantHasACase) {
-  std::set<unsigned> covered;
-  for (const Case& c : cases()) EXPECT_TRUE(covered.insert(static_cast<unsigned>(c.bug)).second) << core::bug_info(c.bug).name;
-  EXPECT_EQ(covered.size(), core::kNrBugs);
-  EXPECT_GE(core::kNrBugs, 15u);
-  EXPECT_LE(core::kNrBugs, 64u);
-}
-
 TEST(BugCatalog, NamesKindsAndCitesAreWellFormed) {
+  EXPECT_GE(core::kNrBugs, 15u);
   const std::set<std::string> kinds = {"race",           "leak",      "underflow", "overflow",
                                        "use-after-free", "lost data", "security",  "unmovable pin"};
   std::set<std::string> names;
@@ -267,6 +162,8 @@ TEST(BugCatalog, NamesKindsAndCitesAreWellFormed) {
     EXPECT_NE(name.back(), '-');
     EXPECT_TRUE(kinds.count(info.kind)) << name << ": " << info.kind;
     EXPECT_GT(std::string(info.cite).size(), 8u) << name;
+    EXPECT_GT(std::string(info.subsystem).size(), 2u) << name;
+    EXPECT_NE(std::string(info.where).find("()"), std::string::npos) << name << ": names no function";
     EXPECT_GT(std::string(info.description).size(), 80u) << name;
     Bug back;
     ASSERT_TRUE(core::bug_by_name(name, back)) << name;
@@ -282,42 +179,6 @@ TEST(BugCatalog, AllBugsFitTheTraceHeader) {
   uint64_t back = 0;
   EXPECT_EQ(parse_bugs(format_bugs(all), back), "");
   EXPECT_EQ(back, all);
-}
-
-// Every mutant has a regression trace named after it that switches exactly
-// that bug on and expects a violation of one of the case's kinds.
-TEST(BugCatalog, EveryMutantHasItsRegressionTrace) {
-  for (const Case& c : cases()) {
-    const std::string name = core::bug_info(c.bug).name;
-    const std::string path = std::string(REFHAMMER_SOURCE_DIR) + "/corpora/regressions/" + name + ".trace";
-    Trace t;
-    const std::string err = load_trace(path, t);
-    ASSERT_EQ(err, "") << path;
-    EXPECT_EQ(t.model.bugs, core::bug_bit(c.bug)) << path;
-    EXPECT_FALSE(t.expect_clean) << path;
-    EXPECT_LE(t.program.total_ops(), 10u) << path;
-    EXPECT_LE(t.program.actors.size(), 3u) << path;
-    bool kind_ok = false;
-    for (ViolationKind k : c.kinds) kind_ok |= t.expect_signature.rfind(core::violation_kind_name(k) + std::string("/"), 0) == 0;
-    EXPECT_TRUE(kind_ok) << path << ": " << t.expect_signature;
-  }
-}
-
-// Not a test: with REFHAMMER_BUG_TRACE_DIR set, writes each case's program as
-// a trace skeleton (no schedule) for `refhammer explore ... -o`.
-TEST(BugCatalog, DISABLED_WriteTraceSkeletons) {
-  const char* dir = std::getenv("REFHAMMER_BUG_TRACE_DIR");
-  if (dir == nullptr) GTEST_SKIP() << "REFHAMMER_BUG_TRACE_DIR not set";
-  for (const Case& c : cases()) {
-    Trace t;
-    t.model = config_of(c);
-    t.model.bugs = core::bug_bit(c.bug);
-    t.seed = 1;
-    t.audit_every = c.audit_every;
-    t.program = program_of(c, t.model);
-    const std::string path = std::string(dir) + "/" + core::bug_info(c.bug).name + ".trace";
-    EXPECT_EQ(write_file_atomic(path, write_trace(t), true), "") << path;
-  }
 }
 
 }  // namespace
