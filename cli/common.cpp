@@ -10,9 +10,8 @@ namespace refhammer::cli {
 
 void add_variant_options(CLI::App* cmd, VariantArgs& v) {
   cmd->add_option("--design", v.design,
-                  "design variant KEY=VALUE, repeatable: free_dispatch=owner-hook|per-type-checks, "
-                  "gmem_pin_policy=refuse-longterm|split-small-folios, zone_device=0-based|1-based, "
-                  "offline=frozen|legacy (defaults: the new designs)")
+                  "design variant KEY=VALUE, repeatable: " + harness::design_variants_help() +
+                      " (defaults: the new designs)")
       ->allow_extra_args(false);
   cmd->add_option("--model", v.model, "model field NAME=VALUE as in a trace's model line, repeatable (e.g. refcount_limit=3000)")
       ->allow_extra_args(false);

@@ -8,36 +8,46 @@
 
 namespace core {
 
-const char* free_dispatch_name(FreeDispatch d) noexcept {
-  switch (d) {
-    case FreeDispatch::OwnerHook: return "owner-hook";
-    case FreeDispatch::PerTypeChecks: return "per-type-checks";
+namespace {
+constexpr DesignAxis kDesignAxes[kNrDesignAxes] = {
+#define REFHAMMER_DESIGN_ROW(field, Enum, v0, v1) {#field, {v0, v1}},
+    REFHAMMER_DESIGN_AXES(REFHAMMER_DESIGN_ROW)
+#undef REFHAMMER_DESIGN_ROW
+};
+enum AxisIndex : unsigned {
+#define REFHAMMER_DESIGN_INDEX(field, Enum, v0, v1) kAxis_##field,
+  REFHAMMER_DESIGN_AXES(REFHAMMER_DESIGN_INDEX)
+#undef REFHAMMER_DESIGN_INDEX
+};
+}  // namespace
+
+#define REFHAMMER_DESIGN_NAME(field, Enum, v0, v1)                               \
+  const char* design_value_name(Enum e) noexcept {                              \
+    const unsigned v = static_cast<unsigned>(e);                                \
+    return v < 2 ? kDesignAxes[kAxis_##field].values[v] : "?";                  \
   }
-  return "?";
+REFHAMMER_DESIGN_AXES(REFHAMMER_DESIGN_NAME)
+#undef REFHAMMER_DESIGN_NAME
+
+const DesignAxis& design_axis(unsigned axis) noexcept { return kDesignAxes[axis]; }
+
+uint8_t design_value(const DesignConfig& d, unsigned axis) noexcept {
+  switch (axis) {
+#define REFHAMMER_DESIGN_GET(field, Enum, v0, v1) \
+  case kAxis_##field: return static_cast<uint8_t>(d.field);
+    REFHAMMER_DESIGN_AXES(REFHAMMER_DESIGN_GET)
+#undef REFHAMMER_DESIGN_GET
+  }
+  return 0;
 }
 
-const char* gmem_pin_policy_name(GmemPinPolicy p) noexcept {
-  switch (p) {
-    case GmemPinPolicy::RefuseLongterm: return "refuse-longterm";
-    case GmemPinPolicy::SplitSmallFolios: return "split-small-folios";
+void set_design_value(DesignConfig& d, unsigned axis, uint8_t v) noexcept {
+  switch (axis) {
+#define REFHAMMER_DESIGN_SET(field, Enum, v0, v1) \
+  case kAxis_##field: d.field = static_cast<Enum>(v); return;
+    REFHAMMER_DESIGN_AXES(REFHAMMER_DESIGN_SET)
+#undef REFHAMMER_DESIGN_SET
   }
-  return "?";
-}
-
-const char* zone_device_refcount_name(ZoneDeviceRefcount z) noexcept {
-  switch (z) {
-    case ZoneDeviceRefcount::ZeroBased: return "0-based";
-    case ZoneDeviceRefcount::LegacyOneBased: return "1-based";
-  }
-  return "?";
-}
-
-const char* offline_refcount_name(OfflineRefcount o) noexcept {
-  switch (o) {
-    case OfflineRefcount::Frozen: return "frozen";
-    case OfflineRefcount::Legacy: return "legacy";
-  }
-  return "?";
 }
 
 std::string ModelConfig::validate() const {

@@ -18,7 +18,6 @@ enum class FreeDispatch : uint8_t {
   // hugetlb) in front of the buddy free, and nothing for other owners.
   PerTypeChecks,
 };
-const char* free_dispatch_name(FreeDispatch d) noexcept;
 
 // guest_memfd and long-term pins (seed 003).
 enum class GmemPinPolicy : uint8_t {
@@ -29,7 +28,6 @@ enum class GmemPinPolicy : uint8_t {
   // huge page), so a long-term pin on one subpage blocks only that subpage.
   SplitSmallFolios,
 };
-const char* gmem_pin_policy_name(GmemPinPolicy p) noexcept;
 
 // ZONE_DEVICE refcounting (seed 002; kernel-semantics.md §4).
 enum class ZoneDeviceRefcount : uint8_t {
@@ -41,7 +39,6 @@ enum class ZoneDeviceRefcount : uint8_t {
   // put_devmap_managed_page() (missing that is the c5d6c45e90c4 bug class).
   LegacyOneBased,
 };
-const char* zone_device_refcount_name(ZoneDeviceRefcount z) noexcept;
 
 // PageOffline (virtio-mem fake-offline) pages (seeds 000, 001; §5).
 enum class OfflineRefcount : uint8_t {
@@ -53,16 +50,43 @@ enum class OfflineRefcount : uint8_t {
   // with speculative references (seed 000).
   Legacy,
 };
-const char* offline_refcount_name(OfflineRefcount o) noexcept;
 
-// The design variants the seeds argue about. Later core issues add theirs
-// here (PageOffline, ZONE_DEVICE, guest_memfd); legacy ones are off by default.
+// The design variants the seeds argue about, one row per axis:
+//   X(field of DesignConfig, its enum, "name of value 0", "name of value 1")
+// Value 0 (the enum's first enumerator) is the default: the new design; the
+// legacy one is switched on by name (`--design field=name`, a trace's design
+// line). Everything else is derived from this row: DesignConfig's field,
+// design_value_name(), the parser and formatter of the trace's design line,
+// `--design` help, the fuzz dictionaries. A new variant is its enum above,
+// its row here and the code that tests it (two values per axis; an axis with
+// more would widen the row).
+#define REFHAMMER_DESIGN_AXES(X)                                        \
+  X(free_dispatch, FreeDispatch, "owner-hook", "per-type-checks")       \
+  X(gmem_pin_policy, GmemPinPolicy, "refuse-longterm", "split-small-folios") \
+  X(zone_device, ZoneDeviceRefcount, "0-based", "1-based")              \
+  X(offline, OfflineRefcount, "frozen", "legacy")
+
 struct DesignConfig {
-  FreeDispatch free_dispatch = FreeDispatch::OwnerHook;
-  GmemPinPolicy gmem_pin_policy = GmemPinPolicy::RefuseLongterm;
-  ZoneDeviceRefcount zone_device = ZoneDeviceRefcount::ZeroBased;
-  OfflineRefcount offline = OfflineRefcount::Frozen;
+#define REFHAMMER_DESIGN_FIELD(field, Enum, v0, v1) Enum field = static_cast<Enum>(0);
+  REFHAMMER_DESIGN_AXES(REFHAMMER_DESIGN_FIELD)
+#undef REFHAMMER_DESIGN_FIELD
 };
+
+#define REFHAMMER_DESIGN_NAME(field, Enum, v0, v1) const char* design_value_name(Enum e) noexcept;
+REFHAMMER_DESIGN_AXES(REFHAMMER_DESIGN_NAME)
+#undef REFHAMMER_DESIGN_NAME
+
+// The axes as data, for parsers and listings.
+struct DesignAxis {
+  const char* key;        // the DesignConfig field: "free_dispatch"
+  const char* values[2];  // by enum value; [0] is the default
+};
+#define REFHAMMER_DESIGN_COUNT(...) +1
+inline constexpr unsigned kNrDesignAxes = 0 REFHAMMER_DESIGN_AXES(REFHAMMER_DESIGN_COUNT);
+#undef REFHAMMER_DESIGN_COUNT
+const DesignAxis& design_axis(unsigned axis) noexcept;
+uint8_t design_value(const DesignConfig& d, unsigned axis) noexcept;
+void set_design_value(DesignConfig& d, unsigned axis, uint8_t v) noexcept;
 
 struct ModelConfig {
   // Frames per zone. NORMAL and MOVABLE frames start in the buddy; DEVICE

@@ -52,27 +52,43 @@ std::string parse_bugs(std::string_view list, uint64_t& out) {
   return {};
 }
 
+std::string design_variants_help() {
+  std::string s;
+  for (unsigned a = 0; a < core::kNrDesignAxes; ++a) {
+    const core::DesignAxis& x = core::design_axis(a);
+    s += std::string(a ? ", " : "") + x.key + "=" + x.values[0] + "|" + x.values[1];
+  }
+  return s;
+}
+
+std::vector<std::string> design_variant_words() {
+  std::vector<std::string> w;
+  for (unsigned a = 0; a < core::kNrDesignAxes; ++a)
+    for (const char* v : core::design_axis(a).values) w.push_back(std::string(core::design_axis(a).key) + "=" + v);
+  return w;
+}
+
 std::string parse_design_variant(std::string_view kv, core::DesignConfig& d) {
-  if (kv == "free_dispatch=owner-hook") d.free_dispatch = core::FreeDispatch::OwnerHook;
-  else if (kv == "free_dispatch=per-type-checks") d.free_dispatch = core::FreeDispatch::PerTypeChecks;
-  else if (kv == "gmem_pin_policy=refuse-longterm") d.gmem_pin_policy = core::GmemPinPolicy::RefuseLongterm;
-  else if (kv == "gmem_pin_policy=split-small-folios") d.gmem_pin_policy = core::GmemPinPolicy::SplitSmallFolios;
-  else if (kv == "zone_device=0-based") d.zone_device = core::ZoneDeviceRefcount::ZeroBased;
-  else if (kv == "zone_device=1-based") d.zone_device = core::ZoneDeviceRefcount::LegacyOneBased;
-  else if (kv == "offline=frozen") d.offline = core::OfflineRefcount::Frozen;
-  else if (kv == "offline=legacy") d.offline = core::OfflineRefcount::Legacy;
-  else
-    return "unknown design variant '" + std::string(kv) +
-           "' (free_dispatch=owner-hook|per-type-checks, gmem_pin_policy=refuse-longterm|split-small-folios, "
-           "zone_device=0-based|1-based, offline=frozen|legacy)";
-  return {};
+  const size_t eq = kv.find('=');
+  for (unsigned a = 0; a < core::kNrDesignAxes && eq != std::string_view::npos; ++a) {
+    const core::DesignAxis& x = core::design_axis(a);
+    if (kv.substr(0, eq) != x.key) continue;
+    for (uint8_t v = 0; v < 2; ++v)
+      if (kv.substr(eq + 1) == x.values[v]) {
+        core::set_design_value(d, a, v);
+        return {};
+      }
+  }
+  return "unknown design variant '" + std::string(kv) + "' (" + design_variants_help() + ")";
 }
 
 std::string format_design(const core::DesignConfig& d) {
-  return std::string("free_dispatch=") + core::free_dispatch_name(d.free_dispatch) +
-         " gmem_pin_policy=" + core::gmem_pin_policy_name(d.gmem_pin_policy) +
-         " zone_device=" + core::zone_device_refcount_name(d.zone_device) +
-         " offline=" + core::offline_refcount_name(d.offline);
+  std::string s;
+  for (unsigned a = 0; a < core::kNrDesignAxes; ++a) {
+    const core::DesignAxis& x = core::design_axis(a);
+    s += std::string(a ? " " : "") + x.key + "=" + x.values[core::design_value(d, a)];
+  }
+  return s;
 }
 
 std::string format_faults(const core::FaultConfig& f) {

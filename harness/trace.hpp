@@ -65,6 +65,11 @@ std::string format_faults(const core::FaultConfig& f);
 // CLI's --design): empty on success, else what is wrong and what is allowed.
 std::string parse_design_variant(std::string_view kv, core::DesignConfig& d);
 std::string format_design(const core::DesignConfig& d);
+// "free_dispatch=owner-hook|per-type-checks, ...": every axis and its values
+// (core/config.hpp's REFHAMMER_DESIGN_AXES), for help and error texts.
+std::string design_variants_help();
+// Every "key=value" a design line may hold (fuzz dictionaries).
+std::vector<std::string> design_variant_words();
 // One model field "name=value" as in a trace's `model` line (and the CLI's
 // --model, REFHAMMER_MODEL): empty on success; the result must validate.
 std::string parse_model_field(std::string_view kv, core::ModelConfig& m);

@@ -87,7 +87,7 @@ HolderLedger pins_ledger(Model& m, std::initializer_list<std::pair<Pfn, int64_t>
 // every page shared, held by the page cache only.
 TEST(GmemPopulate, BacksAHugeUnitAllShared) {
   for (GmemPinPolicy pol : kPolicies) {
-    SCOPED_TRACE(core::gmem_pin_policy_name(pol));
+    SCOPED_TRACE(core::design_value_name(pol));
     Model m(config(pol));
     ASSERT_EQ(m.gmem().size(), 16u);
     ASSERT_EQ(m.gmem().huge_pages(), 4u);
@@ -131,7 +131,7 @@ TEST(GmemPopulate, BacksAHugeUnitAllShared) {
 //   (a) 4 --lookup--> 5 --map--> 6 mc1 --put lookup--> 5     (b) 1 -> 2 mc1
 TEST(GmemFault, MapsSharedPages) {
   for (GmemPinPolicy pol : kPolicies) {
-    SCOPED_TRACE(core::gmem_pin_policy_name(pol));
+    SCOPED_TRACE(core::design_value_name(pol));
     Model m(config(pol));
     ASSERT_EQ(m.gmem().populate(0), 0);
     const Pfn h1 = head_of(m, 1);
@@ -161,7 +161,7 @@ TEST(GmemFault, MapsSharedPages) {
 // Private pages are not the host's: fault_map and map_page refuse them.
 TEST(GmemFault, PrivatePagesAreRefused) {
   for (GmemPinPolicy pol : kPolicies) {
-    SCOPED_TRACE(core::gmem_pin_policy_name(pol));
+    SCOPED_TRACE(core::design_value_name(pol));
     Model m(config(pol));
     ASSERT_EQ(m.gmem().populate(0), 0);
     ASSERT_EQ(m.gmem().convert(2, 1, true), 0);
@@ -190,7 +190,7 @@ TEST(GmemFault, PrivatePagesAreRefused) {
 //   (a) 4 --map x2--> 6 mc2 --convert(1): unmap 4 mc0, refs == 4--> private
 TEST(GmemConvert, SharedToPrivateUnmapsAndScrubs) {
   for (GmemPinPolicy pol : kPolicies) {
-    SCOPED_TRACE(core::gmem_pin_policy_name(pol));
+    SCOPED_TRACE(core::design_value_name(pol));
     Model m(config(pol));
     ASSERT_EQ(m.gmem().populate(0), 0);
     ASSERT_EQ(m.gmem().fault_map(m.mm(0), 5, 1), 0);
@@ -226,7 +226,7 @@ TEST(GmemConvert, SharedToPrivateUnmapsAndScrubs) {
 //   (a) 4 --map p1, p2--> 6 --convert(1): unmap p1 5 != 4 ... -EAGAIN
 TEST(GmemConvert, MappingOfAnotherPageOfTheUnit) {
   for (GmemPinPolicy pol : kPolicies) {
-    SCOPED_TRACE(core::gmem_pin_policy_name(pol));
+    SCOPED_TRACE(core::design_value_name(pol));
     Model m(config(pol));
     ASSERT_EQ(m.gmem().populate(0), 0);
     ASSERT_EQ(m.gmem().fault_map(m.mm(0), 1, 1), 0);
@@ -256,7 +256,7 @@ TEST(GmemConvert, MappingOfAnotherPageOfTheUnit) {
 TEST(GmemConvert, BusyWhileAShortTermPinIsHeld) {
   for (GmemPinPolicy pol : kPolicies) {
     for (bool fast : {false, true}) {
-      SCOPED_TRACE(testing::Message() << core::gmem_pin_policy_name(pol) << (fast ? " fast" : " slow"));
+      SCOPED_TRACE(testing::Message() << core::design_value_name(pol) << (fast ? " fast" : " slow"));
       Model m(config(pol));
       ASSERT_EQ(m.gmem().populate(0), 0);
       ASSERT_EQ(m.gmem().fault_map(m.mm(0), 0, 3), 0);
@@ -294,7 +294,7 @@ TEST(GmemConvert, BusyWhileAShortTermPinIsHeld) {
 // sees the scrubbed data, never the guest's.
 TEST(GmemConvert, PrivateToShared) {
   for (GmemPinPolicy pol : kPolicies) {
-    SCOPED_TRACE(core::gmem_pin_policy_name(pol));
+    SCOPED_TRACE(core::design_value_name(pol));
     Model m(config(pol));
     ASSERT_EQ(m.gmem().populate(8), 0);
     ASSERT_EQ(m.gmem().convert(8, 4, true), 0);
@@ -436,7 +436,7 @@ TEST(GmemPolicySplitSmallFolios, LongtermPinBlocksOnlyItsPage) {
 // owner hook (scrub, then the buddy).
 TEST(GmemPunchHole, FreesEverythingThroughTheOwnerHook) {
   for (GmemPinPolicy pol : kPolicies) {
-    SCOPED_TRACE(core::gmem_pin_policy_name(pol));
+    SCOPED_TRACE(core::design_value_name(pol));
     Model m(config(pol));
     ASSERT_EQ(m.gmem().populate(0), 0);
     ASSERT_EQ(m.gmem().populate(12), 0);
@@ -476,7 +476,7 @@ TEST(GmemPunchHole, FreesEverythingThroughTheOwnerHook) {
 //   (a) 4 --map--> 5 --pin--> 6 pc1 --punch: unmap, cache refs--> 1 pc1 --unpin--> 0 => owner hook
 TEST(GmemPunchHole, PinnedFolioIsFreedByTheUnpin) {
   for (GmemPinPolicy pol : kPolicies) {
-    SCOPED_TRACE(core::gmem_pin_policy_name(pol));
+    SCOPED_TRACE(core::design_value_name(pol));
     Model m(config(pol));
     ASSERT_EQ(m.gmem().populate(4), 0);
     ASSERT_EQ(m.gmem().fault_map(m.mm(0), 7, 5), 0);
@@ -510,7 +510,7 @@ TEST(GmemPunchHole, PinnedFolioIsFreedByTheUnpin) {
 // violation; shared and non-guest_memfd pages are fine.
 TEST(GmemHostAccess, PrivatePageIsASecurityViolation) {
   for (GmemPinPolicy pol : kPolicies) {
-    SCOPED_TRACE(core::gmem_pin_policy_name(pol));
+    SCOPED_TRACE(core::design_value_name(pol));
     Model m(config(pol));
     ASSERT_EQ(m.gmem().populate(0), 0);
     ASSERT_EQ(m.gmem().convert(1, 1, true), 0);
@@ -604,7 +604,7 @@ refhammer::harness::Program race_program(const core::ModelConfig& cfg, const cha
 TEST(GmemHostAccess, GupRacingPunchHoleAndConversionOfTheHoleIsClean) {
   for (GmemPinPolicy pol : kPolicies)
     for (const char* host_op : {"get_user", "pin", "gup_fast"}) {
-      const std::string what = std::string(core::gmem_pin_policy_name(pol)) + " " + host_op;
+      const std::string what = std::string(core::design_value_name(pol)) + " " + host_op;
       const core::ModelConfig cfg = race_config(pol);
       refhammer::harness::BoundedOptions bo;
       bo.bound = 2;

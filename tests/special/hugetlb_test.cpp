@@ -41,7 +41,7 @@ TEST(Hugetlb, LastPutGoesThroughTheOwnerHookBackToThePool) {
     EXPECT_EQ(core::folio_ref_count(m, h), 0);
     EXPECT_TRUE(m.frame(h).flags.peek() & core::pg::hugetlb_freed);
     EXPECT_EQ(m.hugetlb().nr_free(), 1u);
-    EXPECT_EQ(audit_text(m), "") << core::free_dispatch_name(d);
+    EXPECT_EQ(audit_text(m), "") << core::design_value_name(d);
     // Dequeue again: the same folio, unfrozen to 1.
     EXPECT_EQ(m.hugetlb().alloc_hugetlb_folio(), h);
     EXPECT_EQ(core::folio_ref_count(m, h), 1);

@@ -103,8 +103,8 @@ void expect_clean(const core::ModelConfig& cfg, uint32_t bound, uint32_t audit_e
   bo.bound = bound;
   bo.run.audit_every = audit_every;
   const BoundedResult b = explore_bounded(cfg, race_program(cfg), bo);
-  const std::string what = std::string(core::offline_refcount_name(cfg.design.offline)) + "+" +
-                           core::free_dispatch_name(cfg.design.free_dispatch);
+  const std::string what = std::string(core::design_value_name(cfg.design.offline)) + "+" +
+                           core::design_value_name(cfg.design.free_dispatch);
   EXPECT_TRUE(b.exhausted) << what << ": " << b.runs << " schedules";
   EXPECT_GT(b.runs, 1u) << what;
   EXPECT_EQ(b.failing, 0u) << what << ": " << b.first_failure.report.signature;
@@ -158,8 +158,8 @@ void expect_give_back_clean(const core::ModelConfig& cfg, bool online, uint32_t 
   // the +online program on the stress model has ~120k schedules within 2.
   bo.max_runs = 300'000;
   const BoundedResult b = explore_bounded(cfg, give_back_program(cfg, online), bo);
-  const std::string what = std::string(core::offline_refcount_name(cfg.design.offline)) + "+" +
-                           core::free_dispatch_name(cfg.design.free_dispatch) + (online ? " +online" : "") +
+  const std::string what = std::string(core::design_value_name(cfg.design.offline)) + "+" +
+                           core::design_value_name(cfg.design.free_dispatch) + (online ? " +online" : "") +
                            " audit_every=" + std::to_string(audit_every);
   EXPECT_TRUE(b.exhausted) << what << ": " << b.runs << " schedules";
   EXPECT_GT(b.runs, 1u) << what;

@@ -143,7 +143,7 @@ TEST_P(Offlining, AnInFlightReportMakesTheIsolationTestFail) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Designs, Offlining, ::testing::Values(OfflineRefcount::Frozen, OfflineRefcount::Legacy),
-                         [](const auto& info) { return std::string(core::offline_refcount_name(info.param)); });
+                         [](const auto& info) { return std::string(core::design_value_name(info.param)); });
 
 // Seed 000 by hand, one thread:
 //   walker: folio_try_get 1 -> 2

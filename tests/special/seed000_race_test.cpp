@@ -81,8 +81,8 @@ TEST(Seed000Race, LegacyWithTheOwnerHookIsCleanInTheWholeBoundedSpace) {
 TEST(Seed000Race, FrozenIsCleanInTheWholeBoundedSpaceWithEitherDispatch) {
   for (auto d : {core::FreeDispatch::OwnerHook, core::FreeDispatch::PerTypeChecks}) {
     const BoundedResult b = explore(OfflineRefcount::Frozen, d);
-    EXPECT_TRUE(b.exhausted) << core::free_dispatch_name(d);
-    EXPECT_EQ(b.failing, 0u) << core::free_dispatch_name(d) << ": " << b.first_failure.report.signature;
+    EXPECT_TRUE(b.exhausted) << core::design_value_name(d);
+    EXPECT_EQ(b.failing, 0u) << core::design_value_name(d) << ": " << b.first_failure.report.signature;
     EXPECT_GT(b.runs, 1u);
   }
 }
