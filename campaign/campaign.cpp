@@ -745,8 +745,9 @@ int Campaign::run(std::string& error) {
   wall0_ = wall_now();
   rep_.config = cfg_;
   rep_.started_utc = utc_stamp(false);
-  rep_.command = h_.command;
   rep_.seed = cfg_.seed != 0 ? cfg_.seed : static_cast<uint64_t>(std::time(nullptr));
+  // The repeat line carries the seed even when the clock chose it.
+  rep_.command = h_.command + (cfg_.seed == 0 && !h_.command.empty() ? " --seed " + std::to_string(rep_.seed) : "");
   rep_.cores = std::max(1u, std::thread::hardware_concurrency());
   jobs_ = cfg_.fuzz.jobs != 0 ? cfg_.fuzz.jobs : rep_.cores;
   threads_ = cfg_.stress.threads != 0 ? cfg_.stress.threads : std::clamp(rep_.cores, 2u, 8u);
@@ -807,7 +808,8 @@ int Campaign::run(std::string& error) {
              " s (fuzz " + fmt("%.0f", bf) + ", stress " + fmt("%.0f", bs) + ", compare " + fmt("%.0f", bc) +
              ", minimize " + fmt("%.0f", bm) + "), " + std::to_string(targets_.size()) + " fuzz target(s) -fork=" +
              std::to_string(jobs_) + ", stress " + std::to_string(threads_) + " thread(s), " +
-             std::to_string(dedup_.known().size()) + " known signature(s)\n  out: " + out_);
+             std::to_string(dedup_.known().size()) + " known signature(s)\n  out: " + out_ +
+             (rep_.command.empty() ? "" : "\n  repeat: " + rep_.command));
   auto phase = [&](const char* name, double budget, void (Campaign::*fn)(double)) {
     if (budget <= 0) return;
     PhaseTime p{name, now(), 0, budget};

@@ -38,7 +38,8 @@ struct Hooks {
       load_crash;
   std::ostream* out = nullptr;   // progress and the per-unit lines
   bool tty = false;              // rewrite one status line
-  std::string command;           // how this run is repeated (for the report)
+  std::string command;           // how this run is repeated (for the report); the
+                                 // campaign adds --seed when the clock chose it
 };
 
 inline constexpr int kClean = 0, kNewFindings = 1, kUsage = 2;

@@ -155,7 +155,6 @@ Runner add_campaign(CLI::App& app) {
       if (o->count() > 0 && o->get_name() != "--help")
         for (const auto& v : o->results())
           line += " " + o->get_name() + (o->get_expected_min() == 0 ? "" : " " + v);
-    if (!a->cmd->count("--seed")) line += " (seed: see report)";
     return run_campaign_cmd(*a, line);
   };
 }

@@ -23,6 +23,7 @@ struct StressArgs {
   uint32_t frames = 128;
   bool continuous = false;
   double progress = -1;
+  double default_repro_seconds = 0;  // what --repro-seconds is when not given
 };
 
 std::string profile_help() {
@@ -50,9 +51,8 @@ int run(StressArgs& args) {
   std::string repeat = "refhammer stress --profile " + st.profile + " --scheduler " + args.scheduler + " --threads " +
                        std::to_string(st.threads) + " --seed " + std::to_string(st.seed) + " --frames " +
                        std::to_string(args.frames);
-  for (const auto& d : args.variants.design) repeat += " --design " + d;
-  for (const auto& b : args.variants.bugs) repeat += " --bug " + b;
-  for (const auto& m : args.variants.model) repeat += " --model " + m;
+  // Design variants, model fields and bugs as they ended up in the model.
+  repeat += harness::variant_options(st.model, refhammer::stress::StressOptions::stress_model(args.frames));
   // Every other option that changes what runs.
   const refhammer::stress::StressOptions defaults;
   if (st.perturb_gap != defaults.perturb_gap) repeat += " --perturb-gap " + std::to_string(st.perturb_gap);
@@ -60,6 +60,16 @@ int run(StressArgs& args) {
   if (st.ring != defaults.ring) repeat += " --ring " + std::to_string(st.ring);
   if (args.continuous) repeat += " --continuous";
   if (st.record != defaults.record) repeat += std::string(" --record ") + refhammer::stress::record_mode_name(st.record);
+  // The budgets: a run that stops earlier or later can end with another verdict.
+  char secs[64];
+  std::snprintf(secs, sizeof secs, "%g", st.seconds);
+  repeat += std::string(" --seconds ") + secs;
+  if (st.max_ops != 0) repeat += " --ops " + std::to_string(st.max_ops);
+  if (!st.reproduce) repeat += " --repro-seconds 0";
+  else if (st.repro.seconds != args.default_repro_seconds) {
+    std::snprintf(secs, sizeof secs, "%g", st.repro.seconds);
+    repeat += std::string(" --repro-seconds ") + secs;
+  }
   std::printf("refhammer stress: seed %llu, %u thread(s), profile %s, scheduler %s, %.1f s budget%s\n  repeat: %s\n",
               static_cast<unsigned long long>(st.seed), st.threads, st.profile.c_str(), args.scheduler.c_str(), st.seconds,
               st.max_ops ? (", " + std::to_string(st.max_ops) + " ops").c_str() : "", repeat.c_str());
@@ -119,6 +129,7 @@ Runner add_stress(CLI::App& app) {
   cmd->add_option("--progress", args->progress,
                   "seconds between progress lines (default: a status line every 0.5 s on a TTY, else a line every 5 s; 0: none)");
   add_variant_options(cmd, args->variants);
+  args->default_repro_seconds = st.repro.seconds;
   return [args] {
     args->st.reproduce = args->st.repro.seconds > 0;
     return run(*args);

@@ -69,12 +69,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string trace = write_trace(fuzz_case_trace(*g_target, c, g_cfg, r));
   std::fprintf(stderr,
                "\n==refhammer== VIOLATION %s\n  in op: %s (op #%d)\n%s%s%s"
-               "==refhammer== the run as a trace (refhammer replay --target %s CRASH-FILE replays the input):\n%s"
+               "==refhammer== the run as a trace (refhammer replay --target %s%s CRASH-FILE replays the input):\n%s"
                "==refhammer== end of trace\n",
                r.report.signature.c_str(), r.report.op_text.c_str(), r.report.op_index,
                core::format_violation_long(r.report.violation).c_str(),
                r.report.last_ops.empty() ? "" : "actors' last ops:\n", r.report.last_ops.c_str(), g_target->name,
-               trace.c_str());
+               variant_options(g_cfg, fuzz_model()).c_str(), trace.c_str());
   std::fflush(stderr);
   std::abort();
 }

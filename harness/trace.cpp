@@ -201,6 +201,20 @@ std::string parse_model_field(std::string_view kv, core::ModelConfig& m) {
   return "unknown model field '" + std::string(name) + "'";
 }
 
+std::string variant_options(const core::ModelConfig& cfg, const core::ModelConfig& base) {
+  std::string s;
+  for (unsigned a = 0; a < core::kNrDesignAxes; ++a)
+    if (core::design_value(cfg.design, a) != core::design_value(base.design, a))
+      s += std::string(" --design ") + core::design_axis(a).key + "=" +
+           core::design_axis(a).values[core::design_value(cfg.design, a)];
+  for (const ModelField& f : kModelFields)
+    if (f.get(cfg) != f.get(base)) s += std::string(" --model ") + f.name + "=" + std::to_string(f.get(cfg));
+  for (unsigned b = 0; b < core::kNrBugs; ++b)
+    if ((cfg.bugs & core::bug_bit(static_cast<core::Bug>(b))) && !(base.bugs & core::bug_bit(static_cast<core::Bug>(b))))
+      s += std::string(" --bug ") + core::bug_info(static_cast<core::Bug>(b)).name;
+  return s;
+}
+
 std::string write_trace(const Trace& t) {
   std::ostringstream o;
   for (const std::string& c : t.comments) o << "# " << c << "\n";

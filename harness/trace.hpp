@@ -73,6 +73,11 @@ std::vector<std::string> design_variant_words();
 // One model field "name=value" as in a trace's `model` line (and the CLI's
 // --model, REFHAMMER_MODEL): empty on success; the result must validate.
 std::string parse_model_field(std::string_view kv, core::ModelConfig& m);
+// The command-line options that turn model `base` into `cfg`: " --design
+// k=v" per design axis, " --model f=v" per model field and " --bug name" per
+// catalog bug that differ ("" when none). Repeat lines use it, so that they
+// carry every setting that changes what runs.
+std::string variant_options(const core::ModelConfig& cfg, const core::ModelConfig& base);
 std::string parse_faults(std::string_view text, core::FaultConfig& out);
 
 }  // namespace refhammer::harness
