@@ -41,47 +41,27 @@ class Atomic {
       sync_done();
   }
   T exchange(T v, std::memory_order mo) noexcept {
-    const bool done = sync_point(SyncOp::Rmw, &v_);
-    const T r = v_.exchange(v, mo);
-    if (done) [[unlikely]]
-      sync_done();
-    return r;
+    return rmw([&](std::atomic<T>& a) { return a.exchange(v, mo); });
   }
   T fetch_add(T d, std::memory_order mo) noexcept
     requires std::is_integral_v<T>
   {
-    const bool done = sync_point(SyncOp::Rmw, &v_);
-    const T r = v_.fetch_add(d, mo);
-    if (done) [[unlikely]]
-      sync_done();
-    return r;
+    return rmw([&](std::atomic<T>& a) { return a.fetch_add(d, mo); });
   }
   T fetch_sub(T d, std::memory_order mo) noexcept
     requires std::is_integral_v<T>
   {
-    const bool done = sync_point(SyncOp::Rmw, &v_);
-    const T r = v_.fetch_sub(d, mo);
-    if (done) [[unlikely]]
-      sync_done();
-    return r;
+    return rmw([&](std::atomic<T>& a) { return a.fetch_sub(d, mo); });
   }
   T fetch_or(T d, std::memory_order mo) noexcept
     requires std::is_integral_v<T>
   {
-    const bool done = sync_point(SyncOp::Rmw, &v_);
-    const T r = v_.fetch_or(d, mo);
-    if (done) [[unlikely]]
-      sync_done();
-    return r;
+    return rmw([&](std::atomic<T>& a) { return a.fetch_or(d, mo); });
   }
   T fetch_and(T d, std::memory_order mo) noexcept
     requires std::is_integral_v<T>
   {
-    const bool done = sync_point(SyncOp::Rmw, &v_);
-    const T r = v_.fetch_and(d, mo);
-    if (done) [[unlikely]]
-      sync_done();
-    return r;
+    return rmw([&](std::atomic<T>& a) { return a.fetch_and(d, mo); });
   }
   // Strong only: a weak CAS's spurious failures would make the model's
   // behaviour depend on the hardware, not on the schedule. Spurious failures
@@ -105,6 +85,17 @@ class Atomic {
   void init(T v) noexcept { v_.store(v, std::memory_order_relaxed); }
 
  private:
+  // A read-modify-write at one sync point: the hook first, then the access,
+  // then (if the hook asked for it) the hook again.
+  template <class Op>
+  [[gnu::always_inline]] T rmw(Op op) noexcept {
+    const bool done = sync_point(SyncOp::Rmw, &v_);
+    const T r = op(v_);
+    if (done) [[unlikely]]
+      sync_done();
+    return r;
+  }
+
   std::atomic<T> v_;
 };
 

@@ -52,13 +52,7 @@ struct Auditor {
   Auditor(Model& model, const HolderLedger& in) : m(model), t(model.frames()), ledger(in), place(t.size(), Place::None) {}
 
   void add(ViolationKind k, Pfn p, const char* site, std::string detail) {
-    Violation v;
-    v.kind = k;
-    v.pfn = p;
-    v.site = site;
-    v.detail = std::move(detail);
-    v.frame = t.snapshot(p);
-    r.violations.push_back(std::move(v));
+    r.violations.push_back(t.violation(k, p, site, std::move(detail)));
   }
 
   void check_free_lists() {

@@ -268,47 +268,42 @@ void Buddy::move_freepages_block_locked(Zone& z, Pfn start, MigrateType from, Mi
   }
 }
 
-bool Buddy::start_isolate_page_range(Pfn start, Pfn end) {
+template <class Fn>
+Pfn Buddy::for_each_pageblock(Pfn start, Pfn end, Fn fn) {
   const uint32_t pb = t_.pageblock_frames();
   start &= ~(pb - 1);
   end = (end + pb - 1) & ~(pb - 1);
   if (end > t_.size()) end = t_.size();
   for (Pfn p = start; p < end; p += pb) {
-    ZoneType zt = t_.zone_of(p);
+    const ZoneType zt = t_.zone_of(p);
     if (zt == ZoneType::Device) continue;
-    Zone& z = zone(zt);
-    bool busy;
-    {
-      SpinGuard g(z.lock);
-      busy = t_.get_pfnblock_migratetype(p) == MigrateType::Isolate;
-      if (!busy) {
-        t_.set_pageblock_migratetype(p, MigrateType::Isolate);
-        move_freepages_block_locked(z, p, z.default_mt, MigrateType::Isolate);
-      }
-    }
-    if (busy) {
-      m_.probe(Probe::IsolateBusy);
-      undo_isolate_page_range(start, p);
-      return false;
-    }
+    if (!fn(p, zone(zt))) return p;
   }
-  return true;
+  return kNoPfn;
+}
+
+bool Buddy::start_isolate_page_range(Pfn start, Pfn end) {
+  const Pfn stopped = for_each_pageblock(start, end, [&](Pfn p, Zone& z) {
+    SpinGuard g(z.lock);
+    if (t_.get_pfnblock_migratetype(p) == MigrateType::Isolate) return false;  // busy
+    t_.set_pageblock_migratetype(p, MigrateType::Isolate);
+    move_freepages_block_locked(z, p, z.default_mt, MigrateType::Isolate);
+    return true;
+  });
+  if (stopped == kNoPfn) return true;
+  m_.probe(Probe::IsolateBusy);
+  undo_isolate_page_range(start, stopped);
+  return false;
 }
 
 void Buddy::undo_isolate_page_range(Pfn start, Pfn end) {
-  const uint32_t pb = t_.pageblock_frames();
-  start &= ~(pb - 1);
-  end = (end + pb - 1) & ~(pb - 1);
-  if (end > t_.size()) end = t_.size();
-  for (Pfn p = start; p < end; p += pb) {
-    ZoneType zt = t_.zone_of(p);
-    if (zt == ZoneType::Device) continue;
-    Zone& z = zone(zt);
+  for_each_pageblock(start, end, [&](Pfn p, Zone& z) {
     SpinGuard g(z.lock);
-    if (t_.get_pfnblock_migratetype(p) != MigrateType::Isolate) continue;
+    if (t_.get_pfnblock_migratetype(p) != MigrateType::Isolate) return true;
     t_.set_pageblock_migratetype(p, z.default_mt);
     move_freepages_block_locked(z, p, MigrateType::Isolate, z.default_mt);
-  }
+    return true;
+  });
 }
 
 bool Buddy::test_pages_isolated(Pfn start, Pfn end) {

@@ -72,9 +72,18 @@ class Buddy {
   // Free frames in a zone, read under its lock.
   uint32_t nr_free_pages(ZoneType z);
 
+  // Takes a free block off its list, under zone->lock. Also the body of
+  // __isolate_free_page, which page_alloc.c exports to page reporting and
+  // offlining (isolate_free_block_locked).
+  void del_page_from_free_list(Zone& z, Pfn pfn, unsigned order, MigrateType mt);
+
  private:
   void add_to_free_list(Zone& z, Pfn pfn, unsigned order, MigrateType mt);
-  void del_page_from_free_list(Zone& z, Pfn pfn, unsigned order, MigrateType mt);
+  // fn(pageblock start, its zone) for each buddy pageblock of [start, end),
+  // rounded out to pageblocks; fn returns false to stop. Returns the
+  // pageblock it stopped at, or kNoPfn when it ran to the end.
+  template <class Fn>
+  Pfn for_each_pageblock(Pfn start, Pfn end, Fn fn);
   void free_one_page_locked(Zone& z, Pfn pfn, unsigned order, MigrateType mt);
   Pfn rmqueue_smallest_locked(Zone& z, unsigned order, MigrateType mt);
   void prep_new_page(Pfn pfn, unsigned order, bool frozen);

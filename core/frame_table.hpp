@@ -12,6 +12,7 @@
 #include "core/config.hpp"
 #include "core/frame.hpp"
 #include "core/types.hpp"
+#include "core/violation.hpp"
 
 namespace core {
 
@@ -53,6 +54,16 @@ class FrameTable {
   Pfn block_start(uint32_t b) const noexcept { return b * block_frames_; }
 
   FrameSnapshot snapshot(Pfn p) const;
+  // An audit's finding on frame p, with the frame's snapshot.
+  Violation violation(ViolationKind kind, Pfn p, const char* site, std::string detail) const {
+    Violation v;
+    v.kind = kind;
+    v.pfn = p;
+    v.site = site;
+    v.detail = std::move(detail);
+    v.frame = snapshot(p);
+    return v;
+  }
 
  private:
   uint32_t nr_frames_;

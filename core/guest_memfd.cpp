@@ -200,14 +200,9 @@ void GuestMemfd::audit_check(Model& m, const HolderLedger& ledger, std::vector<V
         }
       }
     if (pinned || mapped) {
-      Violation v;
-      v.kind = ViolationKind::Security;
-      v.pfn = page;
-      v.site = "audit:guest_memfd";
-      v.detail = "private guest_memfd page " + std::to_string(i) + " is still " + (mapped ? "mapped" : "pinned") +
-                 " by the host";
-      v.frame = m.frames().snapshot(page);
-      out.push_back(std::move(v));
+      out.push_back(m.frames().violation(ViolationKind::Security, page, "audit:guest_memfd",
+                                         "private guest_memfd page " + std::to_string(i) + " is still " +
+                                             (mapped ? "mapped" : "pinned") + " by the host"));
     }
   }
 }

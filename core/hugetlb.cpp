@@ -190,13 +190,7 @@ void Hugetlb::audit_claims(const Model&, HolderLedger& ledger) const {
 
 void Hugetlb::audit_check(Model& m, const HolderLedger&, std::vector<Violation>& out) const {
   auto bad = [&](Pfn p, std::string what) {
-    Violation v;
-    v.kind = ViolationKind::FreeCallback;
-    v.pfn = p;
-    v.site = "audit:hugetlb";
-    v.detail = std::move(what);
-    v.frame = m.frames().snapshot(p);
-    out.push_back(std::move(v));
+    out.push_back(m.frames().violation(ViolationKind::FreeCallback, p, "audit:hugetlb", std::move(what)));
   };
   std::vector<uint8_t> on_list(m.frames().size(), 0);
   {

@@ -148,7 +148,7 @@ void OfflineDriver::offline(uint32_t block) {
   hotplug_mutex_.unlock();
 }
 
-void OfflineDriver::cancel_offline(uint32_t block) {
+void OfflineDriver::end_offlining(uint32_t block, const char* site, void (*retake)(Model&, Pfn)) {
   {
     SpinGuard g(lock_);
     offlining_[block] = 0;
@@ -156,17 +156,22 @@ void OfflineDriver::cancel_offline(uint32_t block) {
       for (Pfn p : pages_) {
         if (m_.frames().block_of(p) != block) continue;
         if (!still_offline(p)) {
-          leaked(p, "virtio_mem_fake_offline_cancel_offline");
+          leaked(p, site);
           continue;
         }
-        // page_ref_inc: unconditional, also from 0 (the driver owns the page).
-        folio_ref_add_unless(m_, p, 1, -1);
+        retake(m_, p);
       }
     }
   }
-  // MEM_CANCEL_OFFLINE: mutex_unlock(&vm->hotplug_mutex). SpinLock::unlock:
-  // release store, pairs with the acquire CAS of a waiting offline_alloc.
+  // MEM_CANCEL_OFFLINE / MEM_ONLINE: mutex_unlock(&vm->hotplug_mutex).
+  // SpinLock::unlock: release store, pairs with the acquire CAS of a waiting
+  // offline_alloc / offline_free, which then see the block and its pages.
   hotplug_mutex_.unlock();
+}
+
+void OfflineDriver::cancel_offline(uint32_t block) {
+  // The driver takes its reference back: page_ref_inc, also from 0.
+  end_offlining(block, "virtio_mem_fake_offline_cancel_offline", [](Model& m, Pfn p) { page_ref_inc(m, p); });
 }
 
 void OfflineDriver::going_online(uint32_t block) {
@@ -181,28 +186,13 @@ void OfflineDriver::going_online(uint32_t block) {
 }
 
 void OfflineDriver::online(uint32_t block) {
-  {
-    SpinGuard g(lock_);
-    offlining_[block] = 0;
-    if (legacy()) {
-      for (Pfn p : pages_) {
-        if (m_.frames().block_of(p) != block) continue;
-        if (!still_offline(p)) {
-          leaked(p, "online_pages");
-          continue;
-        }
-        // Onlining re-inits the memmap: refcount 1 — for the pages that went
-        // offline with the block (GOING_OFFLINE left them at 0). Pages withheld
-        // by this very onlining are at 1 already (withhold()).
-        if (page_ref_count(m_, p) == 0)  // relaxed: hotplug lock held; ours
-          set_page_refcounted(m_, p);
-      }
-    }
-  }
-  // MEM_ONLINE: mutex_unlock(&vm->hotplug_mutex). SpinLock::unlock: release
-  // store, pairs with the acquire CAS of a waiting offline_alloc /
-  // offline_free, which then see the block online and its pages listed.
-  hotplug_mutex_.unlock();
+  end_offlining(block, "online_pages", [](Model& m, Pfn p) {
+    // Onlining re-inits the memmap: refcount 1 — for the pages that went
+    // offline with the block (GOING_OFFLINE left them at 0). Pages withheld
+    // by this very onlining are at 1 already (withhold()). The hotplug lock
+    // is held and the pages are the driver's: a relaxed read suffices.
+    if (page_ref_count(m, p) == 0) set_page_refcounted(m, p);
+  });
 }
 
 void OfflineDriver::withhold(Pfn p) {
@@ -268,13 +258,7 @@ void OfflineDriver::audit_claims(const Model& m, HolderLedger& ledger) const {
 
 void OfflineDriver::audit_check(Model& m, const HolderLedger&, std::vector<Violation>& out) const {
   auto bad = [&](Pfn p, ViolationKind k, const char* what) {
-    Violation v;
-    v.kind = k;
-    v.pfn = p;
-    v.site = "audit:offline";
-    v.detail = what;
-    v.frame = m.frames().snapshot(p);
-    out.push_back(std::move(v));
+    out.push_back(m.frames().violation(k, p, "audit:offline", what));
   };
   std::vector<uint8_t> listed(m.frames().size(), 0);
   {
@@ -469,13 +453,8 @@ void MemoryHotplug::audit_check(Model& m, const HolderLedger&, std::vector<Viola
       if (f.refcount.peek() == 0 && static_cast<PageType>(f.page_type.peek()) != PageType::Buddy &&
           !(f.flags.peek() & (pg::head | pg::tail)))
         continue;
-      Violation v;
-      v.kind = ViolationKind::DataLoss;
-      v.pfn = p;
-      v.site = "audit:memory_hotplug";
-      v.detail = "a frame of an offline memory block is free or in use";
-      v.frame = m.frames().snapshot(p);
-      out.push_back(std::move(v));
+      out.push_back(m.frames().violation(ViolationKind::DataLoss, p, "audit:memory_hotplug",
+                                         "a frame of an offline memory block is free or in use"));
     }
   }
 }

@@ -112,6 +112,11 @@ class OfflineDriver final : public FolioOwnerOps {
   bool legacy() const noexcept;
   bool still_offline(Pfn p) const;
   void leaked(Pfn p, const char* site);
+  // MEM_CANCEL_OFFLINE and MEM_ONLINE alike, under lock_: the block is no
+  // longer offlining; with legacy pages, `retake` runs on each of its pages
+  // that is still fake-offline, and one that is not was leaked (reported at
+  // `site`). Then the hotplug mutex is released.
+  void end_offlining(uint32_t block, const char* site, void (*retake)(Model&, Pfn));
   void give_back(Pfn p);
 
   Model& m_;

@@ -63,6 +63,17 @@ inline void set_page_count(Model& m, Pfn pfn, int32_t v) {
   m.frame(pfn).record(RefEvent::SetCount, v);
 }
 
+// page_ref_inc(): an unconditional increment, also from 0 — only for a
+// frame's owner that knows no one else can change the count (the legacy
+// PageOffline driver taking its reference back on MEM_CANCEL_OFFLINE).
+inline void page_ref_inc(Model& m, Pfn pfn) {
+  // release: pairs with the acquire of a speculative getter's
+  // folio_ref_add_unless() that sees the new count, as for
+  // set_page_refcounted(): the owner's earlier writes are visible to it.
+  const int32_t old = m.frame(pfn).refcount.fetch_add(1, std::memory_order_release);
+  m.frame(pfn).record(RefEvent::Get, old + 1);
+}
+
 namespace page_ref_detail {
 enum class Refusal : uint8_t { SawUnless, AtLimit, Fault };
 // The out-of-line halves: instrumentation of a refusal, and the reports (with

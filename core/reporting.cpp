@@ -10,22 +10,9 @@
 namespace core {
 
 void isolate_free_block_locked(Model& m, Zone& z, Pfn head, unsigned order, MigrateType mt) {
-  // del_page_from_free_list() (buddy.cpp keeps it private; this is its twin
-  // for __isolate_free_page, which page_alloc.c exports to these callers).
-  FreeArea& a = z.free_area[order][static_cast<unsigned>(mt)];
-  Frame& f = m.frame(head);
-  if (f.lru_prev != kNoPfn) m.frame(f.lru_prev).lru_next = f.lru_next;
-  else a.head = f.lru_next;
-  if (f.lru_next != kNoPfn) m.frame(f.lru_next).lru_prev = f.lru_prev;
-  f.lru_next = f.lru_prev = kNoPfn;
-  MODEL_BUG_ON_PAGE(a.nr_free == 0, m.frames(), head);
-  a.nr_free--;
-  z.nr_free_pages -= 1u << order;
-  // relaxed (all three): under zone->lock, as in del_page_from_free_list();
+  // __isolate_free_page: the allocator's own del_page_from_free_list(); the
   // refcount stays 0, so speculative getters fail whatever they read.
-  f.page_type.store(static_cast<uint8_t>(PageType::None), std::memory_order_relaxed);
-  f.order.store(0, std::memory_order_relaxed);
-  f.flags.fetch_and(~pg::reported, std::memory_order_relaxed);
+  m.buddy().del_page_from_free_list(z, head, order, mt);
 }
 
 void prep_isolated_block(Model& m, Pfn head, unsigned order) {
@@ -153,13 +140,7 @@ void PageReporting::audit_check(Model& m, const HolderLedger&, std::vector<Viola
       for (Pfn q = p; q < p + (1u << f.order.peek()) && bad == nullptr; ++q)
         if (m.frame(q).payload.peek() != kReportedPoison) bad = "a reported free block holds data the host discarded";
     if (bad == nullptr) continue;
-    Violation v;
-    v.kind = ViolationKind::DataLoss;
-    v.pfn = p;
-    v.site = "audit:page_reporting";
-    v.detail = bad;
-    v.frame = m.frames().snapshot(p);
-    out.push_back(std::move(v));
+    out.push_back(m.frames().violation(ViolationKind::DataLoss, p, "audit:page_reporting", bad));
   }
 }
 

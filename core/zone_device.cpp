@@ -194,13 +194,7 @@ void DevicePgmap::audit_check(Model& m, const HolderLedger&, std::vector<Violati
     // a 0-based free folio cannot be referenced at all.
     else if (s == DevState::Free && !legacy() && rc != 0) bad = "device folio is free in the driver's pool but referenced";
     if (bad == nullptr) continue;
-    Violation v;
-    v.kind = ViolationKind::FreeCallback;
-    v.pfn = head;
-    v.site = "audit:pgmap";
-    v.detail = bad;
-    v.frame = m.frames().snapshot(head);
-    out.push_back(std::move(v));
+    out.push_back(m.frames().violation(ViolationKind::FreeCallback, head, "audit:pgmap", bad));
   }
 }
 
