@@ -43,26 +43,19 @@ class Atomic {
   T exchange(T v, std::memory_order mo) noexcept {
     return rmw([&](std::atomic<T>& a) { return a.exchange(v, mo); });
   }
-  T fetch_add(T d, std::memory_order mo) noexcept
-    requires std::is_integral_v<T>
-  {
-    return rmw([&](std::atomic<T>& a) { return a.fetch_add(d, mo); });
+  // fetch_add, fetch_sub, fetch_or, fetch_and: std::atomic's, at one sync point.
+#define REFHAMMER_ATOMIC_FETCH_OP(op)                                   \
+  T op(T d, std::memory_order mo) noexcept                              \
+    requires std::is_integral_v<T>                                      \
+  {                                                                     \
+    return rmw([&](std::atomic<T>& a) { return a.op(d, mo); });         \
   }
-  T fetch_sub(T d, std::memory_order mo) noexcept
-    requires std::is_integral_v<T>
-  {
-    return rmw([&](std::atomic<T>& a) { return a.fetch_sub(d, mo); });
-  }
-  T fetch_or(T d, std::memory_order mo) noexcept
-    requires std::is_integral_v<T>
-  {
-    return rmw([&](std::atomic<T>& a) { return a.fetch_or(d, mo); });
-  }
-  T fetch_and(T d, std::memory_order mo) noexcept
-    requires std::is_integral_v<T>
-  {
-    return rmw([&](std::atomic<T>& a) { return a.fetch_and(d, mo); });
-  }
+  REFHAMMER_ATOMIC_FETCH_OP(fetch_add)
+  REFHAMMER_ATOMIC_FETCH_OP(fetch_sub)
+  REFHAMMER_ATOMIC_FETCH_OP(fetch_or)
+  REFHAMMER_ATOMIC_FETCH_OP(fetch_and)
+#undef REFHAMMER_ATOMIC_FETCH_OP
+
   // Strong only: a weak CAS's spurious failures would make the model's
   // behaviour depend on the hardware, not on the schedule. Spurious failures
   // are injected deliberately by fault sites instead (harness issue).

@@ -12,8 +12,13 @@ namespace core {
 class Model;
 class HolderLedger;
 
+// Claimants (and owners, which are claimants) are registered by address
+// with the Model: never copied.
 class FrameClaimant {
  public:
+  FrameClaimant() = default;
+  FrameClaimant(const FrameClaimant&) = delete;
+  FrameClaimant& operator=(const FrameClaimant&) = delete;
   // Record every frame held (ledger.add_frozen / add_ref). Quiescence only.
   virtual void audit_claims(const Model& m, HolderLedger& ledger) const = 0;
   // Own checks once the ledger is complete. Quiescence only.

@@ -48,8 +48,6 @@ inline constexpr uint64_t kGmemScrubbed = 0x5c5c5c5c5c5c5c5cull;  // payload aft
 class GuestMemfd final : public FolioOwnerOps {
  public:
   GuestMemfd(Model& m, uint16_t mapping_id, uint32_t nr_pages, uint8_t huge_order);
-  GuestMemfd(const GuestMemfd&) = delete;
-  GuestMemfd& operator=(const GuestMemfd&) = delete;
 
   uint32_t size() const noexcept { return nr_; }
   uint32_t huge_pages() const noexcept { return 1u << huge_order_; }

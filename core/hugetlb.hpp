@@ -48,8 +48,6 @@ namespace core {
 class Hugetlb final : public FolioOwnerOps {
  public:
   explicit Hugetlb(Model& m);
-  Hugetlb(const Hugetlb&) = delete;
-  Hugetlb& operator=(const Hugetlb&) = delete;
 
   // Grows the pool by one fresh frozen folio. 0, -ENOMEM, -EAGAIN (the
   // freeze kept losing to speculative references).

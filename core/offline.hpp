@@ -74,8 +74,6 @@ struct Zone;
 class OfflineDriver final : public FolioOwnerOps {
  public:
   explicit OfflineDriver(Model& m);
-  OfflineDriver(const OfflineDriver&) = delete;
-  OfflineDriver& operator=(const OfflineDriver&) = delete;
 
   // Fake-offline an order-0 page taken from the buddy (alloc_offline_page in
   // the frozen design). Returns its pfn, or kNoPfn (-ENOMEM).
@@ -134,8 +132,6 @@ class OfflineDriver final : public FolioOwnerOps {
 class MemoryHotplug final : public FrameClaimant {
  public:
   explicit MemoryHotplug(Model& m);
-  MemoryHotplug(const MemoryHotplug&) = delete;
-  MemoryHotplug& operator=(const MemoryHotplug&) = delete;
 
   // offline_pages() of a memory block: 0, -EINVAL (not online / not buddy
   // memory), -EBUSY.

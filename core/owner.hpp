@@ -13,6 +13,7 @@
 
 #include <vector>
 
+#include "core/claimant.hpp"
 #include "core/types.hpp"
 #include "core/violation.hpp"
 
@@ -21,18 +22,17 @@ namespace core {
 class Model;
 class HolderLedger;
 
-class FolioOwnerOps {
+// An owner is a claimant too: the audit asks it for the frames its pools
+// hold (audit_claims, by default none) and its own checks (audit_check, by
+// default none).
+class FolioOwnerOps : public FrameClaimant {
  public:
   virtual const char* name() const noexcept = 0;
   // The folio at `head` (owned by this owner) has just reached refcount 0 and
   // is in the FREEING state: only this call may touch it.
   virtual void free_folio(Model& m, Pfn head) = 0;
-  // Audit: record every frame this owner holds (pools, pgmaps, ...) and the
-  // references it holds, as a holder would. Called at quiescence only.
-  virtual void audit_claims(const Model& m, HolderLedger& ledger) const;
-  // Audit: owner-specific checks once the ledger is complete (quiescence).
-  virtual void audit_check(Model& m, const HolderLedger& ledger, std::vector<Violation>& out) const;
-  virtual ~FolioOwnerOps() = default;
+  void audit_claims(const Model& m, HolderLedger& ledger) const override;
+  void audit_check(Model& m, const HolderLedger& ledger, std::vector<Violation>& out) const override;
 };
 
 // The zero transition: called by folio_put() & co. when the count reached 0.

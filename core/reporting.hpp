@@ -61,8 +61,6 @@ void putback_isolated_block(Model& m, Pfn head, unsigned order);
 class PageReporting final : public FrameClaimant {
  public:
   explicit PageReporting(Model& m);
-  PageReporting(const PageReporting&) = delete;
-  PageReporting& operator=(const PageReporting&) = delete;
 
   // One reporting cycle over both buddy zones. Returns the blocks reported.
   int report_cycle();

@@ -45,8 +45,6 @@ namespace core {
 class DevicePgmap final : public FolioOwnerOps {
  public:
   explicit DevicePgmap(Model& m);
-  DevicePgmap(const DevicePgmap&) = delete;
-  DevicePgmap& operator=(const DevicePgmap&) = delete;
 
   // memremap_pages(). 0, -EEXIST (already mapped), -ENODEV (no frames).
   int memremap_pages();
