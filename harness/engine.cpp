@@ -12,6 +12,7 @@
 #include "core/model.hpp"
 #include "core/sync.hpp"
 #include "harness/fiber.hpp"
+#include "harness/runtime.hpp"
 #include "harness/rng.hpp"
 #include "harness/world.hpp"
 
@@ -23,116 +24,25 @@ std::string make_signature(const core::Violation& v, const std::string& op_name)
 
 namespace {
 
-// Stop-the-world gate built on core::Atomic, so that waiting is spinning on
-// sync points: under the fiber scheduler a waiter yields to the others.
-class Gate {
- public:
-  void enter() {
-    unsigned spins = 0;
-    for (;;) {
-      // relaxed: only seeds the CAS.
-      uint32_t s = state_.load(std::memory_order_relaxed);
-      if ((s & kWriter) == 0 &&
-          // acquire: pairs with the release in reopen(): see the auditor's writes.
-          state_.compare_exchange(s, s + 1, std::memory_order_acquire, std::memory_order_relaxed))
-        return;
-      relax(spins);
-    }
-  }
-  void leave() {
-    // release: pairs with the acquire load in close(): the auditor sees this actor's ledger.
-    state_.fetch_sub(1, std::memory_order_release);
-  }
-  bool close() {
-    // relaxed: only seeds the CAS.
-    uint32_t s = state_.load(std::memory_order_relaxed);
-    do {
-      if (s & kWriter) return false;
-      // relaxed: the acquire loads below order the audit.
-    } while (!state_.compare_exchange(s, s | kWriter, std::memory_order_relaxed, std::memory_order_relaxed));
-    unsigned spins = 0;
-    // acquire: pairs with the release in leave().
-    while ((state_.load(std::memory_order_acquire) & ~kWriter) != 0) relax(spins);
-    return true;
-  }
-  void reopen() {
-    // release: pairs with the acquire CAS in enter().
-    state_.fetch_and(~kWriter, std::memory_order_release);
-  }
-
- private:
-  static void relax(unsigned& spins) {
-    core::cpu_relax();
-    if (++spins % 64 == 0 && !Fiber::in_fiber()) std::this_thread::yield();
-  }
-  static constexpr uint32_t kWriter = 1u << 31;
-  core::Atomic<uint32_t> state_{0};
-};
-
-// Keeps the first violation, names the op it happened in, and stops the run.
-class EngineSink final : public core::ViolationSink {
- public:
-  explicit EngineSink(World& w) : w_(w) {}
-  void report(const core::Violation& v) override { record(v, "", -1); }
-  // `op` overrides the op name (audit, teardown); `actor` names the auditor.
-  void record(const core::Violation& v, const char* op, int actor) {
-    std::lock_guard<std::mutex> g(mu_);
-    if (has_) return;
-    has_ = true;
-    r_.violation = v;
-    r_.actor = actor >= 0 ? actor : (v.actor == core::kNoActor ? -1 : v.actor);
-    std::string op_name = op;
-    if (op_name.empty() && r_.actor >= 0 && static_cast<size_t>(r_.actor) < w_.actors().size()) {
-      const Actor& a = w_.actors()[r_.actor];
-      if (a.current >= 0) {
-        r_.op_index = a.current;
-        const Op& o = a.program[a.current];
-        op_name = op_spec(o.code).name;
-        r_.op_text = "t" + std::to_string(a.id) + " " + format_op(o);
-      }
-    }
-    if (op_name.empty()) op_name = "unknown";
-    r_.signature = make_signature(v, op_name);
-    // release: pairs with the acquire in stopped().
-    stop_.store(true, std::memory_order_release);
-  }
-  bool stopped() const { return stop_.load(std::memory_order_acquire); }  // acquire: see record()
-  bool has() const {
-    std::lock_guard<std::mutex> g(mu_);
-    return has_;
-  }
-  Report take() {
-    std::lock_guard<std::mutex> g(mu_);
-    return r_;
-  }
-
- private:
-  World& w_;
-  mutable std::mutex mu_;
-  bool has_ = false;
-  Report r_;
-  std::atomic<bool> stop_{false};
-};
-
 // What every scheduler shares: the world, the gate, the sink, audits.
 struct Run {
   World w;
-  EngineSink sink;
-  Gate gate;
+  FirstViolation sink;
+  QuiesceGate gate;
   RunOptions o;
   std::atomic<uint64_t> audits{0};
   std::atomic<uint64_t> last_progress{0};  // ops completed (for livelock detection)
   bool scheduler_audits = false;           // deterministic: audits from the scheduler (audit_if_quiescent)
   int audit_due = -1;                      // ... the actor that made one due, -1 none
 
-  Run(const core::ModelConfig& cfg, const Program& p, const RunOptions& opt) : w(cfg, p), sink(w), o(opt) {
+  Run(const core::ModelConfig& cfg, const Program& p, const RunOptions& opt) : w(cfg, p), o(opt) {
+    sink.set_world(&w);
     w.model().set_violation_sink(&sink);
   }
 
   void audit_now(int auditor) {
     if (!gate.close()) return;
-    core::AuditReport rep = core::audit(w.model(), w.ledger(), false);
-    if (!rep.clean()) sink.record(rep.violations.front(), "audit", auditor);
+    audit_world(w, sink, auditor);
     audits.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
     gate.reopen();
   }
@@ -170,18 +80,12 @@ struct Run {
       if (!fibers[i].finished() && w.actors()[i].current != -1) return;
     const int auditor = audit_due;
     audit_due = -1;
-    core::AuditReport rep = core::audit(w.model(), w.ledger(), false);
-    if (!rep.clean()) sink.record(rep.violations.front(), "audit", auditor);
+    audit_world(w, sink, auditor);
     audits.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic, one OS thread
   }
 
   // Oracle level 3, single-threaded, no hook installed.
-  void teardown() {
-    core::ScopedSyncHook none(nullptr);
-    w.teardown_all();
-    if (sink.has()) return;
-    if (auto v = w.final_audit()) sink.record(*v, "teardown", -1);
-  }
+  void teardown() { teardown_world(w, sink); }
 
   std::string last_ops() {
     std::string s;

@@ -21,9 +21,9 @@
 #include "core/sync.hpp"
 #include "harness/gen.hpp"
 #include "harness/record.hpp"
+#include "harness/runtime.hpp"
 #include "harness/trace.hpp"
 #include "harness/world.hpp"
-#include "stress/quiesce_gate.hpp"
 
 namespace refhammer::stress {
 
@@ -72,60 +72,6 @@ std::string validate(const StressOptions& o) {
 
 namespace {
 
-// Keeps the first violation, names the op it happened in, stops the run.
-class StressSink final : public core::ViolationSink {
- public:
-  // Called at quiescence only (no worker inside the model).
-  void set_world(World* w) { w_ = w; }
-  // From the thread of the actor that found it (core reports carry
-  // current_actor()), so reading that actor's op in progress is safe.
-  void report(const core::Violation& v) override {
-    const uint8_t actor = v.actor;
-    std::string op = "unknown", text;
-    if (w_ != nullptr && actor != core::kNoActor && actor < w_->actors().size()) {
-      const Actor& a = w_->actors()[actor];
-      if (a.current == harness::kOutsideProgram) {
-        op = harness::op_spec(a.running.code).name;
-        text = "t" + std::to_string(a.id) + " " + harness::format_op(a.running);
-      }
-    }
-    record(v, op, actor == core::kNoActor ? -1 : actor, text);
-  }
-  void record(const core::Violation& v, const std::string& op, int actor, const std::string& text = "") {
-    std::lock_guard<std::mutex> g(mu_);
-    if (has_) return;
-    has_ = true;
-    r_.violation = v;
-    r_.signature = harness::make_signature(v, op);
-    r_.actor = actor;
-    r_.op_text = text;
-    when_ = Clock::now();
-    // release: pairs with the acquire in stopped().
-    stop_.store(true, std::memory_order_release);
-  }
-  bool stopped() const noexcept { return stop_.load(std::memory_order_acquire); }  // acquire: see record()
-  bool has() const {
-    std::lock_guard<std::mutex> g(mu_);
-    return has_;
-  }
-  harness::Report report_copy() const {
-    std::lock_guard<std::mutex> g(mu_);
-    return r_;
-  }
-  Clock::time_point when() const {
-    std::lock_guard<std::mutex> g(mu_);
-    return when_;
-  }
-
- private:
-  World* w_ = nullptr;
-  mutable std::mutex mu_;
-  bool has_ = false;
-  harness::Report r_;
-  Clock::time_point when_{};
-  std::atomic<bool> stop_{false};
-};
-
 struct alignas(64) Worker {
   unsigned id = 0;
   Rng rng{0};
@@ -168,8 +114,8 @@ struct Shared {
   const harness::Generator gen;
   Program empty;
   std::unique_ptr<World> world;
-  StressSink sink;
-  QuiesceGate gate;
+  harness::FirstViolation sink;
+  harness::QuiesceGate gate;
   std::vector<Worker> workers;
   alignas(64) std::atomic<uint64_t> ops_total{0};
   alignas(64) std::atomic<uint64_t> audits{0};
@@ -201,17 +147,11 @@ struct Shared {
   void quiescent(unsigned auditor, bool reset) {
     core::ScopedSyncHook none(nullptr);  // the audit is not part of the race
     if (!sink.stopped()) {
-      core::AuditReport rep = core::audit(world->model(), world->ledger(), false);
+      harness::audit_world(*world, sink, static_cast<int>(auditor));
       audits.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
-      if (!rep.clean()) sink.record(rep.violations.front(), "audit", static_cast<int>(auditor));
     }
     if (!reset || sink.stopped()) return;
-    world->teardown_all();
-    if (sink.stopped()) return;
-    if (auto v = world->final_audit()) {
-      sink.record(*v, "teardown", -1);
-      return;
-    }
+    if (!harness::teardown_world(*world, sink)) return;
     retire_probes();
     // Nobody records now (every worker left the gate, and leaving is a sync
     // point that releases the stripe it held): the new world's sequences
@@ -400,19 +340,14 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
   r.worlds = s.worlds.load(std::memory_order_relaxed);  // relaxed: likewise
 
   // Oracle level 3 on the last world, when nothing was found before.
-  if (!s.sink.has()) {
-    core::ScopedSyncHook none(nullptr);
-    s.world->teardown_all();
-    if (!s.sink.has())
-      if (auto v = s.world->final_audit()) s.sink.record(*v, "teardown", -1);
-  }
+  if (!s.sink.has()) harness::teardown_world(*s.world, s.sink);
   for (unsigned p = 0; p < core::kNrProbes; ++p)
     r.probes[p] = s.probes[p] + s.world->model().probes().count(static_cast<core::Probe>(p));
   if (!s.sink.has()) return r;
 
   // A violation: the trace first, before anything else can go wrong.
   r.violation = true;
-  r.report = s.sink.report_copy();
+  r.report = s.sink.take();
   r.detect_seconds = std::chrono::duration<double>(s.sink.when() - s.start).count();
   harness::Trace t;
   t.model = o.model;

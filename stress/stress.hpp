@@ -5,8 +5,9 @@
 //
 // One harness::World, one Actor per worker. Each worker draws ops from its
 // own seeded Rng through a harness::Generator (a named op-mix profile,
-// harness/gen.cpp) and runs them with World::exec, in batches inside a
-// QuiesceGate. Scheduler `free` leaves the threads alone; `perturb`
+// harness/gen.cpp) and runs them with World::exec, in batches inside the
+// runtime's QuiesceGate (harness/runtime.hpp: the gate, the first-violation
+// sink, audit and teardown are the deterministic engine's too). Scheduler `free` leaves the threads alone; `perturb`
 // installs the same sync-point hook as harness::run_threads (random yields
 // and short spins at sampled sync points).
 //
