@@ -6,7 +6,7 @@
 // the same budget, where every driver must find nothing.
 //
 // Drivers (each run is a subprocess in its own process group, killed at its
-// timeout; at most --jobs run at once):
+// timeout, through campaign/process.hpp; at most --jobs run at once):
 //   fuzz_program    build/fuzz/fuzz/fuzz_program  REFHAMMER_BUGS=M -seed=S
 //   fuzz_schedule   build/fuzz/fuzz/fuzz_schedule   -max_total_time=CAP,
 //   fuzz_focused    the mutant's subsystem target     from a temp copy of
@@ -44,38 +44,34 @@
 // Output: OUT/bugbench.json, OUT/bugbench.md, OUT/work/ (logs, findings,
 // minimized traces). Run from the repository root (ci/bugbench does).
 // Exit: 0 the benchmark ran (whatever it measured), 2 usage or setup error.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <string_view>
-#include <set>
 #include <atomic>
 #include <chrono>
 #include <cctype>
 #include <cmath>
 #include <csignal>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "campaign/process.hpp"
 #include "core/bugs.hpp"
 #include "core/config.hpp"
 #include "harness/fuzz_input.hpp"
@@ -83,14 +79,14 @@
 #include "harness/op.hpp"
 #include "harness/trace.hpp"
 
-extern char** environ;
-
 namespace {
 
 namespace harness = refhammer::harness;
+namespace campaign = refhammer::campaign;
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using ojson = nlohmann::ordered_json;
 
 // ---------------------------------------------------------------- the table
 
@@ -242,75 +238,31 @@ std::mutex g_print;
 
 void on_signal(int) { g_stop = true; }
 
-struct ProcResult {
-  int status = -1;        // exit status, or 128+signal
-  bool timed_out = false;
-  bool started = false;
-  double seconds = 0;
-};
+// started, status (exit status, or 128+signal), timed_out, seconds.
+using ProcResult = campaign::ProcessResult;
 
 // Runs argv with the environment plus `env` (KEY=VALUE; a key given here
-// replaces the inherited one), stdout and stderr to `log`, in its own process
-// group; SIGTERM then SIGKILL to the group after `timeout` seconds.
+// replaces the inherited one; the inherited REFHAMMER_BUGS, REFHAMMER_DESIGN,
+// REFHAMMER_MODEL and RC_PARAMS never reach the child), stdin from
+// /dev/null, stdout and stderr to `log`, in its own process group; SIGTERM
+// then, 3 s later, SIGKILL to the group after `timeout` seconds or when
+// bugbench is interrupted (g_stop: not a timeout).
 ProcResult run_proc(const std::vector<std::string>& argv, const std::vector<std::string>& env, const std::string& log,
                     double timeout) {
-  ProcResult r;
-  std::vector<std::string> envs;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string kv(*e);
-    const std::string key = kv.substr(0, kv.find('='));
-    if (key == "REFHAMMER_BUGS" || key == "REFHAMMER_DESIGN" || key == "REFHAMMER_MODEL" || key == "RC_PARAMS") continue;
-    bool replaced = false;
-    for (const auto& x : env) replaced |= x.compare(0, key.size() + 1, key + "=") == 0;
-    if (!replaced) envs.push_back(kv);
+  campaign::ProcessOptions po;
+  po.spawn.unset = {"REFHAMMER_BUGS", "REFHAMMER_DESIGN", "REFHAMMER_MODEL", "RC_PARAMS"};
+  for (const auto& x : env) {
+    const size_t eq = x.find('=');
+    po.spawn.env.emplace_back(x.substr(0, eq), eq == std::string::npos ? "" : x.substr(eq + 1));
   }
-  for (const auto& x : env) envs.push_back(x);
-  std::vector<char*> av, ev;
-  for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
-  av.push_back(nullptr);
-  for (const auto& e : envs) ev.push_back(const_cast<char*>(e.c_str()));
-  ev.push_back(nullptr);
-
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&at, 0);
-  const auto t0 = Clock::now();
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, av[0], &fa, &at, av.data(), ev.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  if (rc != 0) {
-    std::ofstream(log, std::ios::app) << "bugbench: cannot start " << argv[0] << ": " << std::strerror(rc) << "\n";
-    return r;
-  }
-  r.started = true;
-  int st = 0;
-  bool termed = false;
-  Clock::time_point term_at;
-  for (;;) {
-    const pid_t w = waitpid(pid, &st, WNOHANG);
-    if (w == pid) break;
-    const auto now = Clock::now();
-    const double el = std::chrono::duration<double>(now - t0).count();
-    if (!termed && (el > timeout || g_stop)) {
-      r.timed_out = !g_stop;
-      kill(-pid, SIGTERM);
-      termed = true;
-      term_at = now;
-    } else if (termed && now - term_at > std::chrono::seconds(3)) {
-      kill(-pid, SIGKILL);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (termed) kill(-pid, SIGKILL);  // stragglers of the group
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  po.spawn.null_stdin = true;
+  po.grace = std::chrono::seconds(3);
+  po.poll = std::chrono::milliseconds(10);
+  po.stop = &g_stop;
+  po.kill_group_after_exit = false;  // only after a SIGTERM: the stragglers of the group
+  const ProcResult r = campaign::run_process(argv, log, timeout, po);
+  if (!r.started)
+    std::ofstream(log, std::ios::app) << "bugbench: cannot start " << argv[0] << ": " << std::strerror(r.errnum) << "\n";
   return r;
 }
 
@@ -600,30 +552,21 @@ struct Bench {
 
 // ------------------------------------------------------------------ output
 
-std::string jstr(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\', o += c;
-    else if (c == '\n') o += "\\n";
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else o += c;
-  }
-  return o + "\"";
-}
-std::string jnum(double x) {
+// x with two decimals, as the report prints every time.
+std::string fixed2(double x) {
   char b[32];
   std::snprintf(b, sizeof b, "%.2f", x);
   return b;
 }
+// The same as a JSON number (the value of the two-decimal text).
+ojson json2(double x) { return std::stod(fixed2(x)); }
+// A JSON number or bool, null when absent.
 template <class T>
-std::string jopt(const std::optional<T>& v) {
-  if (!v) return "null";
-  if constexpr (std::is_same_v<T, bool>) return *v ? "true" : "false";
-  else return std::to_string(*v);
+ojson json_opt(const std::optional<T>& v) {
+  return v ? ojson(*v) : ojson(nullptr);
 }
+// The same as text, "null" when absent.
+std::string text_opt(const std::optional<long>& v) { return v ? std::to_string(*v) : "null"; }
 
 std::vector<std::optional<double>> per_seed(const Cell& c) {
   std::vector<std::optional<double>> v;
@@ -659,11 +602,13 @@ void usage() {
                "run from the repository root; ci/bugbench builds what it needs and runs this.\n");
 }
 
-}  // namespace
+// ------------------------------------------------------------- the phases
+//
+// main() runs them in order; a phase that returns an exit code ends the run
+// with it.
 
-int main(int argc, char** argv) {
-  Bench b;
-  Options& o = b.o;
+// The command line into `o`.
+std::optional<int> parse_options(int argc, char** argv, Options& o) {
   for (int i = 0; i < argc; ++i) o.command += (i ? " " : "") + std::string(argv[i]);
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -709,7 +654,12 @@ int main(int argc, char** argv) {
     usage();
     return 2;
   }
-  // One row per catalog mutant, from its regression trace.
+  return std::nullopt;
+}
+
+// The mutant table (one row per catalog mutant, from its regression trace)
+// into g_mutants; --list-table prints it and ends the run.
+std::optional<int> load_mutant_table(const Options& o) {
   if (std::string err = build_mutant_table(o.corpora + "/regressions", g_mutants); !err.empty()) {
     std::fprintf(stderr, "bugbench: %s\n", err.c_str());
     return 2;
@@ -720,12 +670,18 @@ int main(int argc, char** argv) {
                   m.focused.c_str(), m.design.c_str(), m.model.c_str(), m.state.c_str());
     return 0;
   }
+  return std::nullopt;
+}
+
+// The drivers and mutants asked for (the mutants into `mutants`), the
+// binaries the drivers need, and a fresh work directory.
+std::optional<int> check_setup(Bench& b, std::vector<const MutantSpec*>& mutants) {
+  const Options& o = b.o;
   for (const auto& d : o.drivers)
     if (std::find(kAllDrivers.begin(), kAllDrivers.end(), d) == kAllDrivers.end()) {
       std::fprintf(stderr, "bugbench: unknown driver '%s'\n", d.c_str());
       return 2;
     }
-  std::vector<const MutantSpec*> mutants;
   for (const auto& m : mutant_table())
     if (o.all_mutants || std::find(o.mutants.begin(), o.mutants.end(), m.name) != o.mutants.end()) mutants.push_back(&m);
   for (const auto& n : o.mutants) {
@@ -736,18 +692,18 @@ int main(int argc, char** argv) {
     }
   }
   // What the drivers need.
-  auto need = [](const std::string& p) {
-    if (access(p.c_str(), X_OK) != 0) {
-      std::fprintf(stderr, "bugbench: %s is missing (ci/bugbench builds it)\n", p.c_str());
-      std::exit(2);
-    }
+  auto missing = [](const std::string& p) {
+    if (access(p.c_str(), X_OK) == 0) return false;
+    std::fprintf(stderr, "bugbench: %s is missing (ci/bugbench builds it)\n", p.c_str());
+    return true;
   };
-  need(o.refhammer);
+  if (missing(o.refhammer)) return 2;
   for (const auto& d : o.drivers) {
-    if (d == "fuzz_program" || d == "fuzz_schedule") need(o.fuzz_dir + "/" + d);
+    if ((d == "fuzz_program" || d == "fuzz_schedule") && missing(o.fuzz_dir + "/" + d)) return 2;
     if (d == "fuzz_focused")
-      for (const auto& t : kFocusedTargets) need(o.fuzz_dir + "/" + t);
-    if (d == "rc_state") need(o.state_test);
+      for (const auto& t : kFocusedTargets)
+        if (missing(o.fuzz_dir + "/" + t)) return 2;
+    if (d == "rc_state" && missing(o.state_test)) return 2;
   }
   std::error_code ec;
   b.work = fs::path(o.out) / "work";
@@ -760,10 +716,23 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bugbench: cannot create %s: %s\n", b.work.string().c_str(), ec.message().c_str());
     return 2;
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  return std::nullopt;
+}
 
-  // Cells and their runs.
+// One run of a cell: a seed, and the focused target or stress profile
+// (clean core) it runs.
+struct Task {
+  size_t cell;
+  unsigned seed;
+  std::string target;  // fuzz_focused
+  size_t slot;         // index into the cell's runs
+};
+
+// The cells (mutants x drivers, then the clean core x drivers; returns the
+// number of mutant cells) and their runs, each with an empty slot in its
+// cell.
+size_t make_cells(Bench& b, const std::vector<const MutantSpec*>& mutants) {
+  const Options& o = b.o;
   for (const MutantSpec* m : mutants)
     for (const auto& d : o.drivers) {
       Cell c;
@@ -782,12 +751,10 @@ int main(int argc, char** argv) {
       c.driver = d;
       b.cells.push_back(c);
     }
-  struct Task {
-    size_t cell;
-    unsigned seed;
-    std::string target;  // fuzz_focused
-    size_t slot;         // index into the cell's runs
-  };
+  return nr_mutant_cells;
+}
+
+std::vector<Task> make_tasks(Bench& b) {
   std::vector<Task> tasks;
   for (size_t ci = 0; ci < b.cells.size(); ++ci) {
     Cell& c = b.cells[ci];
@@ -800,7 +767,7 @@ int main(int argc, char** argv) {
       for (const auto& m : mutant_table())
         if (std::find(targets.begin(), targets.end(), m.profile) == targets.end()) targets.push_back(m.profile);
     }
-    for (unsigned s = 1; s <= o.seeds; ++s)
+    for (unsigned s = 1; s <= b.o.seeds; ++s)
       for (const auto& t : targets) {
         tasks.push_back({ci, s, t, c.runs.size()});
         c.runs.emplace_back();
@@ -809,31 +776,35 @@ int main(int argc, char** argv) {
   // Interleave drivers so that the two slots rarely run two 2-thread stress
   // runs at once: order by seed, then mutant, then driver (already), but
   // alternate stress and non-stress tasks.
-  {
-    std::vector<Task> stress, other, mixed;
-    for (auto& t : tasks) (b.cells[t.cell].driver.rfind("stress_", 0) == 0 ? stress : other).push_back(t);
-    size_t i = 0, j = 0;
-    while (i < stress.size() || j < other.size()) {
-      if (i < stress.size()) mixed.push_back(stress[i++]);
-      for (unsigned k = 0; k < 2 && j < other.size(); ++k) mixed.push_back(other[j++]);
-    }
-    tasks = std::move(mixed);
+  std::vector<Task> stress, other, mixed;
+  for (auto& t : tasks) (b.cells[t.cell].driver.rfind("stress_", 0) == 0 ? stress : other).push_back(t);
+  size_t i = 0, j = 0;
+  while (i < stress.size() || j < other.size()) {
+    if (i < stress.size()) mixed.push_back(stress[i++]);
+    for (unsigned k = 0; k < 2 && j < other.size(); ++k) mixed.push_back(other[j++]);
   }
-  b.say("bugbench: " + std::to_string(mutants.size()) + " mutant(s)" + (o.clean ? " + the clean core" : "") + ", " +
-        std::to_string(o.drivers.size()) + " driver(s), " + std::to_string(o.seeds) + " seed(s), cap " +
-        jnum(o.cap) + " s, " + std::to_string(tasks.size()) + " run(s), " + std::to_string(o.jobs) + " at a time");
+  return mixed;
+}
 
-  // A pool of `jobs` threads, each running one subprocess at a time.
-  auto pool = [&](size_t n, const std::function<void(size_t)>& fn) {
-    std::atomic<size_t> next{0};
-    std::vector<std::thread> th;
-    for (unsigned k = 0; k < o.jobs; ++k)
-      th.emplace_back([&] {
-        for (size_t i; !g_stop && (i = next++) < n;) fn(i);
-      });
-    for (auto& t : th) t.join();
-  };
-  pool(tasks.size(), [&](size_t i) {
+// A pool of `jobs` threads calling fn(0..n), each one subprocess at a time;
+// stops handing out work once bugbench is interrupted.
+void pool(unsigned jobs, size_t n, const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> th;
+  for (unsigned k = 0; k < jobs; ++k)
+    th.emplace_back([&] {
+      for (size_t i; !g_stop && (i = next++) < n;) fn(i);
+    });
+  for (auto& t : th) t.join();
+}
+
+// Every task, into its cell's slot.
+void run_tasks(Bench& b, const std::vector<Task>& tasks, size_t nr_mutants) {
+  const Options& o = b.o;
+  b.say("bugbench: " + std::to_string(nr_mutants) + " mutant(s)" + (o.clean ? " + the clean core" : "") + ", " +
+        std::to_string(o.drivers.size()) + " driver(s), " + std::to_string(o.seeds) + " seed(s), cap " +
+        fixed2(o.cap) + " s, " + std::to_string(tasks.size()) + " run(s), " + std::to_string(o.jobs) + " at a time");
+  pool(o.jobs, tasks.size(), [&](size_t i) {
     const Task& t = tasks[i];
     Cell& c = b.cells[t.cell];
     const std::string mname = c.m ? c.m->name : "clean";
@@ -842,13 +813,14 @@ int main(int argc, char** argv) {
     c.runs[t.slot] = r;
     b.say(mname + " / " + c.driver + (t.target.empty() || c.m ? "" : " " + t.target) + " / seed " +
           std::to_string(t.seed) + ": " +
-          (r.detected ? "DETECTED in " + jnum(r.seconds) + " s (" + r.signature + ")" : "nothing") +
+          (r.detected ? "DETECTED in " + fixed2(r.seconds) + " s (" + r.signature + ")" : "nothing") +
           (r.other.empty() ? "" : " [" + r.other + "]"));
   });
-  if (g_stop) {
-    std::fprintf(stderr, "bugbench: interrupted\n");
-    return 2;
-  }
+}
+
+// Replay and minimization of the fastest finding of every mutant cell that
+// detected its mutant.
+void post_process_findings(Bench& b, size_t nr_mutant_cells) {
   std::vector<size_t> post;
   for (size_t ci = 0; ci < nr_mutant_cells; ++ci)
     for (const auto& r : b.cells[ci].runs)
@@ -857,100 +829,133 @@ int main(int argc, char** argv) {
         break;
       }
   b.say("replaying and minimizing " + std::to_string(post.size()) + " finding(s)");
-  pool(post.size(), [&](size_t i) {
+  pool(b.o.jobs, post.size(), [&](size_t i) {
     Cell& c = b.cells[post[i]];
     b.post_process(c);
     b.say(std::string(c.m->name) + " / " + c.driver + ": replays " + (c.replays ? "yes" : "NO") + ", minimized " +
-          (c.min_ops ? std::to_string(*c.min_ops) + " ops, " + jopt(c.min_pre) + " preemption(s)" : "NO") +
+          (c.min_ops ? std::to_string(*c.min_ops) + " ops, " + text_opt(c.min_pre) + " preemption(s)" : "NO") +
           (c.post_note.empty() ? "" : " (" + c.post_note + ")"));
   });
-  if (g_stop) {
-    std::fprintf(stderr, "bugbench: interrupted\n");
-    return 2;
-  }
+}
 
-  // ----------------------------------------------------------- JSON
-  const std::string date = iso_now();
-  std::ostringstream js;
-  js << "{\n  \"cap_seconds\": " << jnum(o.cap) << ",\n  \"seeds\": " << o.seeds << ",\n  \"date\": " << jstr(date)
-     << ",\n  \"command\": " << jstr(o.command) << ",\n  \"minimize_seconds\": " << jnum(o.minimize_seconds)
-     << ",\n  \"drivers\": [";
-  for (size_t i = 0; i < o.drivers.size(); ++i) js << (i ? ", " : "") << jstr(o.drivers[i]);
-  js << "],\n  \"mutants\": [";
-  bool first_m = true;
+// ------------------------------------------------------------ bugbench.json
+
+// The clean core's runs of one driver.
+struct CleanCount {
+  unsigned detections = 0, other = 0;
+  std::string signatures;  // "sig (target), ..."
+};
+
+CleanCount count_clean(const Cell& c) {
+  CleanCount n;
+  for (const auto& r : c.runs) {
+    n.detections += r.detected;
+    n.other += !r.other.empty();
+    if (r.detected)
+      n.signatures += (n.signatures.empty() ? "" : ", ") + r.signature + (r.target.empty() ? "" : " (" + r.target + ")");
+  }
+  return n;
+}
+
+ojson cell_json(const Cell& c) {
+  ojson j;
+  const auto med = median(c);
+  j["seconds"] = med ? json2(*med) : ojson(nullptr);
+  ojson ps = ojson::array();
+  for (const auto& s : per_seed(c)) ps.push_back(s ? json2(*s) : ojson(nullptr));
+  j["per_seed"] = ps;
+  j["replays"] = c.replays;
+  j["minimized_ops"] = json_opt(c.min_ops);
+  j["minimized_preemptions"] = json_opt(c.min_pre);
+  j["applicable"] = c.applicable;
+  j["minimizes"] = c.minimizes;
+  j["ops_before"] = json_opt(c.ops_before);
+  j["preemptions_before"] = json_opt(c.pre_before);
+  j["minimized_replays"] = c.min_replays;
+  j["fixed_clean"] = json_opt(c.fixed_clean);
+  std::string sig;
+  for (const auto& r : c.runs)
+    if (r.detected) {
+      sig = r.signature;
+      break;
+    }
+  std::string note = c.na_reason;
+  for (const auto& r : c.runs)
+    if (!r.other.empty()) note += (note.empty() ? "" : "; ") + r.other;
+  if (!c.post_note.empty()) note += (note.empty() ? "" : "; ") + c.post_note;
+  j["signature"] = sig;
+  j["note"] = note;
+  return j;
+}
+
+std::string to_json(const Bench& b, const std::vector<const MutantSpec*>& mutants, const std::string& date) {
+  const Options& o = b.o;
+  ojson j;
+  j["cap_seconds"] = json2(o.cap);
+  j["seeds"] = o.seeds;
+  j["date"] = date;
+  j["command"] = o.command;
+  j["minimize_seconds"] = json2(o.minimize_seconds);
+  j["drivers"] = o.drivers;
+  ojson ms = ojson::array();
   for (const MutantSpec* m : mutants) {
     core::Bug bug;
     core::bug_by_name(m->name, bug);
-    js << (first_m ? "" : ",") << "\n    {\"name\": " << jstr(m->name) << ", \"kind\": " << jstr(core::bug_info(bug).kind)
-       << ", \"design\": " << jstr(m->design) << ", \"profile\": " << jstr(m->profile)
-       << ", \"focused_target\": " << jstr(m->focused) << ", \"note\": " << jstr(m->note) << ",\n     \"drivers\": {";
-    first_m = false;
-    bool first_d = true;
-    for (const Cell& c : b.cells) {
-      if (c.m != m) continue;
-      js << (first_d ? "" : ",") << "\n       " << jstr(c.driver) << ": {";
-      first_d = false;
-      const auto med = median(c);
-      js << "\"seconds\": " << (med ? jnum(*med) : "null") << ", \"per_seed\": [";
-      const auto ps = per_seed(c);
-      for (size_t i = 0; i < ps.size(); ++i) js << (i ? ", " : "") << (ps[i] ? jnum(*ps[i]) : "null");
-      js << "], \"replays\": " << (c.replays ? "true" : "false") << ", \"minimized_ops\": " << jopt(c.min_ops)
-         << ", \"minimized_preemptions\": " << jopt(c.min_pre) << ", \"applicable\": " << (c.applicable ? "true" : "false")
-         << ", \"minimizes\": " << (c.minimizes ? "true" : "false") << ", \"ops_before\": " << jopt(c.ops_before)
-         << ", \"preemptions_before\": " << jopt(c.pre_before) << ", \"minimized_replays\": " << jstr(c.min_replays)
-         << ", \"fixed_clean\": " << jopt(c.fixed_clean);
-      std::string sig;
-      for (const auto& r : c.runs)
-        if (r.detected) {
-          sig = r.signature;
-          break;
-        }
-      std::string note = c.na_reason;
-      for (const auto& r : c.runs)
-        if (!r.other.empty()) note += (note.empty() ? "" : "; ") + r.other;
-      if (!c.post_note.empty()) note += (note.empty() ? "" : "; ") + c.post_note;
-      js << ", \"signature\": " << jstr(sig) << ", \"note\": " << jstr(note) << "}";
-    }
-    js << "\n     }}";
+    ojson jm;
+    jm["name"] = m->name;
+    jm["kind"] = core::bug_info(bug).kind;
+    jm["design"] = m->design;
+    jm["profile"] = m->profile;
+    jm["focused_target"] = m->focused;
+    jm["note"] = m->note;
+    ojson ds = ojson::object();
+    for (const Cell& c : b.cells)
+      if (c.m == m) ds[c.driver] = cell_json(c);
+    jm["drivers"] = ds;
+    ms.push_back(jm);
   }
-  js << "\n  ],\n  \"clean\": {";
-  bool first_c = true;
-  std::map<std::string, unsigned> clean_det;
+  j["mutants"] = ms;
+  ojson clean = ojson::object();
   for (const Cell& c : b.cells) {
     if (c.m != nullptr) continue;
-    unsigned det = 0, other = 0;
-    std::string sigs;
-    for (const auto& r : c.runs) {
-      det += r.detected;
-      other += !r.other.empty();
-      if (r.detected) sigs += (sigs.empty() ? "" : ", ") + r.signature + (r.target.empty() ? "" : " (" + r.target + ")");
-    }
-    clean_det[c.driver] = det;
-    js << (first_c ? "" : ",") << "\n    " << jstr(c.driver) << ": {\"detections\": " << det
-       << ", \"runs\": " << c.runs.size() << ", \"other\": " << other << ", \"signatures\": " << jstr(sigs) << "}";
-    first_c = false;
+    const CleanCount n = count_clean(c);
+    clean[c.driver] = {{"detections", n.detections}, {"runs", c.runs.size()}, {"other", n.other},
+                       {"signatures", n.signatures}};
   }
-  js << "\n  }\n}\n";
+  j["clean"] = clean;
+  return j.dump(2) + "\n";
+}
 
-  // ------------------------------------------------------- markdown
-  std::ostringstream md;
-  md << "# bugbench: time to first detection of the catalog mutants\n\n";
-  md << "Generated " << date << " by `" << o.command << "`: cap " << jnum(o.cap) << " s, " << o.seeds
-     << " seed(s) (median), at most " << o.jobs << " driver process(es) at once, minimize budget "
-     << jnum(o.minimize_seconds) << " s.\n\n";
-  md << "Cells: median seconds to the first detection (— not found within the cap, n/a no such driver for the "
-        "mutant). Fuzz times are wall clock of the libFuzzer process (start-up and corpus loading included), stress "
-        "times the run's own first-violation time, rc_state times wall clock including rapidcheck's shrinking. "
-        "**best**: the fastest driver. **shortest replaying finding**: among the drivers whose finding replays, "
-        "the one with the fewest ops after `refhammer minimize` (rc_state: the commands of rapidcheck's shrunk "
-        "counterexample): ops (preemptions), driver.\n\n";
+// -------------------------------------------------------------- bugbench.md
+
+// What the table's rows found, for the targets and the notes below it.
+struct Tally {
+  std::vector<double> best_times;
+  std::vector<std::string> not_found, slow, notes, unreplayed, long_min;
+};
+
+// The clean core's detections per driver.
+std::map<std::string, unsigned> clean_detections(const Bench& b) {
+  std::map<std::string, unsigned> det;
+  for (const Cell& c : b.cells)
+    if (c.m == nullptr) det[c.driver] = count_clean(c).detections;
+  return det;
+}
+
+// "`a`, `b`"
+std::string code_list(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::string("`") + v[i] + "`";
+  return s;
+}
+
+void md_table(std::ostream& md, const Bench& b, const std::vector<const MutantSpec*>& mutants, Tally& t) {
+  const Options& o = b.o;
   md << "| mutant | kind |";
   for (const auto& d : o.drivers) md << " " << d << " |";
   md << " best | shortest replaying finding |\n| --- | --- |";
   for (size_t i = 0; i < o.drivers.size(); ++i) md << " ---: |";
   md << " --- | --- |\n";
-  std::vector<double> best_times;
-  std::vector<std::string> not_found, slow, notes, unreplayed, long_min;
   for (const MutantSpec* m : mutants) {
     core::Bug bug;
     core::bug_by_name(m->name, bug);
@@ -960,59 +965,56 @@ int main(int argc, char** argv) {
     for (const Cell& c : b.cells) {
       if (c.m != m) continue;
       const auto med = median(c);
-      md << " " << (!c.applicable ? "n/a" : med ? jnum(*med) : "—") << " |";
+      md << " " << (!c.applicable ? "n/a" : med ? fixed2(*med) : "—") << " |";
       if (med && (!best_t || *med < *best_t)) best_t = med, best = &c;
+      const std::string at = "`" + std::string(m->name) + "` / " + c.driver;
+      const std::string why = c.post_note.empty() ? "" : " (" + c.post_note + ")";
       if (med && c.min_ops && *c.min_ops > 10)
-        notes.push_back("`" + std::string(m->name) + "` / " + c.driver + ": minimized to " + std::to_string(*c.min_ops) +
-                        " ops (> 10)");
-      if (med && !c.replays)
-        notes.push_back("`" + std::string(m->name) + "` / " + c.driver + ": the finding does not replay" +
-                        (c.post_note.empty() ? "" : " (" + c.post_note + ")"));
-      if (med && !c.minimizes)
-        notes.push_back("`" + std::string(m->name) + "` / " + c.driver + ": not minimized" +
-                        (c.post_note.empty() ? "" : " (" + c.post_note + ")"));
+        t.notes.push_back(at + ": minimized to " + std::to_string(*c.min_ops) + " ops (> 10)");
+      if (med && !c.replays) t.notes.push_back(at + ": the finding does not replay" + why);
+      if (med && !c.minimizes) t.notes.push_back(at + ": not minimized" + why);
       if (med && c.fixed_clean && !*c.fixed_clean)
-        notes.push_back("`" + std::string(m->name) + "` / " + c.driver +
-                        ": the minimized trace also fails with the mutant off (a finding of the design variant)");
+        t.notes.push_back(at + ": the minimized trace also fails with the mutant off (a finding of the design variant)");
     }
     const Cell* shortest = nullptr;
     for (const Cell& c : b.cells)
       if (c.m == m && median(c) && c.replays && c.minimizes && c.min_ops &&
           (shortest == nullptr || *c.min_ops < *shortest->min_ops))
         shortest = &c;
-    if (best && shortest == nullptr) unreplayed.push_back(m->name);
-    else if (best && *shortest->min_ops > 10) long_min.push_back(m->name);
+    if (best && shortest == nullptr) t.unreplayed.push_back(m->name);
+    else if (best && *shortest->min_ops > 10) t.long_min.push_back(m->name);
     if (best) {
       md << " " << best->driver << " | "
-         << (shortest ? std::to_string(*shortest->min_ops) + " (" + jopt(shortest->min_pre) + "), " + shortest->driver
+         << (shortest ? std::to_string(*shortest->min_ops) + " (" + text_opt(shortest->min_pre) + "), " +
+                            shortest->driver
                       : "—")
          << " |\n";
-      best_times.push_back(*best_t);
-      if (*best_t > 10) slow.push_back(m->name);
+      t.best_times.push_back(*best_t);
+      if (*best_t > 10) t.slow.push_back(m->name);
     } else {
       md << " — | — |\n";
-      not_found.push_back(m->name);
+      t.not_found.push_back(m->name);
     }
   }
   if (o.clean) {
+    const std::map<std::string, unsigned> det = clean_detections(b);
     md << "| **clean core** | — |";
-    for (const auto& d : o.drivers) md << " " << clean_det[d] << " det. |";
+    for (const auto& d : o.drivers) md << " " << det.at(d) << " det. |";
     md << " | |\n";
   }
+}
+
+void md_targets(std::ostream& md, const Bench& b, const std::vector<const MutantSpec*>& mutants, size_t nr_mutant_cells,
+                Tally& t) {
   md << "\n## Targets\n\n";
-  std::sort(best_times.begin(), best_times.end());
-  const size_t found = mutants.size() - not_found.size();
+  std::sort(t.best_times.begin(), t.best_times.end());
+  const size_t found = mutants.size() - t.not_found.size();
   md << "- Detected by at least one driver within the cap: " << found << " of " << mutants.size() << " mutants"
-     << (not_found.empty() ? "" : " (missed: ");
-  for (size_t i = 0; i < not_found.size(); ++i) md << (i ? ", " : "") << "`" << not_found[i] << "`";
-  md << (not_found.empty() ? "" : ")") << ".\n";
-  if (!best_times.empty()) {
+     << (t.not_found.empty() ? "" : " (missed: " + code_list(t.not_found) + ")") << ".\n";
+  if (!t.best_times.empty()) {
     md << "- Median over the detected mutants of the best driver's median time: "
-       << jnum(best_times[(best_times.size() - 1) / 2]) << " s (target ≤ 10 s)";
-    if (!slow.empty()) {
-      md << "; best time above 10 s: ";
-      for (size_t i = 0; i < slow.size(); ++i) md << (i ? ", " : "") << "`" << slow[i] << "`";
-    }
+       << fixed2(t.best_times[(t.best_times.size() - 1) / 2]) << " s (target ≤ 10 s)";
+    if (!t.slow.empty()) md << "; best time above 10 s: " << code_list(t.slow);
     md << ".\n";
   }
   unsigned findings = 0, replay_ok = 0, min_ok = 0;
@@ -1026,19 +1028,13 @@ int main(int argc, char** argv) {
   md << "- Findings (mutant × driver cells with a median): " << findings << "; replay: " << replay_ok
      << "; minimized to ≤ 10 ops: " << min_ok << ".\n";
   md << "- Detected mutants with a finding that replays and minimizes to ≤ 10 ops: "
-     << found - unreplayed.size() - long_min.size() << " of " << found;
-  if (!unreplayed.empty()) {
-    md << "; no replaying finding: ";
-    for (size_t i = 0; i < unreplayed.size(); ++i) md << (i ? ", " : "") << "`" << unreplayed[i] << "`";
-  }
-  if (!long_min.empty()) {
-    md << "; shortest above 10 ops: ";
-    for (size_t i = 0; i < long_min.size(); ++i) md << (i ? ", " : "") << "`" << long_min[i] << "`";
-  }
+     << found - t.unreplayed.size() - t.long_min.size() << " of " << found;
+  if (!t.unreplayed.empty()) md << "; no replaying finding: " << code_list(t.unreplayed);
+  if (!t.long_min.empty()) md << "; shortest above 10 ops: " << code_list(t.long_min);
   md << ".\n";
-  if (o.clean) {
+  if (b.o.clean) {
     unsigned total = 0;
-    for (auto& [d, n] : clean_det) total += n;
+    for (const auto& [d, n] : clean_detections(b)) total += n;
     md << "- Clean core (no mutant, default designs, same cap): " << total << " detection(s)";
     if (total) {
       md << " —";
@@ -1051,21 +1047,72 @@ int main(int argc, char** argv) {
     }
     md << ".\n";
   }
-  if (!notes.empty()) {
+}
+
+std::string to_markdown(const Bench& b, const std::vector<const MutantSpec*>& mutants, size_t nr_mutant_cells,
+                        const std::string& date) {
+  const Options& o = b.o;
+  std::ostringstream md;
+  md << "# bugbench: time to first detection of the catalog mutants\n\n";
+  md << "Generated " << date << " by `" << o.command << "`: cap " << fixed2(o.cap) << " s, " << o.seeds
+     << " seed(s) (median), at most " << o.jobs << " driver process(es) at once, minimize budget "
+     << fixed2(o.minimize_seconds) << " s.\n\n";
+  md << "Cells: median seconds to the first detection (— not found within the cap, n/a no such driver for the "
+        "mutant). Fuzz times are wall clock of the libFuzzer process (start-up and corpus loading included), stress "
+        "times the run's own first-violation time, rc_state times wall clock including rapidcheck's shrinking. "
+        "**best**: the fastest driver. **shortest replaying finding**: among the drivers whose finding replays, "
+        "the one with the fewest ops after `refhammer minimize` (rc_state: the commands of rapidcheck's shrunk "
+        "counterexample): ops (preemptions), driver.\n\n";
+  Tally t;
+  md_table(md, b, mutants, t);
+  md_targets(md, b, mutants, nr_mutant_cells, t);
+  if (!t.notes.empty()) {
     md << "\n## Findings that fall short\n\n";
-    for (const auto& n : notes) md << "- " << n << "\n";
+    for (const auto& n : t.notes) md << "- " << n << "\n";
   }
   md << "\n## Mutants with a known driver gap\n\n";
   for (const MutantSpec* m : mutants)
     if (!m->note.empty()) md << "- `" << m->name << "`: " << m->note << ".\n";
   md << "- rc_state is n/a for the mutants outside the special owners: tests/special has rc::state tests of hugetlb, "
         "ZONE_DEVICE, PageOffline/offlining and free page reporting only.\n";
+  return md.str();
+}
 
-  const std::string jpath = (fs::path(o.out) / "bugbench.json").string();
-  const std::string mpath = (fs::path(o.out) / "bugbench.md").string();
-  std::ofstream(jpath) << js.str();
-  std::ofstream(mpath) << md.str();
+// OUT/bugbench.json and OUT/bugbench.md; the markdown on stdout too.
+void write_reports(Bench& b, const std::vector<const MutantSpec*>& mutants, size_t nr_mutant_cells) {
+  const std::string date = iso_now();
+  const std::string js = to_json(b, mutants, date);
+  const std::string md = to_markdown(b, mutants, nr_mutant_cells, date);
+  const std::string jpath = (fs::path(b.o.out) / "bugbench.json").string();
+  const std::string mpath = (fs::path(b.o.out) / "bugbench.md").string();
+  std::ofstream(jpath) << js;
+  std::ofstream(mpath) << md;
   b.say("wrote " + jpath + " and " + mpath);
-  std::printf("\n%s", md.str().c_str());
+  std::printf("\n%s", md.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Bench b;
+  if (const auto rc = parse_options(argc, argv, b.o)) return *rc;
+  if (const auto rc = load_mutant_table(b.o)) return *rc;
+  std::vector<const MutantSpec*> mutants;
+  if (const auto rc = check_setup(b, mutants)) return *rc;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  const size_t nr_mutant_cells = make_cells(b, mutants);
+  run_tasks(b, make_tasks(b), mutants.size());
+  if (g_stop) {
+    std::fprintf(stderr, "bugbench: interrupted\n");
+    return 2;
+  }
+  post_process_findings(b, nr_mutant_cells);
+  if (g_stop) {
+    std::fprintf(stderr, "bugbench: interrupted\n");
+    return 2;
+  }
+  write_reports(b, mutants, nr_mutant_cells);
   return 0;
 }

@@ -24,7 +24,6 @@
 // alongside, and the `noise` row (two identical loops) says how far to trust
 // a run.
 #include <benchmark/benchmark.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -34,12 +33,11 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
-#include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "bench/bench_report.hpp"
 #include "core/buddy.hpp"
 #include "core/gup.hpp"
 #include "core/migrate.hpp"
@@ -643,118 +641,14 @@ void register_all() {
 
 // --- collecting the results ---------------------------------------------------------
 
-// Per benchmark (keyed by the name it was registered under): the median and
-// the minimum over its repetitions, from the library's aggregates when it
-// computed them, else from the repetitions we saw; ns per iteration.
-struct Sample {
-  double cpu_ns = 0, real_ns = 0;
-};
-struct Measured {
-  Sample median, min;
-  int runs = 0;  // repetitions behind the numbers
-  // Interleaved pairs: the A/B counter, median over the repetitions.
-  std::optional<double> pair_ratio;
-};
-
-class Collector {
- public:
-  void add(const benchmark::BenchmarkReporter::Run& r) {
-    Entry& e = entries_[r.run_name.function_name];
-    if (r.error_occurred) {
-      e.errors.push_back(r.error_message);
-      return;
-    }
-    const double to_ns = 1e9 / benchmark::GetTimeUnitMultiplier(r.time_unit);
-    const Sample s{r.GetAdjustedCPUTime() * to_ns, r.GetAdjustedRealTime() * to_ns};
-    const auto counter = r.counters.find(kPairCounter);
-    const bool has_ratio = counter != r.counters.end();
-    if (r.run_type == benchmark::BenchmarkReporter::Run::RT_Aggregate) {
-      e.aggregate_runs = static_cast<int>(r.iterations);  // an aggregate's iterations = repetitions
-      if (r.aggregate_name == "median") {
-        e.median = s;
-        if (has_ratio) e.median_pair_ratio = counter->second.value;
-      }
-      if (r.aggregate_name == "min") e.min = s;
-    } else {
-      e.runs.push_back(s);
-      if (has_ratio) e.pair_ratios.push_back(counter->second.value);
-    }
-  }
-
-  std::optional<Measured> get(const std::string& name) const {
-    auto it = entries_.find(name);
-    if (it == entries_.end() || !it->second.errors.empty()) return std::nullopt;
-    const Entry& e = it->second;
-    if (e.median && e.min) return Measured{*e.median, *e.min, e.aggregate_runs, e.median_pair_ratio};
-    if (e.runs.empty()) return std::nullopt;
-    std::vector<double> cpu, real;
-    for (const Sample& s : e.runs) {
-      cpu.push_back(s.cpu_ns);
-      real.push_back(s.real_ns);
-    }
-    std::optional<double> ratio;
-    if (!e.pair_ratios.empty()) ratio = median(e.pair_ratios);
-    return Measured{Sample{median(cpu), median(real)},
-                    Sample{*std::min_element(cpu.begin(), cpu.end()), *std::min_element(real.begin(), real.end())},
-                    static_cast<int>(e.runs.size()), ratio};
-  }
-
-  // name: first error message, for every benchmark that failed.
-  std::vector<std::pair<std::string, std::string>> errors() const {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& [name, e] : entries_)
-      if (!e.errors.empty()) out.emplace_back(name, e.errors.front());
-    return out;
-  }
-
- private:
-  struct Entry {
-    std::optional<Sample> median, min;
-    std::optional<double> median_pair_ratio;
-    int aggregate_runs = 0;
-    std::vector<Sample> runs;
-    std::vector<double> pair_ratios;
-    std::vector<std::string> errors;
-  };
-  static double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  }
-  std::map<std::string, Entry> entries_;
-};
-
-// Forwards everything to the display reporter the user asked for
-// (--benchmark_format) and keeps a copy of the runs.
-class CollectingReporter final : public benchmark::BenchmarkReporter {
- public:
-  CollectingReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, Collector& c)
-      : inner_(std::move(inner)), c_(c) {}
-  bool ReportContext(const Context& ctx) override { return inner_->ReportContext(ctx); }
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) c_.add(r);
-    inner_->ReportRuns(runs);
-  }
-  void Finalize() override { inner_->Finalize(); }
-
- private:
-  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
-  Collector& c_;
-};
-
-std::unique_ptr<benchmark::BenchmarkReporter> make_display_reporter(const std::string& format) {
-  if (format == "json") return std::make_unique<benchmark::JSONReporter>();
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-  if (format == "csv") return std::make_unique<benchmark::CSVReporter>();
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-  return std::make_unique<benchmark::ConsoleReporter>(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Color
-                                                                            : benchmark::ConsoleReporter::OO_None);
-}
+// bench/bench_report's Collector keeps, per benchmark, the median and the
+// minimum over its repetitions (the library's aggregates, with the min
+// statistic register_all() adds, else the repetitions we saw) and, for the
+// interleaved pairs, the median of the kPairCounter counter.
+namespace bench = refhammer::bench;
+using bench::Collector;
+using bench::Measured;
+using bench::Sample;
 
 // --- the ratio table ------------------------------------------------------------------
 
@@ -821,7 +715,8 @@ constexpr AbsRow kAbsolute[] = {
 
 enum class Estimator { Min, Median };
 
-const Sample& pick(const Measured& m, Estimator e) { return e == Estimator::Min ? m.min : m.median; }
+// Measured::min is always there: the Collector is made with need_min.
+const Sample& pick(const Measured& m, Estimator e) { return e == Estimator::Min ? *m.min : m.median; }
 
 void print_table(std::FILE* out, const Collector& c, Estimator est) {
   const bool by_min = est == Estimator::Min;
@@ -833,7 +728,7 @@ void print_table(std::FILE* out, const Collector& c, Estimator est) {
     const auto n = c.get(r.num), d = c.get(r.den);
     char target[32] = "";
     if (r.target > 0) std::snprintf(target, sizeof target, "(target <= %.2fx)", r.target);
-    if (!n || !d || d->min.cpu_ns <= 0 || d->min.real_ns <= 0 || d->median.cpu_ns <= 0 || d->median.real_ns <= 0) {
+    if (!n || !d || d->min->cpu_ns <= 0 || d->min->real_ns <= 0 || d->median.cpu_ns <= 0 || d->median.real_ns <= 0) {
       std::fprintf(out, "ratio %-46s =   n/a  %-18s %s  [%s or %s not measured]\n", r.label, target,
                    r.target > 0 ? "N/A " : "info", r.num, r.den);
       na += r.target > 0;
@@ -859,51 +754,24 @@ void print_table(std::FILE* out, const Collector& c, Estimator est) {
     const auto v = c.get(r.name);
     char target[32] = "";
     if (r.target > 0) std::snprintf(target, sizeof target, "(target <= %.2fx)", r.target);
-    if (!v || !v->pair_ratio) {
+    if (!v || !v->counter) {
       std::fprintf(out, "pair  %-46s =   n/a  %-18s %s  [%s not measured]\n", r.label, target,
                    r.target > 0 ? "N/A " : "info", r.name);
       continue;
     }
-    const char* verdict = r.target <= 0 ? "info" : *v->pair_ratio <= r.target ? "PASS" : "MISS";
-    std::fprintf(out, "pair  %-46s = %5.2fx %-18s %s\n", r.label, *v->pair_ratio, target, verdict);
+    const char* verdict = r.target <= 0 ? "info" : *v->counter <= r.target ? "PASS" : "MISS";
+    std::fprintf(out, "pair  %-46s = %5.2fx %-18s %s\n", r.label, *v->counter, target, verdict);
   }
   std::fprintf(out, "\n== absolute: ns per op (CPU time) ==\n");
   for (const AbsRow& r : kAbsolute) {
     if (auto v = c.get(r.name))
-      std::fprintf(out, "%-40s min %7.1f ns  median %7.1f ns  (%d run%s)\n", r.label, v->min.cpu_ns,
+      std::fprintf(out, "%-40s min %7.1f ns  median %7.1f ns  (%d run%s)\n", r.label, v->min->cpu_ns,
                    v->median.cpu_ns, v->runs, v->runs == 1 ? "" : "s");
     else
       std::fprintf(out, "%-40s n/a\n", r.label);
   }
   std::fprintf(out, "\ntargets: %d PASS, %d MISS, %d not measured (a measurement, not a test: the exit code ignores them)\n",
                pass, miss, na);
-}
-
-// --flag or --flag=value among the user's arguments.
-bool has_flag(const std::vector<char*>& args, const char* flag) {
-  const size_t len = std::strlen(flag);
-  for (const char* a : args)
-    if (std::strncmp(a, flag, len) == 0 && (a[len] == '=' || a[len] == '\0')) return true;
-  return false;
-}
-
-// The value of the last --flag=value (the library lets the last one win too).
-std::string flag_value(const std::vector<char*>& args, const char* flag) {
-  const size_t len = std::strlen(flag);
-  std::string v;
-  for (const char* a : args)
-    if (std::strncmp(a, flag, len) == 0 && a[len] == '=') v = a + len + 1;
-  return v;
-}
-
-const char* compiler_name() {
-#if defined(__clang__)
-  return "clang " __clang_version__;
-#elif defined(__GNUC__)
-  return "gcc " __VERSION__;
-#else
-  return "unknown compiler";
-#endif
 }
 
 }  // namespace
@@ -930,50 +798,24 @@ int main(int argc, char** argv) {
   // wins): many short repetitions, randomly interleaved across benchmarks so
   // that a burst of load from elsewhere is spread over both sides of every
   // ratio, and only the aggregates on the console.
-  std::string defaults[] = {
-      "--benchmark_repetitions=15",
-      "--benchmark_min_time=0.05",
-      "--benchmark_enable_random_interleaving=true",
-  };
-  std::vector<char*> args;
-  args.push_back(argv[0]);
-  for (std::string& d : defaults) args.push_back(d.data());
-  std::string aggregates_only = "--benchmark_display_aggregates_only=true";
-  if (!has_flag(user, "--benchmark_display_aggregates_only") &&
-      !has_flag(user, "--benchmark_report_aggregates_only"))
-    args.push_back(aggregates_only.data());
-  args.insert(args.end(), user.begin(), user.end());
-  const std::string format = flag_value(user, "--benchmark_format");
-  int nargs = static_cast<int>(args.size());
-  args.push_back(nullptr);
+  bench::CommandLine cl(argv[0],
+                        {"--benchmark_repetitions=15", "--benchmark_min_time=0.05",
+                         "--benchmark_enable_random_interleaving=true"},
+                        /*aggregates_only=*/true, user);
+  if (!cl.initialize()) return 1;
 
-  benchmark::Initialize(&nargs, args.data());
-  if (benchmark::ReportUnrecognizedArguments(nargs, args.data())) return 1;
-
-  // The banner and the table go to stdout after the console output, or to
-  // stderr when stdout carries JSON or CSV.
-  std::FILE* out = format.empty() || format == "console" ? stdout : stderr;
-  std::fprintf(out, "core_bench: %s, %s, REFHAMMER_DEBUG_CHECKS=%d\n", compiler_name(),
-#ifdef NDEBUG
-               "NDEBUG",
-#else
-               "assertions ON (not representative)",
-#endif
-               REFHAMMER_DEBUG_CHECKS);
+  std::FILE* out = cl.out();
+  std::fprintf(out, "core_bench: %s, %s, REFHAMMER_DEBUG_CHECKS=%d\n", bench::compiler_name(),
+               bench::assertions_kind(), REFHAMMER_DEBUG_CHECKS);
   std::fflush(out);
 
   register_all();
-  Collector collector;
-  CollectingReporter reporter(make_display_reporter(format), collector);
+  Collector collector(kPairCounter, /*need_min=*/true);
+  bench::CollectingReporter reporter(bench::make_display_reporter(cl.format()), collector);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
   std::fflush(stdout);
   print_table(out, collector, est);
-  int rc = 0;
-  for (const auto& [name, msg] : collector.errors()) {
-    std::fprintf(stderr, "ERROR: %s: %s\n", name.c_str(), msg.c_str());
-    rc = 1;
-  }
-  return rc;
+  return bench::print_errors(collector.errors());
 }

@@ -19,24 +19,26 @@
 #include <benchmark/benchmark.h>
 #include <sys/mman.h>
 #include <ucontext.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "bench/bench_report.hpp"
 #include "harness/fiber.hpp"
 
 namespace {
 
 using benchmark::State;
 using refhammer::harness::Fiber;
+namespace bench = refhammer::bench;
+// bench/bench_report's: per benchmark, the median over the repetitions (the
+// library's aggregate, else ours).
+using bench::Collector;
 
 constexpr const char* kFiber1 = "BM_Fiber_1";
 constexpr const char* kFiber3 = "BM_Fiber_3RoundRobin";
@@ -160,109 +162,21 @@ void register_all() {
     benchmark::RegisterBenchmark(r.name, r.fn)->Unit(benchmark::kNanosecond);
 }
 
-// --- collecting the results -------------------------------------------------------
-
-struct Sample {
-  double cpu_ns = 0, real_ns = 0;  // per iteration
-};
-
-class Collector {
- public:
-  void add(const benchmark::BenchmarkReporter::Run& r) {
-    Entry& e = entries_[r.run_name.function_name];
-    if (r.error_occurred) {
-      e.errors.push_back(r.error_message);
-      return;
-    }
-    const double to_ns = 1e9 / benchmark::GetTimeUnitMultiplier(r.time_unit);
-    const Sample s{r.GetAdjustedCPUTime() * to_ns, r.GetAdjustedRealTime() * to_ns};
-    if (r.run_type == benchmark::BenchmarkReporter::Run::RT_Aggregate) {
-      if (r.aggregate_name == "median") e.median = s;
-    } else {
-      e.runs.push_back(s);
-    }
-  }
-
-  // Median over the repetitions: the library's aggregate, else ours.
-  std::optional<Sample> get(const std::string& name) const {
-    auto it = entries_.find(name);
-    if (it == entries_.end() || !it->second.errors.empty()) return std::nullopt;
-    const Entry& e = it->second;
-    if (e.median) return e.median;
-    if (e.runs.empty()) return std::nullopt;
-    std::vector<double> cpu, real;
-    for (const Sample& s : e.runs) {
-      cpu.push_back(s.cpu_ns);
-      real.push_back(s.real_ns);
-    }
-    return Sample{median(cpu), median(real)};
-  }
-
-  bool any_error() const {
-    for (const auto& [name, e] : entries_)
-      if (!e.errors.empty()) {
-        std::fprintf(stderr, "fiber_bench: %s failed: %s\n", name.c_str(), e.errors.front().c_str());
-        return true;
-      }
-    return false;
-  }
-
- private:
-  struct Entry {
-    std::optional<Sample> median;
-    std::vector<Sample> runs;
-    std::vector<std::string> errors;
-  };
-  static double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  }
-  std::map<std::string, Entry> entries_;
-};
-
-// Forwards to the display reporter and keeps a copy of the runs.
-class CollectingReporter final : public benchmark::BenchmarkReporter {
- public:
-  CollectingReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, Collector& c)
-      : inner_(std::move(inner)), c_(c) {}
-  bool ReportContext(const Context& ctx) override { return inner_->ReportContext(ctx); }
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) c_.add(r);
-    inner_->ReportRuns(runs);
-  }
-  void Finalize() override { inner_->Finalize(); }
-
- private:
-  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
-  Collector& c_;
-};
-
-std::unique_ptr<benchmark::BenchmarkReporter> make_display_reporter(const std::string& format) {
-  if (format == "json") return std::make_unique<benchmark::JSONReporter>();
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-  if (format == "csv") return std::make_unique<benchmark::CSVReporter>();
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-  return std::make_unique<benchmark::ConsoleReporter>(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Color
-                                                                            : benchmark::ConsoleReporter::OO_None);
-}
-
 // --- the table ------------------------------------------------------------------------
 
 constexpr double kTargetSwitchesPerSec = 20e6;
 
 void print_table(std::FILE* out, const Collector& c) {
   std::fprintf(out, "\n== fiber_bench: switches per second (median CPU time of the repetitions; real time alongside) ==\n");
-  auto rate = [](const Sample& s, int switches, bool real) {
+  auto rate = [](const bench::Sample& s, int switches, bool real) {
     return switches / ((real ? s.real_ns : s.cpu_ns) * 1e-9);
   };
+  auto get = [&c](const char* name) -> std::optional<bench::Sample> {
+    if (auto m = c.get(name)) return m->median;
+    return std::nullopt;
+  };
   for (const Registered& r : kAll) {
-    if (auto s = c.get(r.name))
+    if (auto s = get(r.name))
       std::fprintf(out, "%-26s %8.2f M switches/s  (%6.2f ns/switch; real %8.2f M/s)\n", r.name,
                    rate(*s, r.switches, false) / 1e6, s->cpu_ns / r.switches, rate(*s, r.switches, true) / 1e6);
     else
@@ -276,7 +190,7 @@ void print_table(std::FILE* out, const Collector& c) {
   const Pair pairs[] = {{"1 fiber", kFiber1, kUctx1}, {"3 fibers round-robin", kFiber3, kUctx3}};
   std::fprintf(out, "\n");
   for (const Pair& p : pairs) {
-    const auto f = c.get(p.fiber), u = c.get(p.uctx);
+    const auto f = get(p.fiber), u = get(p.uctx);
     if (!f || !u || f->cpu_ns <= 0) {
       std::fprintf(out, "ratio Fiber / ucontext, %-22s = n/a\n", p.label);
       continue;
@@ -286,28 +200,13 @@ void print_table(std::FILE* out, const Collector& c) {
   }
   for (const Registered& r : kAll) {
     if (std::strcmp(r.name, kFiber1) != 0 && std::strcmp(r.name, kFiber3) != 0) continue;
-    const auto s = c.get(r.name);
+    const auto s = get(r.name);
     if (!s) continue;
     const double v = rate(*s, r.switches, false);
     std::fprintf(out, "target %-26s >= %.0f M switches/s: %s (%.1f M/s)\n", r.name, kTargetSwitchesPerSec / 1e6,
                  v >= kTargetSwitchesPerSec ? "PASS" : "MISS", v / 1e6);
   }
   std::fprintf(out, "(a measurement, not a test: the exit code ignores the target)\n");
-}
-
-bool has_flag(int argc, char** argv, const char* flag) {
-  const std::size_t len = std::strlen(flag);
-  for (int i = 1; i < argc; ++i)
-    if (std::strncmp(argv[i], flag, len) == 0 && (argv[i][len] == '=' || argv[i][len] == '\0')) return true;
-  return false;
-}
-
-std::string flag_value(int argc, char** argv, const char* flag) {
-  const std::size_t len = std::strlen(flag);
-  std::string v;
-  for (int i = 1; i < argc; ++i)  // the last occurrence wins, as in the library
-    if (std::strncmp(argv[i], flag, len) == 0 && argv[i][len] == '=') v = argv[i] + len + 1;
-  return v;
 }
 
 #if defined(__has_feature)
@@ -322,10 +221,8 @@ std::string flag_value(int argc, char** argv, const char* flag) {
 const char* build_kind() {
 #if defined(FIBER_BENCH_SANITIZED)
   return "sanitizer build (not representative)";
-#elif defined(NDEBUG)
-  return "NDEBUG";
 #else
-  return "assertions ON (not representative)";
+  return bench::assertions_kind();
 #endif
 }
 
@@ -334,45 +231,27 @@ const char* build_kind() {
 int main(int argc, char** argv) {
   // Defaults for a noisy shared machine, before the user's arguments so that
   // any can be overridden (the last occurrence of a flag wins).
-  std::vector<char*> args;
-  std::string defaults[] = {
-      "--benchmark_repetitions=5",
-      "--benchmark_min_time=0.2",
-      "--benchmark_enable_random_interleaving=true",
-  };
-  args.push_back(argv[0]);
-  for (std::string& d : defaults) args.push_back(d.data());
-  std::string aggregates_only = "--benchmark_display_aggregates_only=true";
-  if (!has_flag(argc, argv, "--benchmark_display_aggregates_only") &&
-      !has_flag(argc, argv, "--benchmark_report_aggregates_only"))
-    args.push_back(aggregates_only.data());
-  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
-  const std::string format = flag_value(argc, argv, "--benchmark_format");
-  int nargs = static_cast<int>(args.size());
-  args.push_back(nullptr);
+  bench::CommandLine cl(argv[0],
+                        {"--benchmark_repetitions=5", "--benchmark_min_time=0.2",
+                         "--benchmark_enable_random_interleaving=true"},
+                        /*aggregates_only=*/true, bench::user_args(argc, argv));
+  if (!cl.initialize()) return 1;
 
-  benchmark::Initialize(&nargs, args.data());
-  if (benchmark::ReportUnrecognizedArguments(nargs, args.data())) return 1;
-
-  std::FILE* out = format.empty() || format == "console" ? stdout : stderr;
-  std::fprintf(out, "fiber_bench: Fiber switch: %s; %s, %s\n", Fiber::implementation(),
-#if defined(__clang__)
-               "clang " __clang_version__,
-#elif defined(__GNUC__)
-               "gcc " __VERSION__,
-#else
-               "unknown compiler",
-#endif
+  std::FILE* out = cl.out();
+  std::fprintf(out, "fiber_bench: Fiber switch: %s; %s, %s\n", Fiber::implementation(), bench::compiler_name(),
                build_kind());
   std::fflush(out);
 
   register_all();
   Collector collector;
-  CollectingReporter reporter(make_display_reporter(format), collector);
+  bench::CollectingReporter reporter(bench::make_display_reporter(cl.format()), collector);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
   std::fflush(stdout);
   print_table(out, collector);
-  return collector.any_error() ? 1 : 0;
+  const auto errors = collector.errors();
+  if (!errors.empty())  // the first failure (by name) only
+    std::fprintf(stderr, "fiber_bench: %s failed: %s\n", errors.front().first.c_str(), errors.front().second.c_str());
+  return errors.empty() ? 0 : 1;
 }

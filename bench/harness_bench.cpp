@@ -23,17 +23,15 @@
 //   harness_bench                                   # 5 repetitions of each
 //   harness_bench --benchmark_filter=Deterministic --benchmark_repetitions=11
 #include <benchmark/benchmark.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
+#include "bench/bench_report.hpp"
 #include "core/bugs.hpp"
 #include "core/violation.hpp"
 #include "harness/bounded.hpp"
@@ -44,6 +42,7 @@
 namespace {
 
 using namespace refhammer::harness;
+namespace bench = refhammer::bench;
 
 constexpr double kTargetExecPerSecond = 10000;
 
@@ -168,108 +167,53 @@ void BM_BoundedRacy(benchmark::State& state) {
 }
 BENCHMARK(BM_BoundedRacy)->ArgName("bug")->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 
-// Forwards everything to the console (or --benchmark_format) reporter and
-// keeps exec/s of every DeterministicRandom repetition and every error.
-class CollectingReporter final : public benchmark::BenchmarkReporter {
- public:
-  explicit CollectingReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner) : inner_(std::move(inner)) {}
-  bool ReportContext(const Context& ctx) override { return inner_->ReportContext(ctx); }
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.error_occurred) errors_[r.benchmark_name()] = r.error_message;
-      if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
-      if (r.benchmark_name().rfind("BM_DeterministicRandom", 0) != 0) continue;
-      const auto it = r.counters.find("exec/s");
-      if (it != r.counters.end()) exec_per_second_.push_back(it->second.value);
-      const double real_s = r.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r.time_unit);
-      if (real_s > 0) exec_per_real_second_.push_back(1 / real_s);
-    }
-    inner_->ReportRuns(runs);
+// What the summary needs of the runs: exec/s of every DeterministicRandom
+// repetition, per CPU second (its counter) and per wall-clock second, and
+// every error (by the run's full name: BM_BoundedRacy/bug:1).
+struct Collected {
+  std::vector<double> exec_per_second;
+  std::vector<double> exec_per_real_second;
+  std::map<std::string, std::string> errors;
+
+  void add(const bench::Run& r) {
+    if (r.error_occurred) errors[r.benchmark_name()] = r.error_message;
+    if (r.run_type != bench::Run::RT_Iteration || r.error_occurred) return;
+    if (r.benchmark_name().rfind("BM_DeterministicRandom", 0) != 0) return;
+    const auto it = r.counters.find("exec/s");
+    if (it != r.counters.end()) exec_per_second.push_back(it->second.value);
+    const double real_s = r.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r.time_unit);
+    if (real_s > 0) exec_per_real_second.push_back(1 / real_s);
   }
-  void Finalize() override { inner_->Finalize(); }
-  std::vector<double>& exec_per_second() { return exec_per_second_; }
-  std::vector<double>& exec_per_real_second() { return exec_per_real_second_; }
-  const std::map<std::string, std::string>& errors() const { return errors_; }
-
- private:
-  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
-  std::vector<double> exec_per_second_;
-  std::vector<double> exec_per_real_second_;
-  std::map<std::string, std::string> errors_;
 };
-
-std::unique_ptr<benchmark::BenchmarkReporter> make_display_reporter(const std::string& format) {
-  if (format == "json") return std::make_unique<benchmark::JSONReporter>();
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-  if (format == "csv") return std::make_unique<benchmark::CSVReporter>();
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-  return std::make_unique<benchmark::ConsoleReporter>(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Color
-                                                                            : benchmark::ConsoleReporter::OO_None);
-}
-
-double median(std::vector<double>& v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-std::string flag_value(int argc, char** argv, const char* name) {
-  std::string v;
-  const size_t n = std::strlen(name);
-  for (int i = 1; i < argc; ++i)
-    if (std::strncmp(argv[i], name, n) == 0 && argv[i][n] == '=') v = argv[i] + n + 1;
-  return v;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   // Defaults first, so that the user's flags (the last occurrence wins)
   // override them.
-  std::string defaults[] = {"--benchmark_repetitions=5", "--benchmark_min_time=0.2"};
-  std::vector<char*> args;
-  args.push_back(argv[0]);
-  for (std::string& d : defaults) args.push_back(d.data());
-  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
-  const std::string format = flag_value(argc, argv, "--benchmark_format");
-  int nargs = static_cast<int>(args.size());
-  args.push_back(nullptr);
-  benchmark::Initialize(&nargs, args.data());
-  if (benchmark::ReportUnrecognizedArguments(nargs, args.data())) return 1;
+  bench::CommandLine cl(argv[0], {"--benchmark_repetitions=5", "--benchmark_min_time=0.2"},
+                        /*aggregates_only=*/false, bench::user_args(argc, argv));
+  if (!cl.initialize()) return 1;
 
-  std::FILE* out = format.empty() || format == "console" ? stdout : stderr;
-  std::fprintf(out, "harness_bench: %s, REFHAMMER_DEBUG_CHECKS=%d\n",
-#ifdef NDEBUG
-               "NDEBUG",
-#else
-               "assertions ON (not representative)",
-#endif
-               REFHAMMER_DEBUG_CHECKS);
+  std::FILE* out = cl.out();
+  std::fprintf(out, "harness_bench: %s, REFHAMMER_DEBUG_CHECKS=%d\n", bench::assertions_kind(), REFHAMMER_DEBUG_CHECKS);
   std::fflush(out);
 
-  CollectingReporter reporter(make_display_reporter(format));
+  Collected c;
+  bench::CollectingReporter reporter(bench::make_display_reporter(cl.format()), [&c](const bench::Run& r) { c.add(r); });
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   std::fflush(stdout);
 
-  std::vector<double>& v = reporter.exec_per_second();
+  std::vector<double>& v = c.exec_per_second;
   if (!v.empty()) {
-    const double cpu = median(v), real = median(reporter.exec_per_real_second());
+    std::sort(v.begin(), v.end());
+    const double cpu = bench::median(v), real = bench::median(c.exec_per_real_second);
     std::fprintf(out,
                  "target >= %.0f exec/s: %s (measured %.0f exec/s: median of %zu repetitions, CPU time; "
                  "min %.0f, max %.0f; wall clock %.0f exec/s)\n",
                  kTargetExecPerSecond, cpu >= kTargetExecPerSecond ? "MET" : "MISSED", cpu, v.size(), v.front(),
                  v.back(), real);
   }
-  int rc = 0;
-  for (const auto& [name, msg] : reporter.errors()) {
-    std::fprintf(stderr, "ERROR: %s: %s\n", name.c_str(), msg.c_str());
-    rc = 1;
-  }
-  return rc;
+  return bench::print_errors({c.errors.begin(), c.errors.end()});
 }

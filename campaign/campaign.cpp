@@ -20,6 +20,7 @@
 
 #include "campaign/dedup.hpp"
 #include "campaign/fuzz_runner.hpp"
+#include "campaign/process.hpp"
 #include "core/buddy.hpp"
 #include "core/model.hpp"
 #include "core/page_ref.hpp"

@@ -1,11 +1,7 @@
 // campaign::fuzz_runner — see fuzz_runner.hpp.
 #include "campaign/fuzz_runner.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,10 +11,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <set>
 
-extern char** environ;
+#include "campaign/process.hpp"
 
 namespace refhammer::campaign {
 namespace fs = std::filesystem;
@@ -39,97 +33,6 @@ bool number_after(std::string_view line, std::string_view key, uint64_t& out) {
   while (i < line.size() && line[i] >= '0' && line[i] <= '9') v = v * 10 + static_cast<uint64_t>(line[i++] - '0');
   out = v;
   return true;
-}
-
-std::vector<std::string> make_env(const std::vector<std::pair<std::string, std::string>>& over) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string s = *e;
-    const std::string name = s.substr(0, s.find('='));
-    bool replaced = false;
-    for (const auto& [k, v] : over) replaced = replaced || k == name;
-    if (!replaced) env.push_back(s);
-  }
-  for (const auto& [k, v] : over) env.push_back(k + "=" + v);
-  return env;
-}
-
-struct Child {
-  pid_t pid = -1;
-  int out = -1;  // read end of stdout+stderr (when piped)
-};
-
-// Spawns argv in its own process group; stdout+stderr go to `log_fd` or,
-// when it is -1, to a pipe returned in Child::out.
-Child spawn(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env_over,
-            int log_fd, std::string& err) {
-  Child c;
-  int p[2] = {-1, -1};
-  if (log_fd < 0 && pipe2(p, O_CLOEXEC) != 0) {
-    err = std::string("pipe: ") + std::strerror(errno);
-    return c;
-  }
-  const int w = log_fd >= 0 ? log_fd : p[1];
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, w, 1);
-  posix_spawn_file_actions_adddup2(&fa, w, 2);
-  posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&at, 0);
-  std::vector<char*> av;
-  for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
-  av.push_back(nullptr);
-  const std::vector<std::string> env = make_env(env_over);
-  std::vector<char*> ev;
-  for (const auto& e : env) ev.push_back(const_cast<char*>(e.c_str()));
-  ev.push_back(nullptr);
-  const int rc = posix_spawn(&c.pid, av[0], &fa, &at, av.data(), ev.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  if (p[1] >= 0) close(p[1]);
-  if (rc != 0) {
-    err = argv[0] + ": cannot start: " + std::strerror(rc);
-    if (p[0] >= 0) close(p[0]);
-    c.pid = -1;
-    return c;
-  }
-  c.out = p[0];
-  return c;
-}
-
-int decode_status(int st) {
-  if (WIFEXITED(st)) return WEXITSTATUS(st);
-  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-  return -1;
-}
-
-// Waits for the child, killing its process group (TERM, then KILL) once
-// `deadline` passed. `tick` runs about every `period` seconds while it waits
-// and may read `fd` (the pipe) when it is open.
-int wait_child(pid_t pid, Clock::time_point deadline, const std::function<void()>& tick) {
-  int st = 0;
-  bool termed = false;
-  Clock::time_point kill_at{};
-  for (;;) {
-    const pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno != EINTR) return -1;
-    if (tick) tick();
-    else usleep(100000);
-    const auto now = Clock::now();
-    if (!termed && now > deadline) {
-      kill(-pid, SIGTERM);
-      termed = true;
-      kill_at = now + std::chrono::seconds(10);
-    } else if (termed && now > kill_at) {
-      kill(-pid, SIGKILL);
-    }
-  }
-  // libFuzzer's fork-mode jobs are in the same group: none may outlive it.
-  kill(-pid, SIGKILL);
-  return decode_status(st);
 }
 
 }  // namespace
@@ -214,7 +117,9 @@ FuzzRun run_fuzzer(const FuzzRunOptions& o) {
   for (const auto& d : o.seed_dirs) argv.push_back(d);
   std::string err;
   const auto t0 = Clock::now();
-  Child c = spawn(argv, o.env, -1, err);
+  SpawnOptions so;
+  so.env = o.env;
+  Child c = spawn(argv, so, err);
   if (c.pid < 0) {
     r.error = err;
     r.exit_code = -1;
@@ -270,7 +175,10 @@ FuzzRun run_fuzzer(const FuzzRunOptions& o) {
     }
   };
   // libFuzzer stops itself at -max_total_time; a stuck one is killed 60 s later.
-  r.exit_code = wait_child(c.pid, t0 + std::chrono::milliseconds(static_cast<int64_t>(secs * 1000.0 + 60000)), tick);
+  WaitOptions w;
+  w.deadline = t0 + std::chrono::milliseconds(static_cast<int64_t>(secs * 1000.0 + 60000));
+  w.tick = tick;
+  r.exit_code = wait_child(c.pid, w).status;
   while (c.out >= 0) drain(200);
   r.seconds = since(t0);
   const size_t n = crash_files(crashes).size();
@@ -280,23 +188,6 @@ FuzzRun run_fuzzer(const FuzzRunOptions& o) {
   }
   r.crash_files = n;
   return r;
-}
-
-int run_command(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env,
-                const std::string& log, double limit_s, std::string* err) {
-  const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    if (err) *err = log + ": " + std::strerror(errno);
-    return -1;
-  }
-  std::string e;
-  Child c = spawn(argv, env, fd, e);
-  close(fd);
-  if (c.pid < 0) {
-    if (err) *err = e;
-    return -1;
-  }
-  return wait_child(c.pid, Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(limit_s * 1000)), {});
 }
 
 std::string merge_corpus(const std::string& binary, const std::string& corpus, const std::string& work,

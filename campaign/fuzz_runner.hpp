@@ -46,10 +46,4 @@ std::vector<std::string> crash_files(const std::string& dir);
 std::string merge_corpus(const std::string& binary, const std::string& corpus, const std::string& work,
                          const std::string& log, unsigned rss_limit_mb, unsigned timeout, uint64_t& added);
 
-// Runs argv with the environment overrides, stdout+stderr to `log`, waits
-// (killing the process group after `limit_s`). Returns the exit status (or
-// 128+signal), -1 when it could not start (then `err`).
-int run_command(const std::vector<std::string>& argv, const std::vector<std::pair<std::string, std::string>>& env,
-                const std::string& log, double limit_s, std::string* err = nullptr);
-
 }  // namespace refhammer::campaign
