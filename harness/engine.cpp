@@ -12,6 +12,7 @@
 #include "core/model.hpp"
 #include "core/sync.hpp"
 #include "harness/fiber.hpp"
+#include "harness/record.hpp"
 #include "harness/runtime.hpp"
 #include "harness/rng.hpp"
 #include "harness/world.hpp"
@@ -529,6 +530,33 @@ class ThreadHook final : public core::SyncHook {
 
 std::unique_ptr<core::SyncHook> make_thread_hook(bool perturb, uint64_t seed, uint32_t gap) {
   return std::make_unique<ThreadHook>(perturb, seed, gap);
+}
+
+RunResult run_threads_recorded(const core::ModelConfig& cfg, const Program& p, bool perturb, const RunOptions& o,
+                               Schedule& order, std::string& order_error) {
+  RunResult r;
+  auto run = std::make_unique<Run>(cfg, p, o);
+  StripeTable stripes;
+  std::vector<std::vector<SyncAccess>> logs(run->w.actors().size());
+  {
+    std::vector<std::thread> threads;
+    for (Actor& a : run->w.actors()) {
+      threads.emplace_back([&run, &a, &stripes, &logs, perturb, &o] {
+        RecordingHook hook(stripes, &logs[a.id], perturb, o.seed * 0x9e3779b97f4a7c15ull + a.id, o.perturb_gap);
+        hook.actor = a.id;
+        hook.watch(&a.current);
+        core::ScopedSyncHook installed(&hook);
+        run->actor_body(a);
+        hook.release();
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  if (!run->sink.has()) run->teardown();
+  run->finish(r);
+  order.clear();
+  order_error = merge_sync_order(logs, order);
+  return r;
 }
 
 RunResult run_threads(const core::ModelConfig& cfg, const Program& p, bool perturb, const RunOptions& o) {

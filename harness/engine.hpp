@@ -127,6 +127,14 @@ struct RunResult {
 
 RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, DecisionSource& src, const RunOptions& o = {});
 RunResult run_threads(const core::ModelConfig& cfg, const Program& p, bool perturb, const RunOptions& o = {});
+// The same with every sync point inside the actors' ops recorded
+// (harness/record.hpp): on return `order` is the order the threads ran in, as
+// a trace's `order` line (empty `order_error`), or `order_error` says why the
+// logs do not merge. A failing run's program and order replay on the
+// deterministic scheduler (run_deterministic with a recorded source that
+// follows the order).
+RunResult run_threads_recorded(const core::ModelConfig& cfg, const Program& p, bool perturb, const RunOptions& o,
+                               Schedule& order, std::string& order_error);
 // The hook run_threads installs on each thread (install it with
 // core::ScopedSyncHook and set its actor): free is an idle hook that only
 // names the actor; perturb yields or spins briefly at sync points sampled

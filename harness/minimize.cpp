@@ -115,6 +115,7 @@ class Minimizer {
     res.preemptions_before = cur_.preemptions;
     res.steps_before = r.k;
 
+    pass_threads();
     pass_windows();
     bool changed = true;
     while (changed && !out_of_budget()) {
@@ -123,6 +124,11 @@ class Minimizer {
       changed |= pass_ops();
       changed |= pass_args();
       changed |= pass_schedule();
+      // At a fixed point of the passes above, the two whole-program passes
+      // again: a program they shrank may now have a short window that
+      // races within 2 preemptions, or race on real threads without ops
+      // the projected schedule still needed.
+      if (!changed && !out_of_budget()) changed = pass_windows() || pass_threads();
       if (!changed && !out_of_budget()) {
         // 1-minimality: the passes above already tried every single op and
         // every single context switch on their last round without success.
@@ -187,6 +193,8 @@ class Minimizer {
       accept(p, r);
       return true;
     }
+    if (explore && p.total_ops() > o_.explore_max_ops && p.total_ops() <= o_.sample_max_ops)
+      return sample_candidate(p, max_preemptions);
     if (!explore || p.total_ops() > o_.explore_max_ops || o_.explore_runs == 0) return false;
     // Each program is explored once per bound: later rounds of the passes
     // propose the same candidates again.
@@ -209,6 +217,34 @@ class Minimizer {
     if (!fails(again) || again.preemptions > max_preemptions) return false;
     accept(p, again);
     return true;
+  }
+
+  // A program too long to explore every schedule of: random schedules with
+  // 1..3 context switches at uniform steps (make_switch_random_source), a
+  // few hundred, once per program and bound.
+  bool sample_candidate(const Program& p, uint64_t max_preemptions) {
+    std::string key = "sample " + std::to_string(max_preemptions) + "|";
+    for (size_t a = 0; a < p.actors.size(); ++a)
+      for (const Op& op : p.actors[a]) key += std::to_string(a) + " " + format_op(op) + ";";
+    if (!explored_.insert(std::move(key)).second) return false;
+    const uint64_t k = std::max<uint64_t>(64, schedule_steps(cur_.schedule));
+    for (uint32_t c = 1; c <= std::min<uint64_t>(3, std::max<uint64_t>(1, max_preemptions)); ++c)
+      for (uint32_t i = 0; i < o_.sample_runs; ++i) {
+        if (out_of_budget()) return false;
+        ++candidates_;
+        RunOptions ro;
+        ro.audit_every = base_.audit_every;
+        ro.timeline = true;
+        ro.livelock_steps = 20'000;
+        auto src = make_switch_random_source(++sample_seed_, c, k);
+        RunResult r = run_deterministic(base_.model, p, *src, ro);
+        if (!fails(r) || r.preemptions > max_preemptions) continue;
+        RunResult again = execute(p, r.schedule);  // the schedule as a replayable trace runs it
+        if (!fails(again) || again.preemptions > max_preemptions) continue;
+        accept(p, again);
+        return true;
+      }
+    return false;
   }
 
   // The current schedule without the steps of removed ops; actors renumbered
@@ -298,10 +334,11 @@ class Minimizer {
   // fresh world) under a bounded search of up to 2 preemptions; the first
   // window that fails the same way replaces the program. A small share of the
   // budget at most (a tenth); exact schedules are kept when nothing is found.
-  void pass_windows() {
-    if (cur_.program.total_ops() <= 64 && cur_.preemptions <= 3) return;
+  bool pass_windows() {
+    if (cur_.program.total_ops() <= 8 || (cur_.program.total_ops() <= 64 && cur_.preemptions <= 3 && tried_windows_)) return false;
+    tried_windows_ = true;
     pass_ = "windows";
-    const double until = o_.seconds / 10;
+    const double until = elapsed() + o_.seconds / 10;
     size_t longest = 0;
     for (const auto& a : cur_.program.actors) longest = std::max(longest, a.size());
     for (size_t w = 2; w <= 32 && w < longest; w *= 2) {
@@ -312,7 +349,7 @@ class Minimizer {
         p.actors[a].assign(ops.end() - static_cast<std::ptrdiff_t>(std::min(w, ops.size())), ops.end());
       }
       for (uint32_t c = 0; c <= 2; ++c) {
-        if (out_of_budget() || elapsed() > until) return;
+        if (out_of_budget() || elapsed() > until) return false;
         BoundedOptions bo;
         bo.bound = c;
         bo.max_runs = 4000;
@@ -326,9 +363,82 @@ class Minimizer {
         RunResult again = execute(p, b.first_failure.schedule);
         if (!fails(again)) continue;
         accept(p, again);
-        return;
+        return true;
       }
     }
+    return false;
+  }
+
+  // One candidate on real threads (see MinimizeOptions::thread_attempts):
+  // free and perturbed runs alternate, the perturbation gap varies.
+  bool threads_fail(const Program& p) {
+    for (uint32_t i = 0; i < o_.thread_attempts && !out_of_budget() && elapsed() < threads_until_; ++i) {
+      RunOptions ro;
+      ro.audit_every = base_.audit_every;
+      ro.seed = ++thread_seed_;
+      ro.perturb_gap = 8u << (i % 4);
+      Schedule order;
+      std::string order_error;
+      ++candidates_;
+      const RunResult rr = run_threads_recorded(base_.model, p, i % 2 == 1, ro, order, order_error);
+      if (!fails(rr) || !order_error.empty()) continue;
+      RunOptions d;
+      d.audit_every = base_.audit_every;
+      d.timeline = true;
+      d.livelock_steps = 20'000;
+      d.max_steps = 2'000'000 + schedule_steps(order);
+      auto src = make_order_source(order);
+      ++candidates_;
+      RunResult det = run_deterministic(base_.model, p, *src, d);
+      if (!fails(det)) continue;
+      accept(p, det);
+      return true;
+    }
+    return false;
+  }
+
+  // ddmin over the ops, each candidate tested on real threads. A long
+  // recording's projection rarely races again once ops go (every later
+  // sync point moves); the same program on real threads races as often as
+  // the stress run did, and more often the shorter it gets.
+  bool pass_threads() {
+    if (o_.thread_attempts == 0 || cur_.program.total_ops() <= o_.threads_min_ops) return false;
+    if (!base_.has_order && cur_.preemptions <= 3) return false;  // not a recording of real threads
+    pass_ = "threads";
+    threads_until_ = elapsed() + (o_.seconds - elapsed()) * o_.threads_share;
+    const uint64_t accepted_before = accepted_;
+    // First each actor's last w ops alone (w = 4, 8, ...): a race usually
+    // needs only the last ops before it, and a few candidates settle that.
+    size_t longest = 0;
+    for (const auto& a : cur_.program.actors) longest = std::max(longest, a.size());
+    for (size_t w = 4; w < longest && elapsed() < threads_until_ && !out_of_budget(); w *= 2) {
+      Program p;
+      p.actors.resize(cur_.program.actors.size());
+      for (size_t a = 0; a < p.actors.size(); ++a) {
+        const auto& ops = cur_.program.actors[a];
+        p.actors[a].assign(ops.end() - static_cast<std::ptrdiff_t>(std::min(w, ops.size())), ops.end());
+      }
+      if (threads_fail(p)) break;
+    }
+    if (cur_.program.total_ops() <= o_.threads_min_ops) return true;
+    const size_t n = cur_.program.total_ops();
+    std::vector<size_t> kept(n);
+    for (size_t i = 0; i < n; ++i) kept[i] = i;
+    // Flat index -> (actor, op) of the ddmin's first program.
+    std::vector<std::pair<size_t, size_t>> where;
+    for (size_t a = 0; a < cur_.program.actors.size(); ++a)
+      for (size_t i = 0; i < cur_.program.actors[a].size(); ++i) where.emplace_back(a, i);
+    const Program first = cur_.program;
+    auto test = [&](const std::vector<size_t>& subset) {
+      Program p;
+      p.actors.resize(first.actors.size());
+      for (size_t f : subset) p.actors[where[f].first].push_back(first.actors[where[f].first][where[f].second]);
+      if (!threads_fail(p)) return false;
+      kept = subset;
+      return true;
+    };
+    ddmin(kept, test, [&] { return out_of_budget() || elapsed() >= threads_until_; });
+    return accepted_ != accepted_before;
   }
 
   bool pass_args() {
@@ -417,6 +527,10 @@ class Minimizer {
   uint64_t candidates_ = 0;
   uint64_t accepted_ = 0;
   std::set<std::string> explored_;
+  double threads_until_ = 0;
+  bool tried_windows_ = false;
+  uint64_t sample_seed_ = 0;  // pass_threads's share of the budget ends here
+  uint64_t thread_seed_ = 0;
   const char* pass_ = "start";
 };
 

@@ -47,6 +47,9 @@ struct ReproOptions {
   // Fraction of the budget for recorded re-runs of the stress run
   // (RecordMode::Repro), before the search of the unrecorded trace.
   double record_share = 0.6;
+  // Of that, the share for recorded re-runs of the failing world's own
+  // program on real threads (before whole-stress re-runs). 0: none.
+  double program_rerun_share = 0.5;
   // The first quarter of the re-runs' budget uses rings (and so fresh worlds)
   // of this many ops: a short recorded program minimizes in seconds where a
   // 1024-op one takes minutes. Some races need the state a long world builds

@@ -422,9 +422,39 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
     return true;
   };
   if (t.has_order) follow_order(t);
-  // 2. No recording yet (RecordMode::Repro): run the same stress again with
-  //    recording on until it finds the same signature, and follow that
-  //    run's order.
+  // 2a. No recording yet (RecordMode::Repro): run the failing world's own
+  //     program again on real threads, recorded, until it fails the same
+  //     way, and follow that run's order. Each attempt is one world (the
+  //     rings' ops), so thousands fit where one stress re-run must first
+  //     come back to the world that failed.
+  harness::Trace replayed;
+  if (!r.repro.found && o.record == RecordMode::Repro && o.fresh_worlds && o.repro.program_rerun_share > 0) {
+    const double until = o.repro.seconds * o.repro.record_share * o.repro.program_rerun_share;
+    harness::RunOptions ro;
+    ro.audit_every = t.audit_every;
+    ro.perturb_gap = o.perturb_gap;
+    for (uint64_t i = 0; repro_elapsed() < until; ++i) {
+      ro.seed = o.seed * 0x100000001b3ull + i;
+      harness::Schedule order;
+      std::string order_error;
+      const harness::RunResult rr = harness::run_threads_recorded(o.model, t.program, o.perturb, ro, order, order_error);
+      ++r.program_reruns;
+      if (rr.clean() || rr.report.signature != r.report.signature || !order_error.empty()) continue;
+      replayed = t;
+      replayed.order = std::move(order);
+      replayed.has_order = true;
+      replayed.comments.push_back("order: of a recorded re-run of this program on real threads (attempt " +
+                                  std::to_string(i + 1) + ") that failed the same way");
+      if (follow_order(replayed)) {
+        base = &replayed;
+        r.from_program_rerun = true;
+        break;
+      }
+    }
+    r.program_rerun_seconds = repro_elapsed();
+  }
+  // 2b. Then run the same stress again with recording on until it finds the
+  //    same signature, and follow that run's order.
   StressResult rerun;
   if (!r.repro.found && o.record == RecordMode::Repro && o.fresh_worlds) {
     const double budget = o.repro.seconds * o.repro.record_share;
@@ -547,6 +577,12 @@ std::string describe(const StressOptions& o, const StressResult& r) {
     out << "  sync-point order recorded: " << r.order_steps << " sync points inside ops\n";
   else if (!r.order_error.empty())
     out << "  sync-point order NOT usable: " << r.order_error << "\n";
+  if (r.program_reruns > 0) {
+    std::snprintf(buf, sizeof buf, "  recorded re-runs of the failing world's program: %llu in %.2f s, %s\n",
+                  static_cast<unsigned long long>(r.program_reruns), r.program_rerun_seconds,
+                  r.from_program_rerun ? "the last failed the same way" : "none failed the same way");
+    out << buf;
+  }
   if (r.record_runs > 0) {
     std::snprintf(buf, sizeof buf, "  recorded re-runs: %u in %.2f s, %s\n", r.record_runs, r.record_seconds,
                   r.from_rerun ? "the last found the same signature" : "none found the same signature");

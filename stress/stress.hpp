@@ -96,7 +96,10 @@ struct StressResult {
   bool recorded = false;        // the finding's run recorded its sync-point order
   std::string order_error;      // why a recorded order could not be merged
   uint64_t order_steps = 0;     // sync points in the order
-  unsigned record_runs = 0;     // recorded re-runs in the reproduction (RecordMode::Repro)
+  uint64_t program_reruns = 0;  // recorded re-runs of the failing world's program on real threads
+  double program_rerun_seconds = 0;  // ... and the reproduction's time when they ended
+  bool from_program_rerun = false;   // the reproduction is one of them
+  unsigned record_runs = 0;     // recorded re-runs of the whole stress in the reproduction (RecordMode::Repro)
   double record_seconds = 0;    // ... and their time
   bool from_rerun = false;      // the reproduction is a recorded re-run's
   uint32_t rerun_ring = 0;      // ... whose rings held this many ops

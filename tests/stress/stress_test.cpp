@@ -4,14 +4,13 @@
 // to the same signature every time.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <string>
 
 #include "harness/gen.hpp"
 #include "harness/trace.hpp"
 #include "stress/stress.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
@@ -19,10 +18,18 @@ using refhammer::stress::StressOptions;
 using refhammer::stress::StressResult;
 namespace harness = refhammer::harness;
 
-std::string temp_dir(const std::string& name) {
-  const auto p = std::filesystem::temp_directory_path() / ("refhammer-stress-test-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(p);
-  return p.string();
+std::string temp_dir(const std::string& name) { return refhammer_test::scratch_dir("stress-test-" + name).string(); }
+
+// A run of `profile` on two worker threads for `seconds`, from `seed`, its
+// findings written under temp_dir(dir).
+StressOptions two_workers(const char* profile, double seconds, uint64_t seed, const std::string& dir) {
+  StressOptions o;
+  o.profile = profile;
+  o.threads = 2;
+  o.seconds = seconds;
+  o.seed = seed;
+  o.out_dir = temp_dir(dir);
+  return o;
 }
 
 TEST(Gen, EveryProfileNamesOnlyOpsOfTheTable) {
@@ -54,14 +61,9 @@ TEST(Gen, RandomProgramIsAFunctionOfTheSeed) {
 // The smoke: every profile, two workers, the new designs, no bugs: clean.
 TEST(StressSmoke, EveryProfileRunsCleanWithTheNewDesigns) {
   for (const auto& p : harness::profiles()) {
-    StressOptions o;
-    o.profile = p.name;
-    o.threads = 2;
-    o.seconds = 0.4;
-    o.seed = 11;
+    StressOptions o = two_workers(p.name, 0.4, 11, "smoke");
     o.audit_every = 2048;
     o.ring = 256;
-    o.out_dir = temp_dir("smoke");
     const StressResult r = refhammer::stress::run_stress(o);
     SCOPED_TRACE(refhammer::stress::describe(o, r));
     EXPECT_TRUE(r.clean()) << p.name << ": " << r.report.signature;
@@ -72,15 +74,10 @@ TEST(StressSmoke, EveryProfileRunsCleanWithTheNewDesigns) {
 }
 
 TEST(StressSmoke, ContinuousWorldPerturbedIsClean) {
-  StressOptions o;
-  o.profile = "all";
-  o.threads = 2;
-  o.seconds = 1.0;
-  o.seed = 5;
+  StressOptions o = two_workers("all", 1.0, 5, "cont");
   o.perturb = true;
   o.fresh_worlds = false;
   o.audit_every = 4096;
-  o.out_dir = temp_dir("cont");
   const StressResult r = refhammer::stress::run_stress(o);
   SCOPED_TRACE(refhammer::stress::describe(o, r));
   EXPECT_TRUE(r.clean()) << r.report.signature;
@@ -119,14 +116,9 @@ void expect_stress_trace(const StressResult& r) {
 }
 
 StressOptions seed000_options(const std::string& dir) {
-  StressOptions o;
-  o.profile = "offline";
-  o.threads = 2;
-  o.seconds = 30;
-  o.seed = 1;
+  StressOptions o = two_workers("offline", 30, 1, dir);
   o.model.design.offline = core::OfflineRefcount::Legacy;
   o.model.design.free_dispatch = core::FreeDispatch::PerTypeChecks;
-  o.out_dir = temp_dir(dir);
   o.repro.seconds = 30;
   return o;
 }
@@ -190,21 +182,37 @@ TEST(StressRecord, TheSeed000RaceOnPerturbedThreadsReplaysFromItsOrder) {
 // through put_devmap_managed_page) has one signature (the seed-000 race has three manifestations, and a
 // re-run may keep finding another one within the budget).
 TEST(StressRecord, ARaceFoundUnrecordedIsReproducedByARecordedRerun) {
-  StressOptions o;
-  o.profile = "device";
-  o.threads = 2;
-  o.seconds = 30;
-  o.seed = 3;
+  StressOptions o = two_workers("device", 30, 3, "record-repro");
   o.model.design.zone_device = core::ZoneDeviceRefcount::LegacyOneBased;
-  o.out_dir = temp_dir("record-repro");
+  o.repro.seconds = 30;
+  o.repro.program_rerun_share = 0;  // the whole-stress re-runs only
+  const StressResult r = refhammer::stress::run_stress(o);
+  SCOPED_TRACE(refhammer::stress::describe(o, r));
+  ASSERT_FALSE(r.clean());
+  expect_stress_trace(r);
+  EXPECT_FALSE(r.recorded);
+  EXPECT_EQ(r.program_reruns, 0u);
+  EXPECT_GE(r.record_runs, 1u);
+  EXPECT_TRUE(r.from_rerun);
+  expect_recorded_finding_replays(r);
+  std::filesystem::remove_all(o.out_dir);
+}
+
+// The default reproduction first re-runs the failing world's own program on
+// real threads, recorded: the same race, found without recording, comes
+// back as a followed order from one of those re-runs.
+TEST(StressRecord, ARaceFoundUnrecordedIsReproducedByARecordedRerunOfItsProgram) {
+  StressOptions o = two_workers("device", 30, 3, "record-program-rerun");
+  o.model.design.zone_device = core::ZoneDeviceRefcount::LegacyOneBased;
   o.repro.seconds = 30;
   const StressResult r = refhammer::stress::run_stress(o);
   SCOPED_TRACE(refhammer::stress::describe(o, r));
   ASSERT_FALSE(r.clean());
   expect_stress_trace(r);
   EXPECT_FALSE(r.recorded);
-  EXPECT_GE(r.record_runs, 1u);
-  EXPECT_TRUE(r.from_rerun);
+  EXPECT_GE(r.program_reruns, 1u);
+  EXPECT_TRUE(r.from_program_rerun);
+  EXPECT_EQ(r.record_runs, 0u);
   expect_recorded_finding_replays(r);
   std::filesystem::remove_all(o.out_dir);
 }
