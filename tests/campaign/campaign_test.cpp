@@ -1,7 +1,6 @@
 // tests/campaign — configuration validation, status-line parsing, dedup,
 // report writers, and a short in-process campaign.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -16,6 +15,7 @@
 #include "campaign/dedup.hpp"
 #include "campaign/fuzz_runner.hpp"
 #include "campaign/report.hpp"
+#include "tests/support/support.hpp"
 
 namespace fs = std::filesystem;
 using namespace refhammer::campaign;
@@ -23,6 +23,32 @@ using namespace refhammer::campaign;
 namespace {
 
 std::string apply(const std::string& text, Config& c) { return apply_config_json(text, "cfg.json", c); }
+
+// An executable shell script at `path`: a stand-in for a fuzz target.
+void write_script(const fs::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+  fs::permissions(path, fs::perms::owner_all);
+}
+
+// A fuzz-only campaign of `seconds` from seed 5 (no stress, comparison or
+// minimization): `targets` of the stand-ins in `bin`, seeded from
+// `corpora`, writing to `out`.
+Config fuzz_only(double seconds, const fs::path& bin, const fs::path& corpora, const fs::path& out,
+                 std::vector<std::string> targets) {
+  Config c;
+  c.seconds = seconds;
+  c.seed = 5;
+  c.out_dir = out.string();
+  c.fuzz.bin_dir = bin.string();
+  c.fuzz.corpora_dir = corpora.string();
+  c.fuzz.targets = std::move(targets);
+  c.fuzz.min_seconds = 1;
+  c.stress.enabled = false;
+  c.compare.enabled = false;
+  c.minimize.enabled = false;
+  c.regressions_dir = REFHAMMER_SOURCE_DIR "/corpora/regressions";
+  return c;
+}
 
 // --- configuration ---------------------------------------------------------
 
@@ -115,8 +141,7 @@ TEST(CampaignFuzz, ParsesForkAndSingleProcessStatusLines) {
 }
 
 TEST(CampaignFuzz, MergeSwapsTheCorpusInAtomically) {
-  const fs::path d = fs::temp_directory_path() / ("refhammer-merge-test-" + std::to_string(getpid()));
-  fs::remove_all(d);
+  const fs::path d = refhammer_test::scratch_dir("merge-test");
   fs::create_directories(d / "corpora" / "fuzz_x");
   fs::create_directories(d / "work");
   std::ofstream(d / "corpora" / "fuzz_x" / "old") << "a";
@@ -124,8 +149,7 @@ TEST(CampaignFuzz, MergeSwapsTheCorpusInAtomically) {
   std::ofstream(d / "work" / "n2") << "c";
   // A stand-in for the fuzzer: -merge=1 -timeout=T -rss_limit_mb=R TMP WORK copies WORK into TMP.
   const fs::path bin = d / "fake_fuzzer";
-  std::ofstream(bin) << "#!/bin/sh\ncp \"$5\"/* \"$4\"/\n";
-  fs::permissions(bin, fs::perms::owner_all);
+  write_script(bin, "#!/bin/sh\ncp \"$5\"/* \"$4\"/\n");
   uint64_t added = 0;
   EXPECT_EQ(merge_corpus(bin.string(), (d / "corpora" / "fuzz_x").string(), (d / "work").string(),
                          (d / "merge.log").string(), 64, 5, added),
@@ -408,8 +432,7 @@ TEST(CampaignReport, BugbenchSchemaErrors) {
 // --- a short campaign, stress only ------------------------------------------
 
 TEST(CampaignRun, StressOnlyWritesFourReportsAndRefusesToOverwrite) {
-  const fs::path out = fs::temp_directory_path() / ("refhammer-campaign-test-" + std::to_string(getpid()));
-  fs::remove_all(out);
+  const fs::path out = refhammer_test::scratch_dir("campaign-test");
   Config c;
   c.seconds = 4;
   c.seed = 3;
@@ -453,32 +476,20 @@ TEST(CampaignRun, StressOnlyWritesFourReportsAndRefusesToOverwrite) {
 // (or a corpus directory the user names), and only --update-corpora merges
 // into the seed corpora. A stand-in fuzzer writes one new input per run.
 TEST(CampaignRun, NewInputsGoToTheRunsCorpusNotToTheCheckout) {
-  const fs::path d = fs::temp_directory_path() / ("refhammer-corpus-test-" + std::to_string(getpid()));
-  fs::remove_all(d);
+  const fs::path d = refhammer_test::scratch_dir("corpus-test");
   fs::create_directories(d / "bin");
   fs::create_directories(d / "corpora" / "fuzz_program");
   std::ofstream(d / "corpora" / "fuzz_program" / "seed") << "s";
   const fs::path bin = d / "bin" / "fuzz_program";
   // -merge=1 -timeout=T -rss_limit_mb=R TMP WORK: copy WORK into TMP; a
   // fuzzing run: the first non-option argument is the work directory.
-  std::ofstream(bin) << "#!/bin/sh\n"
-                        "if [ \"$1\" = -merge=1 ]; then cp \"$5\"/* \"$4\"/; exit 0; fi\n"
-                        "for a; do case $a in -*) ;; *) echo n > \"$a\"/new-input; exit 0;; esac; done\n";
-  fs::permissions(bin, fs::perms::owner_all);
+  write_script(bin,
+               "#!/bin/sh\n"
+               "if [ \"$1\" = -merge=1 ]; then cp \"$5\"/* \"$4\"/; exit 0; fi\n"
+               "for a; do case $a in -*) ;; *) echo n > \"$a\"/new-input; exit 0;; esac; done\n");
   auto config = [&](const std::string& out) {
-    Config c;
-    c.seconds = 3;
-    c.seed = 5;
-    c.out_dir = (d / out).string();
-    c.fuzz.bin_dir = (d / "bin").string();
-    c.fuzz.corpora_dir = (d / "corpora").string();
-    c.fuzz.targets = {"fuzz_program"};
-    c.fuzz.min_seconds = 1;
+    Config c = fuzz_only(3, d / "bin", d / "corpora", d / out, {"fuzz_program"});
     c.fuzz.explore_share = 1;  // one round: one run
-    c.stress.enabled = false;
-    c.compare.enabled = false;
-    c.minimize.enabled = false;
-    c.regressions_dir = REFHAMMER_SOURCE_DIR "/corpora/regressions";
     return c;
   };
   auto files = [](const fs::path& dir) {
@@ -528,34 +539,20 @@ TEST(CampaignRun, NewInputsGoToTheRunsCorpusNotToTheCheckout) {
 // The fast build fuzzes; each crash file is run once more by the ASan+UBSan
 // build of the target, and what it reported is in the finding.
 TEST(CampaignRun, CrashFilesOfTheFastBuildAreReplayedUnderAsan) {
-  const fs::path d = fs::temp_directory_path() / ("refhammer-asan-replay-test-" + std::to_string(getpid()));
-  fs::remove_all(d);
+  const fs::path d = refhammer_test::scratch_dir("asan-replay-test");
   fs::create_directories(d / "fast");
   fs::create_directories(d / "asan");
   fs::create_directories(d / "corpora" / "fuzz_program");
   // The fast stand-in writes one crash file where -artifact_prefix says.
-  std::ofstream(d / "fast" / "fuzz_program")
-      << "#!/bin/sh\nfor a; do case $a in -artifact_prefix=*) echo x > \"${a#-artifact_prefix=}crash-0001\";; esac; "
-         "done\nexit 0\n";
+  write_script(d / "fast" / "fuzz_program",
+               "#!/bin/sh\nfor a; do case $a in -artifact_prefix=*) echo x > \"${a#-artifact_prefix=}crash-0001\";; "
+               "esac; done\nexit 0\n");
   // The ASan stand-in reports a use-after-free for any file it is given.
-  std::ofstream(d / "asan" / "fuzz_program")
-      << "#!/bin/sh\necho '==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x1'\nexit 1\n";
-  fs::permissions(d / "fast" / "fuzz_program", fs::perms::owner_all);
-  fs::permissions(d / "asan" / "fuzz_program", fs::perms::owner_all);
-  Config c;
-  c.seconds = 3;
-  c.seed = 5;
-  c.out_dir = (d / "out").string();
-  c.fuzz.bin_dir = (d / "fast").string();
+  write_script(d / "asan" / "fuzz_program",
+               "#!/bin/sh\necho '==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x1'\nexit 1\n");
+  Config c = fuzz_only(3, d / "fast", d / "corpora", d / "out", {"fuzz_program"});
   c.fuzz.asan_bin_dir = (d / "asan").string();
-  c.fuzz.corpora_dir = (d / "corpora").string();
-  c.fuzz.targets = {"fuzz_program"};
   c.fuzz.merge = false;
-  c.fuzz.min_seconds = 1;
-  c.stress.enabled = false;
-  c.compare.enabled = false;
-  c.minimize.enabled = false;
-  c.regressions_dir = REFHAMMER_SOURCE_DIR "/corpora/regressions";
   Hooks h;
   Report r;
   std::string err;
@@ -570,30 +567,17 @@ TEST(CampaignRun, CrashFilesOfTheFastBuildAreReplayedUnderAsan) {
 // The fuzz budget follows the yield: a target whose features still grew late
 // in round 1 goes first in round 2; the report says why.
 TEST(CampaignRun, RoundTwoOfTheFuzzBudgetGoesToTheTargetThatStillGrows) {
-  const fs::path d = fs::temp_directory_path() / ("refhammer-budget-test-" + std::to_string(getpid()));
-  fs::remove_all(d);
+  const fs::path d = refhammer_test::scratch_dir("budget-test");
   fs::create_directories(d / "bin");
   // fuzz_gup's features keep growing; fuzz_gmem's are flat.
   for (const auto& [t, late] : {std::pair{"fuzz_gup", 900}, std::pair{"fuzz_gmem", 10}}) {
-    std::ofstream(d / "bin" / t) << "#!/bin/sh\necho '#100\tINITED cov: 10 ft: 10 corp: 1/1b exec/s: 100 rss: 30Mb'\n"
-                                    "sleep 1\necho '#200\tpulse  cov: 20 ft: "
-                                 << late << " corp: 2/2b exec/s: 100 rss: 30Mb'\nexit 0\n";
-    fs::permissions(d / "bin" / t, fs::perms::owner_all);
+    write_script(d / "bin" / t, "#!/bin/sh\necho '#100\tINITED cov: 10 ft: 10 corp: 1/1b exec/s: 100 rss: 30Mb'\n"
+                                "sleep 1\necho '#200\tpulse  cov: 20 ft: " +
+                                    std::to_string(late) + " corp: 2/2b exec/s: 100 rss: 30Mb'\nexit 0\n");
   }
-  Config c;
-  c.seconds = 12;
-  c.seed = 5;
-  c.out_dir = (d / "out").string();
-  c.fuzz.bin_dir = (d / "bin").string();
-  c.fuzz.corpora_dir = (d / "corpora").string();
-  c.fuzz.targets = {"fuzz_gmem", "fuzz_gup"};
+  Config c = fuzz_only(12, d / "bin", d / "corpora", d / "out", {"fuzz_gmem", "fuzz_gup"});
   c.fuzz.merge = false;
-  c.fuzz.min_seconds = 1;
   c.shares = {1, 0, 0, 0};
-  c.stress.enabled = false;
-  c.compare.enabled = false;
-  c.minimize.enabled = false;
-  c.regressions_dir = REFHAMMER_SOURCE_DIR "/corpora/regressions";
   Hooks h;
   Report r;
   std::string err;

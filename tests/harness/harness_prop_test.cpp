@@ -34,6 +34,7 @@
 #include "harness/op.hpp"
 #include "harness/sched.hpp"
 #include "harness/trace.hpp"
+#include "tests/support/harness_support.hpp"
 
 namespace refhammer::harness {
 // Readable counterexamples.
@@ -250,20 +251,25 @@ RC_GTEST_PROP(OpText, EveryOpWithInRangeArgumentsFormatsAndParsesBackExactly, ()
   }
 }
 
+// Each argument of `op` its op has is in range for `cfg`, the others are 0,
+// and the op's text parses back to it.
+void rc_assert_in_range_and_parses_back(const Op& op, const core::ModelConfig& cfg) {
+  const OpSpec& s = op_spec(op.code);
+  for (unsigned i = 0; i < kMaxArgs; ++i) {
+    if (i < s.nargs) RC_ASSERT(op.a[i] < arg_range(s.args[i].kind, cfg));
+    else RC_ASSERT(op.a[i] == 0u);
+  }
+  Op back;
+  RC_ASSERT(parse_op(format_op(op), cfg, back) == "");
+  RC_ASSERT(back == op);
+}
+
 RC_GTEST_PROP(OpText, ClampBringsAnyArgumentsIntoRange, ()) {
   const core::ModelConfig cfg = *gen_config();
   Op op;
   op.code = static_cast<uint8_t>(*rc::gen::inRange<size_t>(0, op_table().size()));
   for (auto& v : op.a) v = *rc::gen::arbitrary<uint32_t>();
-  const Op c = clamp_op(op, cfg);
-  const OpSpec& s = op_spec(c.code);
-  for (unsigned i = 0; i < kMaxArgs; ++i) {
-    if (i < s.nargs) RC_ASSERT(c.a[i] < arg_range(s.args[i].kind, cfg));
-    else RC_ASSERT(c.a[i] == 0u);
-  }
-  Op back;
-  RC_ASSERT(parse_op(format_op(c), cfg, back) == "");
-  RC_ASSERT(back == c);
+  rc_assert_in_range_and_parses_back(clamp_op(op, cfg), cfg);
 }
 
 RC_GTEST_PROP(OpBinary, RandomProgramsSurviveEncodeDecode, ()) {
@@ -286,14 +292,7 @@ RC_GTEST_PROP(OpBinary, EveryByteStringDecodesToAnInRangeProgramThatReencodesToI
   for (const auto& a : p.actors)
     for (const Op& op : a) {
       RC_ASSERT(op.code < op_table().size());
-      const OpSpec& s = op_spec(op.code);
-      for (unsigned i = 0; i < kMaxArgs; ++i) {
-        if (i < s.nargs) RC_ASSERT(op.a[i] < arg_range(s.args[i].kind, cfg));
-        else RC_ASSERT(op.a[i] == 0u);
-      }
-      Op back;
-      RC_ASSERT(parse_op(format_op(op), cfg, back) == "");
-      RC_ASSERT(back == op);
+      rc_assert_in_range_and_parses_back(op, cfg);
     }
   const std::vector<uint8_t> again = encode_program(p, cfg);
   RC_ASSERT(again.size() <= bytes.size());
@@ -413,19 +412,13 @@ RC_GTEST_PROP(TraceText, MutatedValidTracesParseOrSayWhichLineIsWrong, ()) {
 
 // --- replay ------------------------------------------------------------------------------
 
-// The racy trace's model: small, so that small programs collide.
+// The racy trace's model with fewer slots and pages, so that small programs
+// collide.
 core::ModelConfig run_config() {
-  core::ModelConfig c;
-  c.normal_frames = 64;
-  c.movable_frames = 64;
-  c.device_frames = 0;
-  c.block_frames = 32;
-  c.max_page_order = 3;
-  c.nr_mms = 2;
+  core::ModelConfig c = refhammer_test::racy_trace_config();
   c.mm_slots = 4;
   c.file_pages = 4;
   c.gmem_pages = 8;
-  c.gmem_huge_order = 2;
   return c;
 }
 
@@ -437,15 +430,8 @@ rc::Gen<Program> gen_run_program(const core::ModelConfig& cfg) {
     Program p;
     p.actors.resize(*rc::gen::inRange(2u, 4u));
     if (*rc::gen::arbitrary<bool>()) {
-      const std::vector<std::vector<const char*>> racy = {
-          {"cache_lookup index=0", "put slot=0"},
-          {"alloc zone=normal order=0", "cache_insert slot=0 index=0", "put slot=0", "cache_truncate index=0"}};
-      for (size_t a = 0; a < racy.size(); ++a)
-        for (const char* text : racy[a]) {
-          Op op;
-          RC_ASSERT(parse_op(text, cfg, op) == "");
-          p.actors[a].push_back(op);
-        }
+      const Program racy = refhammer_test::racy_trace().program;
+      for (size_t a = 0; a < racy.actors.size(); ++a) p.actors[a] = racy.actors[a];
     }
     for (auto& a : p.actors) {
       const unsigned n = *rc::gen::inRange(a.empty() ? 1u : 0u, 5u);
@@ -461,12 +447,6 @@ rc::Gen<Program> gen_run_program(const core::ModelConfig& cfg) {
     }
     return p;
   });
-}
-
-std::string describe(const RunResult& r) {
-  if (r.clean()) return "clean";
-  return r.report.signature + ": " + core::format_violation(r.report.violation) + " [" + r.report.op_text + "]\n" +
-         r.report.extra;
 }
 
 // Each case runs the program 101 times or more (a run costs ~0.2 ms under
@@ -539,7 +519,7 @@ void replay_property() {
       break;
     }
   }
-  RC_LOG() << how << ": " << describe(r) << "\nschedule " << format_schedule(r.schedule);
+  RC_LOG() << how << ": " << refhammer_test::describe(r) << "\nschedule " << format_schedule(r.schedule);
   RC_ASSERT(schedule_steps(r.schedule) == r.k);
   RC_CLASSIFY(!r.clean(), "violation");
   RC_CLASSIFY(cfg.bugs != 0, "bug on");
@@ -570,7 +550,7 @@ RC_GTEST_PROP(Replay, ACleanCoreIsCleanUnderRandomProgramsSchedulesAndFaults, ()
   const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
   auto src = *rc::gen::element(0, 1) == 0 ? make_random_source(seed) : make_pct_source(seed, static_cast<unsigned>(p.actors.size()), 3, 200);
   const RunResult r = run_deterministic(cfg, p, *src, o);
-  RC_LOG() << src->describe() << ": " << describe(r) << "\nschedule " << format_schedule(r.schedule);
+  RC_LOG() << src->describe() << ": " << refhammer_test::describe(r) << "\nschedule " << format_schedule(r.schedule);
   RC_CLASSIFY(r.ops > 0 && r.k > 50, "k > 50");
   RC_ASSERT(r.clean());
 }

@@ -1,14 +1,7 @@
 // tests for harness/ — schedulers and decision sources, the racy trace of the
-// bug catalog (PCT, replay, traces, bounded exploration), deadlock reports,
-// quiescent audits, fault sites, and the interleaving columns.
-//
-// The racy trace: t0 looks the page cache up and drops the reference; t1
-// allocates a folio, inserts it, drops its own reference and truncates. With
-// catalog bug truncate-skips-grace-period, truncate frees the folio without a
-// grace period, and a schedule that stops t0 between its slot read and its
-// folio_try_get makes the free path see an RCU reader older than the removal:
-// use-after-free at __folio_put in cache_truncate. With `bugs none` every
-// schedule is clean.
+// bug catalog (PCT, replay, traces, bounded exploration; see
+// tests/support/harness_support.hpp), deadlock reports, quiescent audits,
+// fault sites, and the interleaving columns.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -36,6 +29,7 @@
 #include "harness/sched.hpp"
 #include "harness/trace.hpp"
 #include "harness/world.hpp"
+#include "tests/support/harness_support.hpp"
 
 namespace refhammer::harness {
 // Programs in gtest messages: one line per actor.
@@ -50,84 +44,22 @@ void PrintTo(const Program& p, std::ostream* os) {
 namespace {
 
 using namespace refhammer::harness;
+using namespace refhammer_test;
 using refhammer::Rng;
-
-constexpr const char* kRacySignature = "use-after-free/__folio_put/cache_truncate";
-
-constexpr const char* kRacyTrace =
-    "refhammer-trace 1\n"
-    "model normal=64 movable=64 device=0 block=32 max_order=3 mms=2 mm_slots=16 file_pages=16 gmem_pages=16 "
-    "gmem_huge_order=2\n"
-    "bugs truncate-skips-grace-period\n"
-    "seed 1\n"
-    "scheduler deterministic\n"
-    "expect violation use-after-free/__folio_put/cache_truncate\n"
-    "actors 2\n"
-    "t0 cache_lookup index=0\n"
-    "t0 put slot=0\n"
-    "t1 alloc zone=normal order=0\n"
-    "t1 cache_insert slot=0 index=0\n"
-    "t1 put slot=0\n"
-    "t1 cache_truncate index=0\n";
-
-Trace racy_trace() {
-  Trace t;
-  const std::string e = parse_trace(kRacyTrace, "racy.trace", t);
-  EXPECT_EQ(e, "");
-  return t;
-}
-
-// The racy trace's model (the `model` line), without the bug.
-core::ModelConfig small_config() {
-  core::ModelConfig c;
-  c.normal_frames = 64;
-  c.movable_frames = 64;
-  c.device_frames = 0;
-  c.block_frames = 32;
-  c.max_page_order = 3;
-  c.nr_mms = 2;
-  c.mm_slots = 16;
-  c.file_pages = 16;
-  c.gmem_pages = 16;
-  c.gmem_huge_order = 2;
-  return c;
-}
-
-Program make_program(const core::ModelConfig& cfg, const std::vector<std::vector<std::string>>& text) {
-  Program p;
-  p.actors.resize(text.size());
-  for (size_t a = 0; a < text.size(); ++a)
-    for (const std::string& line : text[a]) {
-      Op op;
-      const std::string e = parse_op(line, cfg, op);
-      EXPECT_EQ(e, "") << "in '" << line << "'";
-      p.actors[a].push_back(op);
-    }
-  return p;
-}
 
 // Three actors sharing one folio through mappings, GUP, the page cache,
 // migration and pfn walkers; every op legal on a clean core.
 Program mixed_program(const core::ModelConfig& cfg) {
-  return make_program(cfg, {
-                               {"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0", "write mm=0 pte=0",
-                                "gup_fast mm=0 pte=0", "cache_insert slot=0 index=0", "unpin slot=1", "put slot=0",
-                                "read mm=0 pte=0"},
-                               {"cache_lookup index=0", "read mm=0 pte=0", "pin mm=0 pte=0", "pfn_walk pfn=64",
-                                "unpin slot=1", "put slot=0", "alloc zone=normal order=1", "split slot=0"},
-                               {"migrate pfn=64 zone=movable", "get_user mm=0 pte=0", "put slot=0",
-                                "cache_truncate index=0", "unmap mm=0 pte=0", "try_get pfn=64", "put slot=0",
-                                "pfn_walk pfn=0"},
-                           });
-}
-
-std::string describe(const RunResult& r) {
-  if (r.clean()) return "clean";
-  std::string s = "signature " + r.report.signature + ": " + core::format_violation(r.report.violation);
-  if (!r.report.op_text.empty()) s += " [" + r.report.op_text + "]";
-  if (!r.report.extra.empty()) s += "\n" + r.report.extra;
-  if (!r.report.last_ops.empty()) s += "\n" + r.report.last_ops;
-  return s;
+  return program_of(cfg, {
+                             {"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0", "write mm=0 pte=0",
+                              "gup_fast mm=0 pte=0", "cache_insert slot=0 index=0", "unpin slot=1", "put slot=0",
+                              "read mm=0 pte=0"},
+                             {"cache_lookup index=0", "read mm=0 pte=0", "pin mm=0 pte=0", "pfn_walk pfn=64",
+                              "unpin slot=1", "put slot=0", "alloc zone=normal order=1", "split slot=0"},
+                             {"migrate pfn=64 zone=movable", "get_user mm=0 pte=0", "put slot=0",
+                              "cache_truncate index=0", "unmap mm=0 pte=0", "try_get pfn=64", "put slot=0",
+                              "pfn_walk pfn=0"},
+                         });
 }
 
 uint64_t estimate_k(const core::ModelConfig& cfg, const Program& p) {
@@ -151,7 +83,7 @@ void expect_deterministic_shape(const RunResult& r, unsigned n) {
 // --- every scheduler, one program ---------------------------------------------
 
 TEST(Schedulers, EveryDecisionSourceRunsTheMixedProgramClean) {
-  const core::ModelConfig cfg = small_config();
+  const core::ModelConfig cfg = racy_trace_config();
   const Program p = mixed_program(cfg);
   const unsigned n = 3;
   const uint64_t k_est = estimate_k(cfg, p);
@@ -256,7 +188,7 @@ TEST(Schedulers, RecordedSourceFollowsTheScheduleAndReportsDivergence) {
 
 TEST(Schedulers, PctRunsTheHighestPriorityActorWithoutChangePointsAtDepthOne) {
   // d = 1: no change points, so one actor runs to completion before any other.
-  const core::ModelConfig cfg = small_config();
+  const core::ModelConfig cfg = racy_trace_config();
   const Program p = mixed_program(cfg);
   for (uint64_t seed = 1; seed <= 8; ++seed) {
     auto src = make_pct_source(seed, 3, 1, 100);
@@ -490,7 +422,7 @@ TEST(RacyTrace, FormatInterleavingHasOneColumnPerActorAndNamesTheOps) {
     EXPECT_NE(cols.find(op), std::string::npos) << op << " missing from\n" << cols;
 
   // Three actors: three columns.
-  const core::ModelConfig cfg = small_config();
+  const core::ModelConfig cfg = racy_trace_config();
   const Program p3 = mixed_program(cfg);
   auto src = make_random_source(7);
   const RunResult r3 = run_deterministic(cfg, p3, *src, ro);
@@ -510,12 +442,12 @@ TEST(RacyTrace, FormatInterleavingHasOneColumnPerActorAndNamesTheOps) {
 // spinner is left, nothing completes, and the scheduler must say so instead
 // of spinning on.
 TEST(Deadlock, ASpinnerWaitingForAReferenceNobodyDropsIsReportedWithEveryActorsState) {
-  core::ModelConfig cfg = small_config();
+  core::ModelConfig cfg = racy_trace_config();
   cfg.gmem_convert_spins = 1u << 24;
-  const Program p = make_program(cfg, {
-                                          {"gmem_populate index=0", "gmem_map index=0 mm=0 pte=0", "get_user mm=0 pte=0"},
-                                          {"gmem_convert index=0 count=2 private=1"},
-                                      });
+  const Program p = program_of(cfg, {
+                                        {"gmem_populate index=0", "gmem_map index=0 mm=0 pte=0", "get_user mm=0 pte=0"},
+                                        {"gmem_convert index=0 count=2 private=1"},
+                                    });
   // Bytes all zero: the lowest candidate runs, so t0 finishes first.
   const std::vector<uint8_t> zeros(64, 0);
   auto src = make_bytes_source(zeros.data(), zeros.size());
@@ -548,7 +480,7 @@ TEST(Deadlock, ASpinnerWaitingForAReferenceNobodyDropsIsReportedWithEveryActorsS
 // No deadlock needed: a tiny livelock budget makes any op that takes more
 // than one step look stuck; the report names every actor's state.
 TEST(Deadlock, ATinyLivelockBudgetReportsEveryActorsStateInsteadOfRunningOn) {
-  const core::ModelConfig cfg = small_config();
+  const core::ModelConfig cfg = racy_trace_config();
   const Program p = mixed_program(cfg);
   auto src = make_random_source(3);
   RunOptions o;
@@ -608,7 +540,7 @@ TEST(Deadlock, SpinnersThatCanGoOnAreNotReportedAsDeadlocked) {
 // --- quiescent audits -------------------------------------------------------------
 
 TEST(Audits, AuditEveryOpRunsAuditsAndStaysCleanOnEveryScheduler) {
-  const core::ModelConfig cfg = small_config();
+  const core::ModelConfig cfg = racy_trace_config();
   const Program p = mixed_program(cfg);
   RunOptions o;
   o.audit_every = 1;
@@ -638,10 +570,10 @@ TEST(Audits, AuditEveryOpRunsAuditsAndStaysCleanOnEveryScheduler) {
 // The teardown oracle releases what the actors still hold (references,
 // mappings, isolated pageblocks): every frame must be back in the buddy.
 TEST(Audits, TeardownReleasesHeldReferencesMappingsAndIsolations) {
-  const core::ModelConfig cfg = small_config();
-  const Program p = make_program(cfg, {{"alloc zone=normal order=2", "get slot=0", "isolate pfn=64"},
-                                       {"alloc zone=movable order=0", "map slot=0 mm=1 pte=3 page=0",
-                                        "cache_insert slot=0 index=4"}});
+  const core::ModelConfig cfg = racy_trace_config();
+  const Program p = program_of(cfg, {{"alloc zone=normal order=2", "get slot=0", "isolate pfn=64"},
+                                     {"alloc zone=movable order=0", "map slot=0 mm=1 pte=3 page=0",
+                                      "cache_insert slot=0 index=4"}});
   for (uint64_t seed = 1; seed <= 4; ++seed) {
     auto src = make_random_source(seed);
     RunOptions o;
@@ -674,7 +606,7 @@ Program random_fault_program(Rng& rng, const core::ModelConfig& cfg, unsigned ac
   std::vector<std::vector<std::string>> text(actors);
   for (auto& a : text)
     for (unsigned i = 0; i < ops; ++i) a.push_back(kOps[rng.below(std::size(kOps))]);
-  return make_program(cfg, text);
+  return program_of(cfg, text);
 }
 
 TEST(Faults, ACleanCoreSurvivesEveryFaultSiteAndEverySiteFires) {
@@ -683,7 +615,7 @@ TEST(Faults, ACleanCoreSurvivesEveryFaultSiteAndEverySiteFires) {
   uint64_t det_fired_runs = 0;
   constexpr unsigned kPrograms = 150;
   for (unsigned i = 0; i < kPrograms; ++i) {
-    core::ModelConfig cfg = small_config();
+    core::ModelConfig cfg = racy_trace_config();
     cfg.faults.sites = (1u << core::kNrFaultSites) - 1;
     cfg.faults.rate = 2 + rng.below(7);  // 2..8
     cfg.faults.seed = rng.next();
@@ -726,7 +658,7 @@ TEST(Faults, ACleanCoreSurvivesEveryFaultSiteAndEverySiteFires) {
 TEST(Faults, FaultsReplayExactlyWithTheirSchedule) {
   Rng rng(99);
   for (unsigned i = 0; i < 20; ++i) {
-    core::ModelConfig cfg = small_config();
+    core::ModelConfig cfg = racy_trace_config();
     cfg.faults.sites = (1u << core::kNrFaultSites) - 1;
     cfg.faults.rate = 2;
     cfg.faults.seed = i;
@@ -741,10 +673,10 @@ TEST(Faults, FaultsReplayExactlyWithTheirSchedule) {
     EXPECT_FALSE(rr.diverged);
   }
   // An alloc-fail rate of 1 fails every allocation.
-  core::ModelConfig cfg = small_config();
+  core::ModelConfig cfg = racy_trace_config();
   cfg.faults.sites = core::fault_bit(core::FaultSite::AllocFail);
   cfg.faults.rate = 1;
-  const Program p = make_program(cfg, {{"alloc zone=normal order=0", "alloc zone=movable order=3"}});
+  const Program p = program_of(cfg, {{"alloc zone=normal order=0", "alloc zone=movable order=3"}});
   auto src = make_random_source(1);
   const RunResult r = run_deterministic(cfg, p, *src);
   ASSERT_TRUE(r.clean()) << describe(r);
@@ -756,11 +688,11 @@ TEST(Faults, FaultsReplayExactlyWithTheirSchedule) {
 // Count arguments are 1-based in text and semantics (op.cpp: "stored 0..3,
 // shown 1..4"): `gmem_convert index=0 count=1` converts one page, count=2 two.
 TEST(OpSemantics, GmemConvertCountIsOneBased) {
-  const core::ModelConfig cfg = small_config();  // gmem huge folios of 4 pages
-  const Program p = make_program(cfg, {{"gmem_populate index=0", "gmem_convert index=0 count=1 private=1",
-                                        "gmem_convert index=2 count=2 private=1", "gmem_map index=0 mm=0 pte=0",
-                                        "gmem_map index=1 mm=0 pte=1", "gmem_map index=2 mm=0 pte=2",
-                                        "gmem_map index=3 mm=0 pte=3"}});
+  const core::ModelConfig cfg = racy_trace_config();  // gmem huge folios of 4 pages
+  const Program p = program_of(cfg, {{"gmem_populate index=0", "gmem_convert index=0 count=1 private=1",
+                                      "gmem_convert index=2 count=2 private=1", "gmem_map index=0 mm=0 pte=0",
+                                      "gmem_map index=1 mm=0 pte=1", "gmem_map index=2 mm=0 pte=2",
+                                      "gmem_map index=3 mm=0 pte=3"}});
   auto src = make_random_source(1);
   const RunResult r = run_deterministic(cfg, p, *src);
   ASSERT_TRUE(r.clean()) << describe(r);
@@ -815,7 +747,7 @@ TEST(Traces, WriteFileAtomicRefusesToOverwriteAndLoadTraceReadsBack) {
 // pfn at or above 65536 must still survive encode/decode with the same
 // configuration, as every other program does.
 TEST(Encoding, APfnArgumentAbove65535SurvivesEncodeDecode) {
-  core::ModelConfig cfg = small_config();
+  core::ModelConfig cfg = racy_trace_config();
   cfg.block_frames = 1024;
   cfg.normal_frames = 1u << 16;
   cfg.movable_frames = 1u << 16;
@@ -836,7 +768,7 @@ TEST(Encoding, APfnArgumentAbove65535SurvivesEncodeDecode) {
 }
 
 TEST(Encoding, DecodeDropsATruncatedOpAndTakesBytesModuloTheirRange) {
-  const core::ModelConfig cfg = small_config();
+  const core::ModelConfig cfg = racy_trace_config();
   const int alloc = op_code("alloc");
   ASSERT_GE(alloc, 0);
   // Two actors: [actor][op][zone][order]. Actor byte 5 % 2 = 1; zone 3 % 2 = 1
@@ -872,22 +804,32 @@ TEST(Encoding, EveryOpHasAUniqueNameHelpAndNamedArguments) {
   EXPECT_LE(op_table().size(), 256u);
 }
 
+// A run of `p` on the random source of `seed` with interleaving coverage
+// into 4096 counters, which it returns; the coverage's pair count in `pairs`.
+std::vector<uint8_t> run_counting_pairs(const core::ModelConfig& cfg, const Program& p, uint64_t seed,
+                                        RunResult* out, uint64_t* pairs) {
+  std::vector<uint8_t> counters(1 << 12, 0);
+  InterleavingCoverage icov;
+  icov.counters = counters.data();
+  icov.size = counters.size();
+  RunOptions o;
+  o.interleaving = &icov;
+  auto src = make_random_source(seed);
+  *out = run_deterministic(cfg, p, *src, o);
+  *pairs = icov.pairs;
+  return counters;
+}
+
 // Interleaving coverage (the fuzz targets' race gradient): cross-actor
 // (writer site, accessor site) pairs, the same for the same schedule, other
 // pairs for other schedules, none with one actor, and the run is unchanged.
 TEST(InterleavingCoverage, CountsCrossActorPairsDeterministically) {
-  const core::ModelConfig cfg = small_config();
+  const core::ModelConfig cfg = racy_trace_config();
   const Program p = mixed_program(cfg);
   auto counted = [&](uint64_t seed, RunResult* out) {
-    std::vector<uint8_t> counters(1 << 12, 0);
-    InterleavingCoverage icov;
-    icov.counters = counters.data();
-    icov.size = counters.size();
-    RunOptions o;
-    o.interleaving = &icov;
-    auto src = make_random_source(seed);
-    *out = run_deterministic(cfg, p, *src, o);
-    EXPECT_GT(icov.pairs, 0u) << "seed " << seed;
+    uint64_t pairs = 0;
+    const std::vector<uint8_t> counters = run_counting_pairs(cfg, p, seed, out, &pairs);
+    EXPECT_GT(pairs, 0u) << "seed " << seed;
     return counters;
   };
   RunResult with, again, without;
@@ -908,15 +850,10 @@ TEST(InterleavingCoverage, CountsCrossActorPairsDeterministically) {
   // One actor: nothing interleaves.
   Program solo;
   solo.actors = {p.actors[0]};
-  std::vector<uint8_t> counters(1 << 12, 0);
-  InterleavingCoverage icov;
-  icov.counters = counters.data();
-  icov.size = counters.size();
-  RunOptions o;
-  o.interleaving = &icov;
-  auto s1 = make_random_source(1);
-  run_deterministic(cfg, solo, *s1, o);
-  EXPECT_EQ(icov.pairs, 0u);
+  RunResult r;
+  uint64_t pairs = 0;
+  run_counting_pairs(cfg, solo, 1, &r, &pairs);
+  EXPECT_EQ(pairs, 0u);
 }
 
 // --- args that meet: the *_recent ops and compaction -----------------------
@@ -924,9 +861,9 @@ TEST(InterleavingCoverage, CountsCrossActorPairsDeterministically) {
 // The *_recent ops name the folio touched n-th most recently, by any actor:
 // t1 meets the folio t0 allocated without knowing its pfn.
 TEST(RecentOps, ASecondActorMeetsTheFolioTheFirstTouched) {
-  const core::ModelConfig cfg = small_config();
-  const Program p = make_program(cfg, {{"alloc zone=normal order=1", "alloc zone=movable order=0"},
-                                       {"try_get_recent recent=1", "pfn_walk_recent recent=7"}});
+  const core::ModelConfig cfg = racy_trace_config();
+  const Program p = program_of(cfg, {{"alloc zone=normal order=1", "alloc zone=movable order=0"},
+                                     {"try_get_recent recent=1", "pfn_walk_recent recent=7"}});
   World w(cfg, p);
   Actor& t0 = w.actors()[0];
   Actor& t1 = w.actors()[1];
@@ -950,10 +887,10 @@ TEST(RecentOps, ASecondActorMeetsTheFolioTheFirstTouched) {
 // mapping holds), leaves a folio somebody holds (the actor's order-1) and a
 // pinned one where they are, and stays clean.
 TEST(RecentOps, CompactionMigratesTheBlockButNotAPinnedFolio) {
-  const core::ModelConfig cfg = small_config();
-  World w(cfg, make_program(cfg, {{"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0", "put slot=0",
-                                   "alloc zone=movable order=1", "alloc zone=movable order=0",
-                                   "map slot=1 mm=0 pte=1 page=0", "pin mm=0 pte=1", "compact_recent recent=0"}}));
+  const core::ModelConfig cfg = racy_trace_config();
+  World w(cfg, program_of(cfg, {{"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0", "put slot=0",
+                                 "alloc zone=movable order=1", "alloc zone=movable order=0",
+                                 "map slot=1 mm=0 pte=1 page=0", "pin mm=0 pte=1", "compact_recent recent=0"}}));
   Actor& a = w.actors()[0];
   for (int i = 0; i < 7; ++i) ASSERT_EQ(w.step(a), 0) << "op " << i;
   const core::Pfn mapped = core::pte::pfn(w.model().mm(0).pte(0).peek());
@@ -974,16 +911,13 @@ TEST(RecentOps, CompactionMigratesTheBlockButNotAPinnedFolio) {
 // Recent-op programs are explored like any other: the bounded space of two
 // actors that meet through them is clean on the correct core.
 TEST(RecentOps, BoundedSpaceOfMeetingActorsIsClean) {
-  const core::ModelConfig cfg = small_config();
-  const Program p = make_program(
+  const core::ModelConfig cfg = racy_trace_config();
+  const Program p = program_of(
       cfg, {{"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0", "put slot=0", "write mm=0 pte=0"},
             {"migrate_recent recent=0 zone=normal", "compact_recent recent=0", "try_get_recent recent=0"}});
   BoundedOptions o;
   o.bound = 2;
-  const BoundedResult r = explore_bounded(cfg, p, o);
-  EXPECT_TRUE(r.exhausted);
-  EXPECT_GT(r.runs, 100u);
-  EXPECT_EQ(r.failing, 0u) << (r.signatures.empty() ? "" : r.signatures.begin()->first);
+  expect_exhausted_and_clean(explore_bounded(cfg, p, o), 100);
 }
 
 }  // namespace

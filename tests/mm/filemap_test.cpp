@@ -4,16 +4,14 @@
 //
 // Timelines in comments read left to right: the refcount of the folio under
 // test after each step; "!" marks a reported violation. Races are forced
-// deterministically with a scripted SyncHook that runs an action at a chosen
-// sync point (before that access), on the same thread.
+// deterministically with a SyncScript that runs an action at a chosen sync
+// point (before that access), on the same thread.
 #include "core/filemap.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
-#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -27,69 +25,13 @@
 #include "core/page_ref.hpp"
 #include "core/rcu.hpp"
 #include "core/sync.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using core::HolderLedger;
-using core::kNoPfn;
-using core::Model;
-using core::Pfn;
-using core::Probe;
-using core::SyncOp;
-using core::ViolationKind;
-using core::ZoneType;
 using namespace refhammer_test;
 
-Pfn must(Pfn p) {
-  if (p == kNoPfn) throw std::runtime_error("allocation failed in test setup");
-  return p;
-}
-Pfn alloc(Model& m, unsigned order = 0, ZoneType z = ZoneType::Normal) { return must(core::alloc_pages(m, z, order)); }
-
-HolderLedger ledger_of(Model& m, std::initializer_list<std::pair<Pfn, int64_t>> refs) {
-  HolderLedger l(m.frames().size());
-  for (const auto& [p, n] : refs) l.add_ref(p, n);
-  return l;
-}
-
 Pfn entry(Model& m, uint32_t i) { return m.file().entry(i).peek(); }
-
-// A script of actions, each run once at the nth matching sync point after
-// the previous one ran (addr nullptr: any address). Also counts Spin points.
-class Script final : public core::SyncHook {
- public:
-  struct Step {
-    SyncOp op;
-    const void* addr;
-    int nth;
-    std::function<void()> action;
-  };
-  explicit Script(std::vector<Step> steps) : steps_(std::move(steps)) {}
-  void on_sync(SyncOp op, const void* addr) override {
-    countdown = 1;
-    if (busy_) return;
-    if (op == SyncOp::Spin) ++spins;
-    if (next_ == steps_.size()) return;
-    Step& s = steps_[next_];
-    if (op != s.op || (s.addr != nullptr && addr != s.addr) || ++seen_ < s.nth) return;
-    seen_ = 0;
-    ++next_;
-    busy_ = true;
-    countdown = uint64_t{1} << 62;  // the action's own sync points do not re-enter
-    s.action();
-    busy_ = false;
-    countdown = 1;
-  }
-  size_t done() const { return next_; }
-  uint64_t spins = 0;
-
- private:
-  std::vector<Step> steps_;
-  size_t next_ = 0;
-  int seen_ = 0;
-  bool busy_ = false;
-};
 
 // --- filemap_add_folio --------------------------------------------------------
 
@@ -208,7 +150,7 @@ TEST(FilemapGetFolio, RetriesWhenTheFolioWasMigratedAway) {
   ASSERT_EQ(core::filemap_add_folio(m, m.file(), src, 9), 0);
   m.frame(src).payload.store(77, std::memory_order_relaxed);
   int migrated = 1;
-  Script hook({{SyncOp::Load, &m.frame(src).refcount, 1,
+  SyncScript hook({{SyncOp::Load, &m.frame(src).refcount, 1,
                 [&] { migrated = core::migrate_folio(m, src, ZoneType::Normal); }}});
   Pfn got;
   {
@@ -245,7 +187,7 @@ TEST(FilemapGetFolio, SpeculativeGetterFreesAReusedFolio) {
   ASSERT_EQ(core::filemap_add_folio(m, m.file(), src, 2), 0);
   Pfn q = kNoPfn;
   uint32_t src_gen = m.frame(src).generation.peek();
-  Script hook({
+  SyncScript hook({
       {SyncOp::Load, &m.frame(src).refcount, 1,
        [&] {
          EXPECT_EQ(core::migrate_folio(m, src, ZoneType::Normal), 0);
@@ -354,7 +296,7 @@ TEST(Rcu, SynchronizeWaitsForAReaderThatEnteredBefore) {
   EXPECT_EQ(gp, 1u);
   EXPECT_EQ(rcu.completed(), 0u);
   bool left = false;
-  Script hook({{SyncOp::Spin, nullptr, 5, [&] {
+  SyncScript hook({{SyncOp::Spin, nullptr, 5, [&] {
                   EXPECT_EQ(rcu.completed(), 0u) << "completed while the reader was inside";
                   rcu.rcu_read_unlock(r);
                   left = true;
@@ -376,7 +318,7 @@ TEST(Rcu, SynchronizeDoesNotWaitForAReaderThatEnteredAfter) {
   core::Rcu& rcu = m.rcu();
   const uint64_t gp = rcu.start_grace_period();
   const uint32_t r = rcu.rcu_read_lock();
-  Script hook({});
+  SyncScript hook;  // counts the spins
   {
     core::ScopedSyncHook g(&hook);
     rcu.synchronize_rcu(gp);
@@ -397,7 +339,7 @@ TEST(Rcu, OnlyEarlierReadersHoldTheGracePeriod) {
   const uint64_t gp1 = rcu.start_grace_period();
   const uint32_t r2 = rcu.rcu_read_lock();
   EXPECT_NE(r1, r2);
-  Script first({{SyncOp::Spin, nullptr, 3, [&] { rcu.rcu_read_unlock(r1); }}});
+  SyncScript first({{SyncOp::Spin, nullptr, 3, [&] { rcu.rcu_read_unlock(r1); }}});
   {
     core::ScopedSyncHook g(&first);
     rcu.synchronize_rcu(gp1);
@@ -407,7 +349,7 @@ TEST(Rcu, OnlyEarlierReadersHoldTheGracePeriod) {
 
   const uint64_t gp2 = rcu.start_grace_period();
   EXPECT_EQ(gp2, gp1 + 1);
-  Script second({{SyncOp::Spin, nullptr, 2, [&] { rcu.rcu_read_unlock(r2); }}});
+  SyncScript second({{SyncOp::Spin, nullptr, 2, [&] { rcu.rcu_read_unlock(r2); }}});
   {
     core::ScopedSyncHook g(&second);
     rcu.synchronize_rcu(gp2);
@@ -427,7 +369,7 @@ TEST(Rcu, WaitingForAReaderHitsItsProbe) {
   core::Rcu& rcu = m.rcu();
   const uint32_t r = rcu.rcu_read_lock();
   const uint64_t gp = rcu.start_grace_period();
-  Script hook({{SyncOp::Spin, nullptr, 1, [&] { rcu.rcu_read_unlock(r); }}});
+  SyncScript hook({{SyncOp::Spin, nullptr, 1, [&] { rcu.rcu_read_unlock(r); }}});
   {
     core::ScopedSyncHook g(&hook);
     rcu.synchronize_rcu(gp);
@@ -454,7 +396,7 @@ TEST(Rcu, TruncateWaitsForALookupOnAnotherThread) {
   std::atomic<int32_t> refcount_seen_by_lookup{-1};
   Pfn got = 0;
   std::thread lookup([&] {
-    Script pause({{SyncOp::Load, &m.frame(p).refcount, 1, [&] {
+    SyncScript pause({{SyncOp::Load, &m.frame(p).refcount, 1, [&] {
                      refcount_seen_by_lookup = m.frame(p).refcount.peek();
                      lookup_paused = true;
                      while (!resume) std::this_thread::yield();
@@ -464,7 +406,7 @@ TEST(Rcu, TruncateWaitsForALookupOnAnotherThread) {
   });
   while (!lookup_paused) std::this_thread::yield();
 
-  Script resumer({{SyncOp::Spin, nullptr, 1, [&] { resume = true; }}});
+  SyncScript resumer({{SyncOp::Spin, nullptr, 1, [&] { resume = true; }}});
   int err;
   {
     core::ScopedSyncHook g(&resumer);

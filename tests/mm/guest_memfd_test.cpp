@@ -14,7 +14,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,21 +28,15 @@
 #include "core/page_ref.hpp"
 #include "harness/bounded.hpp"
 #include "harness/engine.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/harness_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
 using core::GmemPinPolicy;
 using core::GmemState;
-using core::HolderLedger;
 using core::kGmemScrubbed;
-using core::kNoPfn;
-using core::Model;
 using core::OwnerId;
-using core::Pfn;
-using core::Probe;
-using core::ViolationKind;
-using core::ZoneType;
 using namespace refhammer_test;
 namespace foll = core::foll;
 
@@ -69,17 +62,7 @@ int32_t cache_refs(Model& m, uint32_t i) { return 1 << m.frame(head_of(m, i)).or
 // What one pin adds to the folio backing page i.
 int32_t pin_refs(Model& m, uint32_t i) { return m.frame(head_of(m, i)).order.peek() > 0 ? 1 : kBias; }
 
-int32_t mapcount(Model& m, Pfn p) { return m.frame(p).mapcount.peek(); }
-int32_t pincount(Model& m, Pfn p) { return m.frame(p).pincount.peek(); }
-uint64_t pte(Model& m, uint32_t mm, uint32_t slot) { return m.mm(mm).pte(slot).peek(); }
 GmemState state(Model& m, uint32_t i) { return m.gmem().state_quiescent(i); }
-
-HolderLedger empty_ledger(Model& m) { return HolderLedger(m.frames().size()); }
-HolderLedger pins_ledger(Model& m, std::initializer_list<std::pair<Pfn, int64_t>> pins) {
-  HolderLedger l(m.frames().size());
-  for (const auto& [p, n] : pins) l.add_pin(p, n);
-  return l;
-}
 
 // --- populate -------------------------------------------------------------------
 
@@ -119,7 +102,7 @@ TEST(GmemPopulate, BacksAHugeUnitAllShared) {
     EXPECT_EQ(m.gmem().populate(7), -EEXIST);
     EXPECT_EQ(m.gmem().populate(16), -EINVAL);
     EXPECT_EQ(m.buddy().nr_free_pages(ZoneType::Normal), kZoneFrames - 4);
-    EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
     EXPECT_TRUE(no_violations(m));
   }
 }
@@ -153,7 +136,7 @@ TEST(GmemFault, MapsSharedPages) {
     EXPECT_EQ(m.gmem().fault_map(m.mm(0), 16, 0), -EINVAL);  // map_page: bad slot
     EXPECT_EQ(refcount(m, h1), cache_refs(m, 1) + 2);
     EXPECT_EQ(refcount(m, head_of(m, 3)), split(pol) ? 1 : 6);
-    EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
     EXPECT_TRUE(no_violations(m));
   }
 }
@@ -178,7 +161,7 @@ TEST(GmemFault, PrivatePagesAreRefused) {
     EXPECT_EQ(pte(m, 0, 0), 0u);
     EXPECT_EQ(refcount(m, head_of(m, 2)), before);
     EXPECT_EQ(mapcount(m, head_of(m, 2)), 0);
-    EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
     EXPECT_TRUE(no_violations(m));
   }
 }
@@ -214,7 +197,7 @@ TEST(GmemConvert, SharedToPrivateUnmapsAndScrubs) {
     EXPECT_EQ(m.probes().count(Probe::GmemConvertWaited), 0u);
     EXPECT_EQ(m.probes().count(Probe::GmemConvertBusy), 0u);
     EXPECT_EQ(head_of(m, 1), split(pol) ? page_of(m, 1) : page_of(m, 0)) << "the backing did not move";
-    EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
     EXPECT_TRUE(no_violations(m));
   }
 }
@@ -242,7 +225,7 @@ TEST(GmemConvert, MappingOfAnotherPageOfTheUnit) {
     EXPECT_EQ(pte(m, 0, 1), 0u);
     EXPECT_EQ(pte(m, 0, 2), core::pte::mk(page_of(m, 2)));
     EXPECT_EQ(state(m, 2), GmemState::Shared);
-    EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
     EXPECT_TRUE(no_violations(m));
   }
 }
@@ -276,7 +259,7 @@ TEST(GmemConvert, BusyWhileAShortTermPinIsHeld) {
       EXPECT_EQ(m.frame(page_of(m, 3)).payload.peek(), 33u);
       EXPECT_EQ(refcount(m, h), cache_refs(m, 3) + pin_refs(m, 3));
       EXPECT_EQ(pincount(m, h), split(pol) ? 0 : 1);
-      EXPECT_TRUE(audit_clean(m, pins_ledger(m, {{h, 1}})));
+      EXPECT_TRUE(audit_clean(m, ledger_of(m, {}, {{h, 1}})));
 
       core::unpin_user_page(m, r.page);
       EXPECT_EQ(m.gmem().convert(3, 1, true), 0);
@@ -284,7 +267,7 @@ TEST(GmemConvert, BusyWhileAShortTermPinIsHeld) {
       EXPECT_EQ(m.frame(page_of(m, 3)).payload.peek(), kGmemScrubbed);
       EXPECT_EQ(refcount(m, h), cache_refs(m, 3));
       EXPECT_EQ(m.probes().count(Probe::GmemConvertBusy), 1u);
-      EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+      EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
       EXPECT_TRUE(no_violations(m));
     }
   }
@@ -314,7 +297,7 @@ TEST(GmemConvert, PrivateToShared) {
     uint64_t v = 0;
     EXPECT_EQ(core::mm_read(m, m.mm(1), 4, v), 0);
     EXPECT_EQ(v, kGmemScrubbed);
-    EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
     EXPECT_TRUE(no_violations(m));
   }
 }
@@ -326,7 +309,7 @@ TEST(GmemConvert, BadRanges) {
   EXPECT_EQ(m.gmem().convert(0, 0, true), -EINVAL);
   EXPECT_EQ(m.gmem().convert(14, 3, false), -EINVAL);
   for (uint32_t i = 0; i < 4; ++i) EXPECT_EQ(state(m, i), GmemState::Shared);
-  EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
   EXPECT_TRUE(no_violations(m));
 }
 
@@ -349,14 +332,14 @@ TEST(GmemPolicyRefuseLongterm, LongtermPinIsRefused) {
   EXPECT_EQ(refcount(m, h), 5);
   EXPECT_EQ(pincount(m, h), 0);
   EXPECT_EQ(m.probes().count(Probe::LongtermMigrated) + m.probes().count(Probe::MigrateSucceeded), 0u);
-  EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
 
   const core::GupResult r = core::get_user_page(m, m.mm(0), 0, foll::pin);
   ASSERT_EQ(r.err, 0);
   EXPECT_EQ(refcount(m, h), 6);
   EXPECT_EQ(pincount(m, h), 1);
   core::unpin_user_page(m, r.page);
-  EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
   EXPECT_TRUE(no_violations(m));
 }
 
@@ -380,13 +363,13 @@ TEST(GmemPolicyRefuseLongterm, PinOnPage0BlocksConversionOfPage1) {
   EXPECT_EQ(pte(m, 0, 0), core::pte::mk(page_of(m, 0))) << "page 0 was not in the range";
   EXPECT_EQ(m.gmem().convert(4, 1, true), 0);
   EXPECT_EQ(state(m, 4), GmemState::Private);
-  EXPECT_TRUE(audit_clean(m, pins_ledger(m, {{h, 1}})));
+  EXPECT_TRUE(audit_clean(m, ledger_of(m, {}, {{h, 1}})));
 
   core::unpin_user_page(m, r.page);
   EXPECT_TRUE(core::unmap_slot(m, m.mm(0), 0));
   EXPECT_EQ(m.gmem().convert(1, 1, true), 0);
   EXPECT_EQ(state(m, 1), GmemState::Private);
-  EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
   EXPECT_TRUE(no_violations(m));
 }
 
@@ -419,12 +402,12 @@ TEST(GmemPolicySplitSmallFolios, LongtermPinBlocksOnlyItsPage) {
     EXPECT_EQ(state(m, 1), GmemState::Private);
     EXPECT_EQ(m.gmem().convert(0, 2, true), -EAGAIN) << "a range with the pinned page is busy";
     EXPECT_EQ(m.probes().count(Probe::GmemConvertBusy), 2u);
-    EXPECT_TRUE(audit_clean(m, pins_ledger(m, {{p0, 1}})));
+    EXPECT_TRUE(audit_clean(m, ledger_of(m, {}, {{p0, 1}})));
 
     core::unpin_user_page(m, r.page);
     EXPECT_EQ(m.gmem().convert(0, 1, true), 0);
     EXPECT_EQ(state(m, 0), GmemState::Private);
-    EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
     EXPECT_TRUE(no_violations(m));
   }
 }
@@ -462,11 +445,11 @@ TEST(GmemPunchHole, FreesEverythingThroughTheOwnerHook) {
     EXPECT_EQ(m.buddy().nr_free_pages(ZoneType::Normal), kZoneFrames - 4);
     EXPECT_EQ(m.gmem().punch_hole(2), -ENOENT);
     EXPECT_EQ(m.gmem().punch_hole(16), -EINVAL);
-    EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
 
     EXPECT_EQ(m.gmem().punch_hole(15), 0);
     EXPECT_TRUE(fully_merged(m));
-    EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
     EXPECT_TRUE(no_violations(m));
   }
 }
@@ -493,13 +476,13 @@ TEST(GmemPunchHole, PinnedFolioIsFreedByTheUnpin) {
     EXPECT_EQ(state(m, 5), GmemState::Absent);
     EXPECT_EQ(m.frame(r.page).payload.peek(), 55u) << "the pinned page is still the DMA target";
     EXPECT_EQ(m.probes().count(Probe::PutLastByOwnerHook), split(pol) ? 3u : 0u);
-    EXPECT_TRUE(audit_clean(m, pins_ledger(m, {{h, 1}})));
+    EXPECT_TRUE(audit_clean(m, ledger_of(m, {}, {{h, 1}})));
 
     core::unpin_user_page(m, r.page);
     EXPECT_EQ(m.probes().count(Probe::PutLastByOwnerHook), split(pol) ? 4u : 1u);
     EXPECT_EQ(m.frame(r.page).payload.peek(), kGmemScrubbed);
     EXPECT_TRUE(fully_merged(m));
-    EXPECT_TRUE(audit_clean(m, empty_ledger(m)));
+    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
     EXPECT_TRUE(no_violations(m));
   }
 }
@@ -539,7 +522,7 @@ TEST(GmemHostAccess, AuditReportsAPrivatePageStillMapped) {
   core::folio_get(m, p);
   m.frame(p).mapcount.init(1);
   m.mm(0).pte(4).init(core::pte::mk(p));
-  const core::AuditReport r = core::audit(m, empty_ledger(m), false);
+  const core::AuditReport r = core::audit(m, ledger_of(m, {}), false);
   EXPECT_TRUE(only_violation(r.violations, ViolationKind::Security, p, "audit:guest_memfd", "mapped"));
 }
 
@@ -547,43 +530,19 @@ TEST(GmemHostAccess, AuditReportsAPrivatePageStillMapped) {
 
 // The model of the minimized trace: one huge unit, one mm of two slots, short
 // conversion spins, so that bound 2 is exhausted in well under a second.
-core::ModelConfig race_config(GmemPinPolicy p) {
-  core::ModelConfig c;
-  c.normal_frames = 16;
-  c.movable_frames = 16;
-  c.device_frames = 0;
-  c.block_frames = 16;
-  c.max_page_order = 3;
-  c.nr_mms = 1;
-  c.mm_slots = 2;
-  c.file_pages = 4;
-  c.gmem_pages = 4;
-  c.gmem_huge_order = 2;
-  c.gmem_convert_spins = 8;
-  c.rcu_readers = 2;
-  c.migrate_passes = 2;
-  c.hugetlb_order = 2;
-  c.hugetlb_dissolve_retries = 8;
-  c.pgmap_teardown_spins = 8;
-  c.offline_passes = 2;
+core::ModelConfig gmem_race_config(GmemPinPolicy p) {
+  core::ModelConfig c = model_of(
+      "normal=16 movable=16 device=0 block=16 max_order=3 mms=1 mm_slots=2 file_pages=4 gmem_pages=4 "
+      "gmem_huge_order=2 gmem_convert_spins=8 rcu_readers=2 migrate_passes=2 hugetlb_order=2 "
+      "hugetlb_dissolve_retries=8 pgmap_teardown_spins=8 offline_passes=2");
   c.design.gmem_pin_policy = p;
   return c;
 }
 
 refhammer::harness::Program race_program(const core::ModelConfig& cfg, const char* host_op) {
-  refhammer::harness::Program prog;
-  prog.actors.resize(2);
-  for (const auto& [a, line] : std::initializer_list<std::pair<int, std::string>>{
-           {0, "gmem_populate index=0"},
-           {0, "gmem_map index=0 mm=0 pte=0"},
-           {0, "gmem_punch index=0"},
-           {0, "gmem_convert index=0 count=1 private=1"},
-           {1, std::string(host_op) + " mm=0 pte=0"}}) {
-    refhammer::harness::Op op;
-    EXPECT_EQ(refhammer::harness::parse_op(line, cfg, op), "") << line;
-    prog.actors[a].push_back(op);
-  }
-  return prog;
+  return program_of(cfg, {{"gmem_populate index=0", "gmem_map index=0 mm=0 pte=0", "gmem_punch index=0",
+                           "gmem_convert index=0 count=1 private=1"},
+                          {std::string(host_op) + " mm=0 pte=0"}});
 }
 
 // Minimized from stress --profile gmem --seed 21 (security/get_user_page/get_user):
@@ -605,14 +564,12 @@ TEST(GmemHostAccess, GupRacingPunchHoleAndConversionOfTheHoleIsClean) {
   for (GmemPinPolicy pol : kPolicies)
     for (const char* host_op : {"get_user", "pin", "gup_fast"}) {
       const std::string what = std::string(core::design_value_name(pol)) + " " + host_op;
-      const core::ModelConfig cfg = race_config(pol);
+      const core::ModelConfig cfg = gmem_race_config(pol);
       refhammer::harness::BoundedOptions bo;
       bo.bound = 2;
       bo.run.audit_every = 0;  // teardown audit only: quiescent audits would serialise the ops
       const refhammer::harness::BoundedResult b = refhammer::harness::explore_bounded(cfg, race_program(cfg, host_op), bo);
-      EXPECT_TRUE(b.exhausted) << what << ": " << b.runs << " schedules";
-      EXPECT_GT(b.runs, 100u) << what;
-      EXPECT_EQ(b.failing, 0u) << what << ": " << b.first_failure.report.signature;
+      expect_exhausted_and_clean(b, 100, what);
     }
 }
 

@@ -11,8 +11,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <functional>
-#include <stdexcept>
 #include <vector>
 
 #include "core/audit.hpp"
@@ -23,101 +21,19 @@
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
 #include "core/sync.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
 using core::GupResult;
-using core::HolderLedger;
-using core::kNoPfn;
-using core::Model;
-using core::Pfn;
-using core::Probe;
-using core::SyncOp;
-using core::ZoneType;
 using namespace refhammer_test;
 namespace foll = core::foll;
 
 constexpr int32_t kBias = core::GUP_PIN_COUNTING_BIAS;
 
-Pfn must(Pfn p) {
-  if (p == kNoPfn) throw std::runtime_error("allocation failed in test setup");
-  return p;
-}
-Pfn alloc(Model& m, unsigned order = 0, ZoneType z = ZoneType::Normal) { return must(core::alloc_pages(m, z, order)); }
-int32_t mapcount(Model& m, Pfn p) { return m.frame(p).mapcount.peek(); }
-int32_t pincount(Model& m, Pfn p) { return m.frame(p).pincount.peek(); }
-
 GupResult gup(Model& m, bool fast, uint32_t mm, uint32_t slot, unsigned flags) {
   return fast ? core::get_user_page_fast(m, m.mm(mm), slot, flags) : core::get_user_page(m, m.mm(mm), slot, flags);
 }
-
-// The ledger of a scene: `refs` plain references and `pins` pins on head.
-HolderLedger ledger_of(Model& m, Pfn head, int64_t refs, int64_t pins = 0) {
-  HolderLedger l(m.frames().size());
-  if (head != kNoPfn) {
-    l.add_ref(head, refs);
-    l.add_pin(head, pins);
-  }
-  return l;
-}
-
-// Runs `action` once, at the n-th sync point matching op and addr (nullptr:
-// any), before that access. Counts every sync point it sees.
-class AtSyncPoint final : public core::SyncHook {
- public:
-  AtSyncPoint(SyncOp op, const void* addr, int nth, std::function<void()> action)
-      : op_(op), addr_(addr), nth_(nth), action_(std::move(action)) {}
-  void on_sync(SyncOp op, const void* addr) override {
-    countdown = 1;
-    if (fired_) return;
-    ++seen_all;
-    if (op != op_ || (addr_ != nullptr && addr != addr_) || ++seen_ < nth_) return;
-    fired_ = true;
-    countdown = kIdle;
-    action_();
-    countdown = 1;
-  }
-  bool fired() const { return fired_; }
-  uint64_t seen_all = 0;
-
- private:
-  static constexpr uint64_t kIdle = uint64_t{1} << 62;
-  SyncOp op_;
-  const void* addr_;
-  int nth_;
-  int seen_ = 0;
-  bool fired_ = false;
-  std::function<void()> action_;
-};
-
-// Runs `action` at the k-th sync point of any kind (k >= 1); counts them.
-class AtKth final : public core::SyncHook {
- public:
-  AtKth(uint64_t k, std::function<void()> action) : action_(std::move(action)) { countdown = k; }
-  void on_sync(SyncOp, const void*) override {
-    if (!fired_ && action_) {
-      fired_ = true;
-      countdown = uint64_t{1} << 62;
-      action_();
-    }
-    countdown = uint64_t{1} << 62;
-  }
-  bool fired() const { return fired_; }
-
- private:
-  bool fired_ = false;
-  std::function<void()> action_;
-};
-
-class Counter final : public core::SyncHook {
- public:
-  void on_sync(SyncOp, const void*) override {
-    countdown = 1;
-    ++n;
-  }
-  uint64_t n = 0;
-};
 
 // A folio of `order` in `zone`, page `off` of it mapped at mm0 slot 3; the
 // test keeps its allocation reference.
@@ -259,7 +175,7 @@ TEST(GupFast, BacksOutWhenThePteChangesAfterTheGrab) {
     Scene s(c.order);
     const Pfn other = alloc(s.m);
     int32_t rc_at_recheck = 0, pc_at_recheck = 0;
-    AtSyncPoint hook(SyncOp::Load, &s.m.mm(0).pte(3), 2, [&] {
+    SyncScript hook(SyncOp::Load, &s.m.mm(0).pte(3), 2, [&] {
       rc_at_recheck = refcount(s.m, s.h);
       pc_at_recheck = pincount(s.m, s.h);
       EXPECT_TRUE(core::unmap_slot(s.m, s.m.mm(0), 3));
@@ -301,10 +217,10 @@ TEST(GupFast, ZapAtEverySyncPointIsConsistent) {
       uint64_t n = 0;
       {
         Scene s(order);
-        Counter count;
+        SyncScript count;
         core::ScopedSyncHook g(&count);
         ASSERT_EQ(core::get_user_page_fast(s.m, s.m.mm(0), 3, foll::pin).err, 0);
-        n = count.n;
+        n = count.seen;
       }
       ASSERT_GE(n, 8u);
       uint32_t pinned = 0, backed_out = 0, not_present = 0, saw_zero = 0;
@@ -313,7 +229,7 @@ TEST(GupFast, ZapAtEverySyncPointIsConsistent) {
                                         << k << " of " << n);
         Scene s(order);
         if (!keep_own_ref) core::folio_put(s.m, s.h);
-        AtKth hook(k, [&] { EXPECT_TRUE(core::unmap_slot(s.m, s.m.mm(0), 3)); });
+        SyncScript hook(kAnyOp, nullptr, k, [&] { EXPECT_TRUE(core::unmap_slot(s.m, s.m.mm(0), 3)); });
         GupResult r;
         {
           core::ScopedSyncHook g(&hook);
@@ -362,7 +278,7 @@ TEST(GupFast, BacksOutWhenThePageLeftTheFolio) {
   Scene s(1, 1);
   core::folio_put(s.m, s.h);
   Pfn q = kNoPfn;
-  AtSyncPoint hook(SyncOp::Load, &s.m.frame(s.h).refcount, 1, [&] {
+  SyncScript hook(SyncOp::Load, &s.m.frame(s.h).refcount, 1, [&] {
     EXPECT_TRUE(core::unmap_slot(s.m, s.m.mm(0), 3));
     q = core::alloc_pages(s.m, ZoneType::Normal, 0);
   });
@@ -498,7 +414,7 @@ TEST(GupLongterm, FreedUnderUsIsNotCountedAsMigrated) {
   int32_t rc_at_zap = 0;
   // migrate_folio's first access is the load of src's owner; the one before
   // it is gmem_may_longterm_pin()'s in the pinning pass.
-  AtSyncPoint hook(SyncOp::Load, &s.m.frame(s.h).owner, 2, [&] {
+  SyncScript hook(SyncOp::Load, &s.m.frame(s.h).owner, 2, [&] {
     rc_at_zap = refcount(s.m, s.h);
     EXPECT_TRUE(core::unmap_slot(s.m, s.m.mm(0), 3));
   });

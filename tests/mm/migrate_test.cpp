@@ -13,8 +13,6 @@
 
 #include <cstdint>
 #include <atomic>
-#include <functional>
-#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -28,72 +26,15 @@
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
 #include "core/sync.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using core::HolderLedger;
-using core::kNoPfn;
-using core::Model;
-using core::Pfn;
-using core::Probe;
-using core::SyncOp;
-using core::ZoneType;
 using namespace refhammer_test;
 
 constexpr int32_t kBias = core::GUP_PIN_COUNTING_BIAS;
 
-Pfn must(Pfn p) {
-  if (p == kNoPfn) throw std::runtime_error("allocation failed in test setup");
-  return p;
-}
-Pfn alloc(Model& m, unsigned order = 0, ZoneType z = ZoneType::Movable) { return must(core::alloc_pages(m, z, order)); }
-int32_t mapcount(Model& m, Pfn p) { return m.frame(p).mapcount.peek(); }
-int32_t pincount(Model& m, Pfn p) { return m.frame(p).pincount.peek(); }
-uint64_t pte(Model& m, uint32_t mm, uint32_t slot) { return m.mm(mm).pte(slot).peek(); }
 Pfn mapped_page(Model& m, uint32_t mm, uint32_t slot) { return core::pte::pfn(pte(m, mm, slot)); }
-uint32_t nr_free(Model& m, ZoneType z) { return m.buddy().nr_free_pages(z); }
-
-HolderLedger ledger_of(Model& m, std::initializer_list<std::pair<Pfn, int64_t>> refs,
-                       std::initializer_list<std::pair<Pfn, int64_t>> pins = {}) {
-  HolderLedger l(m.frames().size());
-  for (const auto& [p, n] : refs) l.add_ref(p, n);
-  for (const auto& [p, n] : pins) l.add_pin(p, n);
-  return l;
-}
-
-// A script of actions, each run once at the nth matching sync point after
-// the previous one ran (addr nullptr: any address).
-class Script final : public core::SyncHook {
- public:
-  struct Step {
-    SyncOp op;
-    const void* addr;
-    int nth;
-    std::function<void()> action;
-  };
-  explicit Script(std::vector<Step> steps) : steps_(std::move(steps)) {}
-  void on_sync(SyncOp op, const void* addr) override {
-    countdown = 1;
-    if (busy_ || next_ == steps_.size()) return;
-    Step& s = steps_[next_];
-    if (op != s.op || (s.addr != nullptr && addr != s.addr) || ++seen_ < s.nth) return;
-    seen_ = 0;
-    ++next_;
-    busy_ = true;
-    countdown = uint64_t{1} << 62;
-    s.action();
-    busy_ = false;
-    countdown = 1;
-  }
-  size_t done() const { return next_; }
-
- private:
-  std::vector<Step> steps_;
-  size_t next_ = 0;
-  int seen_ = 0;
-  bool busy_ = false;
-};
 
 // --- successful migration -----------------------------------------------------
 
@@ -103,7 +44,7 @@ class Script final : public core::SyncHook {
 //   dst: 1 --copy, remap--> 2 mc1 --unlock, put dst--> 1 ; put src--> 0 => buddy
 TEST(MigrateFolio, AnonSmallFolioWithOneMapping) {
   Model m(small_config());
-  const Pfn src = alloc(m);
+  const Pfn src = alloc(m, 0, ZoneType::Movable);
   ASSERT_EQ(core::map_page(m, m.mm(0), 2, src), 0);
   ASSERT_EQ(core::mm_write(m, m.mm(0), 2, 0x1234), 0);
   ASSERT_EQ(core::folio_expected_refs(m, src), 1);
@@ -137,7 +78,7 @@ TEST(MigrateFolio, AnonSmallFolioWithOneMapping) {
 //   dst: 1 --remap 4--> 5 mc4 --put--> 4 ; src --put--> 0 => buddy
 TEST(MigrateFolio, LargeFolioWithMappingsOfSeveralPages) {
   Model m(small_config());
-  const Pfn src = alloc(m, 2);
+  const Pfn src = alloc(m, 2, ZoneType::Movable);
   const struct {
     uint32_t mm, slot, off;
   } maps[] = {{0, 0, 0}, {0, 9, 2}, {0, 15, 3}, {1, 4, 3}};
@@ -170,7 +111,7 @@ TEST(MigrateFolio, LargeFolioWithMappingsOfSeveralPages) {
 //   dst: 1 --+2--> 3 --remap--> 4 mc1 --put--> 3 ; src --put--> 0 => buddy
 TEST(MigrateFolio, PageCacheFolioMovesItsEntries) {
   Model m(small_config());
-  const Pfn src = alloc(m, 1);
+  const Pfn src = alloc(m, 1, ZoneType::Movable);
   ASSERT_EQ(core::filemap_add_folio(m, m.file(), src, 6), 0);
   ASSERT_EQ(core::map_page(m, m.mm(1), 1, src + 1), 0);
   m.frame(src).payload.store(61, std::memory_order_relaxed);
@@ -204,8 +145,8 @@ TEST(MigrateFolio, PageCacheFolioMovesItsEntries) {
 
 TEST(MigrateFolio, ExpectedRefs) {
   Model m(small_config());
-  const Pfn anon = alloc(m, 3);
-  const Pfn cached = alloc(m, 2);
+  const Pfn anon = alloc(m, 3, ZoneType::Movable);
+  const Pfn cached = alloc(m, 2, ZoneType::Movable);
   ASSERT_EQ(core::filemap_add_folio(m, m.file(), cached, 12), 0);
   EXPECT_EQ(core::folio_expected_refs(m, anon), 1);
   EXPECT_EQ(core::folio_expected_refs(m, cached), 1 + 4);
@@ -245,7 +186,7 @@ TEST(MigrateFolio, RefusedByAnExtraReferenceOrAPin) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     Model m(small_config());
-    const Pfn src = alloc(m, c.order);
+    const Pfn src = alloc(m, c.order, ZoneType::Movable);
     const uint32_t nr = 1u << c.order;
     if (c.cached) { ASSERT_EQ(core::filemap_add_folio(m, m.file(), src, 8), 0); }
     ASSERT_EQ(core::map_page(m, m.mm(0), 5, src + nr - 1), 0);
@@ -301,7 +242,7 @@ TEST(MigrateFolio, RefusedByAnExtraReferenceOrAPin) {
 //   src: 3 (iso + extra + map), locked --migrate--> 2, still locked (by us)
 TEST(MigrateFolio, RefusedWhenTheFolioIsLocked) {
   Model m(small_config());
-  const Pfn src = alloc(m);
+  const Pfn src = alloc(m, 0, ZoneType::Movable);
   ASSERT_EQ(core::map_page(m, m.mm(0), 0, src), 0);
   core::folio_get(m, src);
   core::folio_lock(m, src);
@@ -324,7 +265,7 @@ TEST(MigrateFolio, RefusedWhenTheFolioIsLocked) {
 //   1 --map--> 2 --unmap--> 1 (iso only) --migrate: count == 1--> 0 => buddy
 TEST(MigrateFolio, FreedUnderUs) {
   Model m(small_config());
-  const Pfn src = alloc(m, 1);
+  const Pfn src = alloc(m, 1, ZoneType::Movable);
   ASSERT_EQ(core::map_page(m, m.mm(0), 0, src), 0);
   ASSERT_TRUE(core::unmap_slot(m, m.mm(0), 0));
   EXPECT_EQ(core::migrate_folio(m, src, ZoneType::Normal), 0);
@@ -362,11 +303,11 @@ TEST(MigrateFolio, GuestMemfdFolioIsBusy) {
 // map_page, and rmap_walk still sees it. Checked at the freeze.
 TEST(MigrateFolio, MigrationEntriesWhileMigrating) {
   Model m(small_config());
-  const Pfn src = alloc(m);
+  const Pfn src = alloc(m, 0, ZoneType::Movable);
   const Pfn other = alloc(m, 0, ZoneType::Normal);
   ASSERT_EQ(core::map_page(m, m.mm(0), 3, src), 0);
   bool checked = false;
-  Script hook({{SyncOp::Cas, &m.frame(src).refcount, 1, [&] {
+  SyncScript hook({{SyncOp::Cas, &m.frame(src).refcount, 1, [&] {
                   EXPECT_EQ(pte(m, 0, 3), core::pte::mk_migration(src));
                   EXPECT_TRUE(core::pte::is_migration(pte(m, 0, 3)));
                   EXPECT_EQ(core::get_user_page(m, m.mm(0), 3, core::foll::pin).err, -EAGAIN);
@@ -410,10 +351,10 @@ TEST(MigrateFolio, MigrationEntriesWhileMigrating) {
 //   src: 2 --unmap--> 1 --[walker: 2]--> freeze(1) fails --remap--> 3 --put iso--> 2
 TEST(MigrateFolio, AGrabBeforeTheFreezeMakesItFail) {
   Model m(small_config());
-  const Pfn src = alloc(m);
+  const Pfn src = alloc(m, 0, ZoneType::Movable);
   ASSERT_EQ(core::map_page(m, m.mm(0), 3, src), 0);
   Pfn walked = kNoPfn;
-  Script hook({{SyncOp::Cas, &m.frame(src).refcount, 1, [&] { walked = core::pfn_walk_get(m, src); }}});
+  SyncScript hook({{SyncOp::Cas, &m.frame(src).refcount, 1, [&] { walked = core::pfn_walk_get(m, src); }}});
   int err;
   {
     core::ScopedSyncHook g(&hook);
@@ -434,11 +375,11 @@ TEST(MigrateFolio, AGrabBeforeTheFreezeMakesItFail) {
 //   src: 2 --unmap--> 1 --freeze--> 0 --[walker: try_get sees 0]--> unfreeze 1 ...
 TEST(MigrateFolio, AGrabDuringTheFreezeSeesZero) {
   Model m(small_config());
-  const Pfn src = alloc(m);
+  const Pfn src = alloc(m, 0, ZoneType::Movable);
   ASSERT_EQ(core::map_page(m, m.mm(0), 3, src), 0);
   Pfn walked = 1;
   int32_t frozen_at = -1;
-  Script hook({{SyncOp::Store, &m.frame(src).refcount, 1, [&] {
+  SyncScript hook({{SyncOp::Store, &m.frame(src).refcount, 1, [&] {
                   frozen_at = refcount(m, src);
                   walked = core::pfn_walk_get(m, src);
                 }}});
@@ -475,27 +416,20 @@ TEST(MigrateFolio, AGrabDuringTheFreezeSeesZero) {
 //   --remap dst: 2 mc1 --put dst--> 1: mapped, in no cache
 TEST(MigrateFolio, TruncateDuringMigrationLeavesNoMapping) {
   Model m(small_config());
-  const Pfn src = alloc(m);
+  const Pfn src = alloc(m, 0, ZoneType::Movable);
   ASSERT_EQ(core::filemap_add_folio(m, m.file(), src, 3), 0);
   ASSERT_EQ(core::map_page(m, m.mm(0), 1, src), 0);
   std::atomic<bool> go{false}, truncate_done{false}, truncate_spinning{false};
   std::atomic<int> truncate_err{1};
   std::thread truncator([&] {
     while (!go) std::this_thread::yield();
-    struct SpinFlag final : core::SyncHook {
-      std::atomic<bool>* flag;
-      void on_sync(SyncOp op, const void*) override {
-        countdown = 1;
-        if (op == SyncOp::Spin) *flag = true;
-      }
-    } hook;
-    hook.flag = &truncate_spinning;
+    SyncScript hook(SyncOp::Spin, nullptr, 1, [&] { truncate_spinning = true; });
     core::ScopedSyncHook g(&hook);
     truncate_err = core::truncate_folio(m, m.file(), 3);
     truncate_done = true;
   });
   Pfn dst_in_window = kNoPfn;
-  Script pause({{SyncOp::Load, &m.frame(src).payload, 1, [&] {
+  SyncScript pause({{SyncOp::Load, &m.frame(src).payload, 1, [&] {
                    dst_in_window = m.file().entry(3).peek();
                    go = true;
                    while (!truncate_done && !truncate_spinning) std::this_thread::yield();
@@ -566,7 +500,7 @@ TEST(PfnWalkGet, BacksOutWhenThePageLeftTheFolio) {
   Model m(small_config());
   const Pfn h = alloc(m, 1, ZoneType::Normal);
   Pfn q = kNoPfn;
-  Script hook({{SyncOp::Load, &m.frame(h).refcount, 1, [&] {
+  SyncScript hook({{SyncOp::Load, &m.frame(h).refcount, 1, [&] {
                   core::folio_put(m, h);
                   q = core::alloc_pages(m, ZoneType::Normal, 0);
                 }}});

@@ -38,15 +38,13 @@
 #include "core/mm.hpp"
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/rc_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
 using core::GmemPinPolicy;
 using core::GmemState;
-using core::kNoPfn;
-using core::Pfn;
-using core::ZoneType;
 using namespace refhammer_test;
 namespace foll = core::foll;
 
@@ -135,6 +133,15 @@ struct State {
       if (f.gmem_owned) units.insert(f.unit);
     return static_cast<uint32_t>(units.size());
   }
+  // The next handle's folio, fresh from the allocator: its pages' payloads
+  // are their fresh values.
+  FolioM fresh_folio(ZoneType zone, unsigned order) const {
+    FolioM f;
+    f.order = order;
+    f.zone = zone;
+    for (uint32_t i = 0; i < f.nr(); ++i) f.payload.push_back(fresh_value(next_handle, i));
+    return f;
+  }
   GmemState page_state(const FolioM& f, uint32_t off) const {
     return f.gmem_index >= 0 ? gstate[f.gmem_index + off] : GmemState::Absent;
   }
@@ -161,6 +168,17 @@ struct Sut {
 
   explicit Sut(GmemPinPolicy pol) : m(prop_config(pol)) {}
 
+  // alloc_pages for handle `h`, in `zone` as asked, each page's payload set
+  // to its fresh value.
+  Pfn alloc_fresh(uint32_t h, ZoneType zone, unsigned order) {
+    const Pfn p = core::alloc_pages(m, zone, order);
+    RC_ASSERT(p != kNoPfn);
+    RC_ASSERT(m.frames().zone_of(p) == zone);
+    pfn[h] = p;
+    for (uint32_t i = 0; i < (1u << order); ++i)
+      m.frame(p + i).payload.store(fresh_value(h, i), std::memory_order_relaxed);
+    return p;
+  }
   Pfn page(const State& s, uint32_t h, uint32_t off) const {
     (void)s;
     return pfn.at(h) + off;
@@ -213,8 +231,7 @@ struct Sut {
       RC_ASSERT(m.gmem().cache().entry(i).peek() == (s.gmem[i] < 0 ? kNoPfn : pfn.at(uint32_t(s.gmem[i]))));
       RC_ASSERT(m.gmem().state_quiescent(i) == s.gstate[i]);
     }
-    const core::AuditReport r = core::audit(m, ledger, /*report=*/false);
-    if (!r.clean()) RC_FAIL(r.summary() + describe(r.violations));
+    const core::AuditReport r = rc_audit_clean(m, ledger);
     RC_ASSERT(r.free_frames + held_frames == 2 * kZone);
   }
 
@@ -232,16 +249,6 @@ struct Sut {
 };
 
 using Cmd = rc::state::Command<State, Sut>;
-
-// A handle for which ok(f) holds; discards the command when there is none.
-template <class Pred>
-uint32_t pick(const State& s, Pred ok) {
-  std::vector<uint32_t> hs;
-  for (const auto& [h, f] : s.folios)
-    if (ok(f)) hs.push_back(h);
-  RC_PRE(!hs.empty());
-  return *rc::gen::elementOf(hs);
-}
 
 // A PTE slot: mostly one that maps something.
 uint32_t pick_slot(const State& s) {
@@ -265,20 +272,12 @@ struct AllocAnon : Cmd {
   unsigned order = *rc::gen::element(0u, 0u, 1u, 2u);
   void checkPreconditions(const State& s) const override { RC_PRE(s.plain_folios() < kMaxFolios); }
   void apply(State& s) const override {
-    FolioM f;
-    f.order = order;
-    f.zone = zone;
+    FolioM f = s.fresh_folio(zone, order);
     f.held = 1;
-    for (uint32_t i = 0; i < f.nr(); ++i) f.payload.push_back(fresh_value(s.next_handle, i));
     s.folios[s.next_handle++] = f;
   }
   void run(const State& s, Sut& sut) const override {
-    const Pfn p = core::alloc_pages(sut.m, zone, order);
-    RC_ASSERT(p != kNoPfn);
-    RC_ASSERT(sut.m.frames().zone_of(p) == zone);
-    sut.pfn[s.next_handle] = p;
-    for (uint32_t i = 0; i < (1u << order); ++i)
-      sut.m.frame(p + i).payload.store(fresh_value(s.next_handle, i), std::memory_order_relaxed);
+    sut.alloc_fresh(s.next_handle, zone, order);
     sut.check(nextState(s));
   }
   void show(std::ostream& os) const override {
@@ -302,20 +301,12 @@ struct FaultAnon : Cmd {
     RC_PRE(s.plain_folios() < kMaxFolios && !s.ptes.count(k));
   }
   void apply(State& s) const override {
-    FolioM f;
-    f.order = order;
-    f.zone = zone;
-    for (uint32_t i = 0; i < f.nr(); ++i) f.payload.push_back(fresh_value(s.next_handle, i));
+    const FolioM f = s.fresh_folio(zone, order);
     s.ptes[k] = PageRef{s.next_handle, page()};
     s.folios[s.next_handle++] = f;
   }
   void run(const State& s, Sut& sut) const override {
-    const Pfn p = core::alloc_pages(sut.m, zone, order);
-    RC_ASSERT(p != kNoPfn);
-    RC_ASSERT(sut.m.frames().zone_of(p) == zone);
-    sut.pfn[s.next_handle] = p;
-    for (uint32_t i = 0; i < (1u << order); ++i)
-      sut.m.frame(p + i).payload.store(fresh_value(s.next_handle, i), std::memory_order_relaxed);
+    const Pfn p = sut.alloc_fresh(s.next_handle, zone, order);
     RC_ASSERT(core::map_page(sut.m, sut.m.mm(k / kSlots), k % kSlots, p + page()) == 0);
     core::folio_put(sut.m, p);
     sut.check(nextState(s));
@@ -329,7 +320,7 @@ struct FaultAnon : Cmd {
 // filemap_add_folio of a held folio at an index (mostly aligned).
 struct AddToFile : Cmd {
   uint32_t h, index;
-  explicit AddToFile(const State& s) : h(pick(s, [](const FolioM& f) { return f.held > 0 && !f.gmem_owned; })) {
+  explicit AddToFile(const State& s) : h(pick(s.folios, [](const FolioM& f) { return f.held > 0 && !f.gmem_owned; })) {
     const uint32_t nr = s.folios.at(h).nr();
     index = *rc::gen::inRange<uint32_t>(0, kFilePages + 1);
     if (*rc::gen::inRange(0, 10) < 8) index &= ~(nr - 1);
@@ -360,7 +351,7 @@ struct AddToFile : Cmd {
 
 struct Put : Cmd {
   uint32_t h;
-  explicit Put(const State& s) : h(pick(s, [](const FolioM& f) { return f.held > 0; })) {}
+  explicit Put(const State& s) : h(pick(s.folios, [](const FolioM& f) { return f.held > 0; })) {}
   void checkPreconditions(const State& s) const override { RC_PRE(s.folios.count(h) && s.folios.at(h).held > 0); }
   void apply(State& s) const override {
     s.folios.at(h).held--;
@@ -394,7 +385,7 @@ struct Lookup : Cmd {
 // map_page of a page of a folio the test holds.
 struct Map : Cmd {
   uint32_t h, off, mm, slot;
-  explicit Map(const State& s) : h(pick(s, [](const FolioM& f) { return f.held > 0; })) {
+  explicit Map(const State& s) : h(pick(s.folios, [](const FolioM& f) { return f.held > 0; })) {
     off = *rc::gen::inRange<uint32_t>(0, s.folios.at(h).nr());
     mm = *rc::gen::inRange<uint32_t>(0, kMms);
     slot = *rc::gen::inRange<uint32_t>(0, kSlots);
@@ -542,7 +533,7 @@ struct Unpin : Cmd {
 struct Migrate : Cmd {
   uint32_t h, off;
   ZoneType zone = *rc::gen::element(ZoneType::Normal, ZoneType::Movable);
-  explicit Migrate(const State& s) : h(pick(s, [](const FolioM&) { return true; })) {
+  explicit Migrate(const State& s) : h(pick(s.folios, [](const FolioM&) { return true; })) {
     off = *rc::gen::inRange<uint32_t>(0, s.folios.at(h).nr());
   }
   int expect(const State& s) const {
@@ -743,11 +734,9 @@ void run_property(GmemPinPolicy pol) {
   RC_CLASSIFY(p.count(core::Probe::PutLastByOwnerHook) > 0, "guest_memfd folio freed by its owner");
 
   sut.drain();
-  const auto merged = fully_merged(sut.m);
-  if (!merged) RC_FAIL(std::string("not merged back: ") + merged.message());
+  rc_assert_fully_merged(sut.m);
   RC_ASSERT(sut.m.violation_count() == 0u);
-  const core::AuditReport r = core::audit(sut.m, core::HolderLedger(sut.m.frames().size()), false);
-  if (!r.clean()) RC_FAIL(r.summary() + describe(r.violations));
+  rc_audit_clean(sut.m, core::HolderLedger(sut.m.frames().size()));
 }
 
 RC_GTEST_PROP(MmState, RefuseLongtermPolicyMatchesTheSequentialModel, ()) {

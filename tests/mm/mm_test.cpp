@@ -10,8 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <functional>
-#include <stdexcept>
 #include <tuple>
 #include <vector>
 
@@ -22,62 +20,11 @@
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
 #include "core/sync.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using core::HolderLedger;
-using core::Model;
-using core::Pfn;
-using core::Probe;
-using core::ZoneType;
 using namespace refhammer_test;
-
-Pfn must(Pfn p) {
-  if (p == core::kNoPfn) throw std::runtime_error("allocation failed in test setup");
-  return p;
-}
-Pfn alloc(Model& m, unsigned order = 0, ZoneType z = ZoneType::Normal) { return must(core::alloc_pages(m, z, order)); }
-
-int32_t mapcount(Model& m, Pfn p) { return m.frame(p).mapcount.peek(); }
-uint64_t pte(Model& m, uint32_t mm, uint32_t slot) { return m.mm(mm).pte(slot).peek(); }
-
-// A ledger naming `refs` references per head, nothing else.
-HolderLedger ledger_of(Model& m, std::initializer_list<std::pair<Pfn, int64_t>> refs) {
-  HolderLedger l(m.frames().size());
-  for (const auto& [p, n] : refs) l.add_ref(p, n);
-  return l;
-}
-
-uint32_t nr_free(Model& m) {
-  return m.buddy().nr_free_pages(ZoneType::Normal) + m.buddy().nr_free_pages(ZoneType::Movable);
-}
-
-// Runs `action` once, at the n-th sync point of kind `op` on `addr`, before
-// that access happens. The action's own sync points do not re-enter.
-class AtSyncPoint final : public core::SyncHook {
- public:
-  AtSyncPoint(core::SyncOp op, const void* addr, int nth, std::function<void()> action)
-      : op_(op), addr_(addr), nth_(nth), action_(std::move(action)) {}
-  void on_sync(core::SyncOp op, const void* addr) override {
-    countdown = 1;
-    if (fired_ || op != op_ || addr != addr_ || ++seen_ < nth_) return;
-    fired_ = true;
-    countdown = kIdle;
-    action_();
-    countdown = kIdle;
-  }
-  bool fired() const { return fired_; }
-
- private:
-  static constexpr uint64_t kIdle = uint64_t{1} << 62;
-  core::SyncOp op_;
-  const void* addr_;
-  int nth_;
-  int seen_ = 0;
-  bool fired_ = false;
-  std::function<void()> action_;
-};
 
 // --- map_page -----------------------------------------------------------------
 
@@ -186,7 +133,7 @@ TEST(MapPage, FileFolioTruncatedUnderTheFolioLockIsRefused) {
   ASSERT_EQ(refcount(m, p), 2);
 
   int truncated = 1;
-  AtSyncPoint hook(core::SyncOp::Rmw, &m.frame(p).flags, 1,
+  SyncScript hook(core::SyncOp::Rmw, &m.frame(p).flags, 1,
                    [&] { truncated = core::truncate_folio(m, m.file(), 4); });
   int err;
   {

@@ -24,23 +24,12 @@
 #include "harness/bounded.hpp"
 #include "harness/op.hpp"
 #include "harness/world.hpp"
-#include "tests/special/special_support.hpp"
+#include "tests/support/harness_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using core::HolderLedger;
-using core::kNoPfn;
-using core::Model;
-using core::Pfn;
-using core::ViolationKind;
-using core::ZoneType;
-using special_test::small_config;
-
-std::string describe(const std::vector<core::Violation>& vs) {
-  std::string s;
-  for (const auto& v : vs) s += "\n  " + core::format_violation(v);
-  return s.empty() ? "\n  (none)" : s;
-}
+using namespace refhammer_test;
 
 // True if `vs` holds a violation of `kind` on `pfn` at `site`.
 ::testing::AssertionResult has(const std::vector<core::Violation>& vs, ViolationKind kind, Pfn pfn,
@@ -53,15 +42,10 @@ std::string describe(const std::vector<core::Violation>& vs) {
 
 std::vector<core::Violation> audit_of(Model& m, const HolderLedger& l) { return core::audit(m, l, false).violations; }
 
-Pfn must(Pfn p) {
-  EXPECT_NE(p, kNoPfn) << "allocation failed in test setup";
-  return p;
-}
-
 // --- refcount accounting ------------------------------------------------------
 
 TEST(Invariant, RefcountNeverGoesBelowZero) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn p = must(core::alloc_pages(m, ZoneType::Normal, 0));
   m.frame(p).refcount.init(0);  // planted: a put the folio's holders never had
   core::folio_put(m, p);
@@ -69,7 +53,7 @@ TEST(Invariant, RefcountNeverGoesBelowZero) {
 }
 
 TEST(Invariant, RefcountCoversEveryHolder) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn p = must(core::alloc_pages(m, ZoneType::Normal, 0));
   HolderLedger l(m.frames().size());
   l.add_ref(p, 2);  // two holders, one reference: a put to come will underflow
@@ -77,7 +61,7 @@ TEST(Invariant, RefcountCoversEveryHolder) {
 }
 
 TEST(Invariant, NoReferenceNobodyCanName) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn p = must(core::alloc_pages(m, ZoneType::Normal, 1));
   core::folio_get(m, p);  // a speculative get never matched by its put
   HolderLedger l(m.frames().size());
@@ -86,17 +70,17 @@ TEST(Invariant, NoReferenceNobodyCanName) {
 }
 
 TEST(Invariant, NoIncrementFromZeroButAllocationAndUnfreeze) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn frozen = must(core::alloc_frozen_pages(m, ZoneType::Normal, 0));
   core::folio_get(m, frozen);  // 0 -> 1: a resurrection
   EXPECT_TRUE(has(m.violations(), ViolationKind::GetOnFrozen, frozen, "folio_get"));
-  Model m2(small_config());
+  Model m2(special_config());
   core::folio_get(m2, 5);  // a frame of a free buddy block
   EXPECT_TRUE(has(m2.violations(), ViolationKind::GetOnFree, 5, "folio_get"));
 }
 
 TEST(Invariant, TailPagesHaveRefcountZero) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn h = must(core::alloc_pages(m, ZoneType::Normal, 2));
   m.frame(h + 1).refcount.init(1);  // planted: a get on a tail (the zero page's tails are shared read-only)
   HolderLedger l(m.frames().size());
@@ -105,13 +89,13 @@ TEST(Invariant, TailPagesHaveRefcountZero) {
 }
 
 TEST(Invariant, PageBuddyIsFreeAndOnExactlyOneList) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn p = must(core::alloc_pages(m, ZoneType::Normal, 0));
   m.frame(p).page_type.init(static_cast<uint8_t>(core::PageType::Buddy));  // planted: PageBuddy, on no list
   HolderLedger l(m.frames().size());
   l.add_ref(p);
   EXPECT_TRUE(has(audit_of(m, l), ViolationKind::BuddyCorrupt, p, "audit:structure"));
-  Model m2(small_config());
+  Model m2(special_config());
   const Pfn q = must(core::alloc_frozen_pages(m2, ZoneType::Normal, 0));
   core::free_frozen_pages(m2, q, 0);
   core::free_frozen_pages(m2, q, 0);  // the second free of one frame
@@ -119,7 +103,7 @@ TEST(Invariant, PageBuddyIsFreeAndOnExactlyOneList) {
 }
 
 TEST(Invariant, FrozenFolioRefusesSpeculativeGets) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn p = must(core::alloc_frozen_pages(m, ZoneType::Normal, 0));
   EXPECT_FALSE(core::folio_try_get(m, p));  // the protocol: try_get fails at 0
   EXPECT_TRUE(m.violations().empty()) << describe(m.violations());
@@ -130,7 +114,7 @@ TEST(Invariant, FrozenFolioRefusesSpeculativeGets) {
 }
 
 TEST(Invariant, AFrameIsNeverInTwoPlaces) {
-  Model m(small_config());
+  Model m(special_config());
   HolderLedger l(m.frames().size());
   l.add_frozen(8, "driver pool");  // pfn 8 is in a free buddy block
   EXPECT_TRUE(has(audit_of(m, l), ViolationKind::HeldButFree, 8, "audit:accounting"));
@@ -142,7 +126,7 @@ TEST(Invariant, AFrameIsNeverInTwoPlaces) {
 }
 
 TEST(Invariant, PageOfflineFrozenHasRefcountZero) {
-  Model m(small_config());  // design: offline=frozen
+  Model m(special_config());  // design: offline=frozen
   const Pfn p = m.offline_driver().offline_alloc(ZoneType::Movable);
   ASSERT_NE(p, kNoPfn);
   EXPECT_TRUE(audit_of(m, HolderLedger(m.frames().size())).empty());
@@ -163,7 +147,7 @@ refhammer::harness::Program one_idle_actor() {
 
 struct OneActor {
   refhammer::harness::Program prog = one_idle_actor();
-  refhammer::harness::World w{small_config(), prog};
+  refhammer::harness::World w{special_config(), prog};
   refhammer::harness::Actor& a = w.actors()[0];
   Model& m = w.model();
 };
@@ -194,7 +178,7 @@ TEST(Invariant, GupNeverReturnsALongtermPinOnMovableOrIsolated) {
 }
 
 TEST(Invariant, NoLongtermPinHeldOnMovable) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn p = must(core::alloc_pages(m, ZoneType::Movable, 0));
   core::folio_ref_add(m, p, core::GUP_PIN_COUNTING_BIAS);
   HolderLedger l(m.frames().size());
@@ -209,16 +193,10 @@ TEST(Invariant, NoLongtermPinHeldOnMovable) {
 // ZONE_MOVABLE page migrates it first, and the checks stay quiet.
 TEST(Invariant, LongtermPinsOfMovablePagesAreMigratedFirstOnBothPaths) {
   for (const bool fast : {false, true}) {
-    refhammer::harness::Program prog;
-    std::string err;
-    prog.actors.resize(1);
-    const core::ModelConfig cfg = small_config();
-    for (const char* text : {"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0", "put slot=0",
-                             fast ? "pin_fast_longterm mm=0 pte=0" : "pin_longterm mm=0 pte=0"}) {
-      refhammer::harness::Op op;
-      ASSERT_EQ(refhammer::harness::parse_op(text, cfg, op), "") << text;
-      prog.actors[0].push_back(op);
-    }
+    const core::ModelConfig cfg = special_config();
+    const refhammer::harness::Program prog =
+        program_of(cfg, {{"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0", "put slot=0",
+                          fast ? "pin_fast_longterm mm=0 pte=0" : "pin_longterm mm=0 pte=0"}});
     refhammer::harness::World w(cfg, prog);
     for (auto& a = w.actors()[0]; !a.done();) EXPECT_EQ(w.step(a), 0) << "op " << a.pc;
     const refhammer::harness::Hold& pin = w.actors()[0].slots[0];
@@ -234,7 +212,7 @@ TEST(Invariant, LongtermPinsOfMovablePagesAreMigratedFirstOnBothPaths) {
 // --- migration and user data ----------------------------------------------------
 
 TEST(Invariant, MigrationNeverLosesAUserWrite) {
-  Model m(small_config());
+  Model m(special_config());
   core::Mm& mm = m.mm(0);
   const Pfn p = must(core::alloc_pages(m, ZoneType::Movable, 0));
   ASSERT_EQ(core::map_page(m, mm, 3, p), 0);
@@ -259,7 +237,7 @@ TEST(Invariant, MigrationNeverLosesAUserWrite) {
 }
 
 TEST(Invariant, OtherWritersAndRemapsAreNotLostWrites) {
-  Model m(small_config());
+  Model m(special_config());
   core::Mm& mm = m.mm(0);
   const Pfn p = must(core::alloc_pages(m, ZoneType::Normal, 0));
   ASSERT_EQ(core::map_page(m, mm, 0, p), 0);
@@ -281,7 +259,7 @@ TEST(Invariant, OtherWritersAndRemapsAreNotLostWrites) {
 // --- pins, hugetlb --------------------------------------------------------------
 
 TEST(Invariant, APinnedFolioIsNeverFreed) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn p = must(core::alloc_frozen_pages(m, ZoneType::Normal, 1));
   m.frame(p).pincount.init(1);  // planted: a pin nobody dropped
   core::free_frozen_pages(m, p, 1);
@@ -289,7 +267,7 @@ TEST(Invariant, APinnedFolioIsNeverFreed) {
 }
 
 TEST(Invariant, HugetlbPoolFolioIsNeverOnAMigrationList) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn h = m.hugetlb().alloc_hugetlb_folio();
   ASSERT_NE(h, kNoPfn);
   core::folio_put(m, h);  // back to the pool: frozen, hugetlb_freed
@@ -300,23 +278,15 @@ TEST(Invariant, HugetlbPoolFolioIsNeverOnAMigrationList) {
   EXPECT_TRUE(has(audit_of(m, l), ViolationKind::DoubleOwner, h, "audit:accounting"));
 }
 
-// The bounded space of `ops` ("tN op args") on special_test::race_config()
-// (16 NORMAL + 16 MOVABLE frames, the default designs), up to `bound`
-// preemptions.
-refhammer::harness::BoundedResult explore_race(uint32_t bound, const std::vector<std::string>& ops) {
-  const core::ModelConfig cfg = special_test::race_config(core::OfflineRefcount::Frozen, core::FreeDispatch::OwnerHook);
-  refhammer::harness::Program p;
-  for (const std::string& line : ops) {
-    const unsigned actor = static_cast<unsigned>(line[1] - '0');
-    if (p.actors.size() <= actor) p.actors.resize(actor + 1);
-    refhammer::harness::Op op;
-    EXPECT_EQ(refhammer::harness::parse_op(line.substr(3), cfg, op), "") << line;
-    p.actors[actor].push_back(op);
-  }
+// The bounded space of the program with ops `actors` (one list per actor) on
+// race_config() (16 NORMAL + 16 MOVABLE frames, the default designs), up to
+// `bound` preemptions.
+refhammer::harness::BoundedResult explore_race(uint32_t bound, const std::vector<std::vector<std::string>>& actors) {
+  const core::ModelConfig cfg = race_config(core::OfflineRefcount::Frozen, core::FreeDispatch::OwnerHook);
   refhammer::harness::BoundedOptions o;
   o.bound = bound;
   o.max_runs = 1'000'000;
-  return refhammer::harness::explore_bounded(cfg, p, o);
+  return refhammer::harness::explore_bounded(cfg, program_of(cfg, actors), o);
 }
 
 // Found by the migrate profile under perturb on the clean core once the
@@ -328,12 +298,10 @@ refhammer::harness::BoundedResult explore_race(uint32_t bound, const std::vector
 // as the kernel's __filemap_add_folio requires. The whole space up to 3
 // preemptions is clean.
 TEST(PageCacheOwnership, ASpeculativeHolderCannotCacheMigrationsNewFolio) {
-  const refhammer::harness::BoundedResult r =
-      explore_race(3, {"t0 alloc zone=movable order=0", "t0 cache_insert slot=0 index=2", "t0 put slot=0",
-                       "t0 migrate pfn=28 zone=normal", "t1 try_get pfn=12", "t1 cache_insert slot=0 index=1"});
-  EXPECT_TRUE(r.exhausted);
-  EXPECT_GT(r.runs, 10'000u);
-  EXPECT_EQ(r.failing, 0u) << (r.signatures.empty() ? "" : r.signatures.begin()->first);
+  expect_exhausted_and_clean(explore_race(3, {{"alloc zone=movable order=0", "cache_insert slot=0 index=2",
+                                                "put slot=0", "migrate pfn=28 zone=normal"},
+                                               {"try_get pfn=12", "cache_insert slot=0 index=1"}}),
+                             10'000);
 }
 
 // Found by StressSmoke under TSan (debug checks on): a walker that migrates
@@ -344,12 +312,10 @@ TEST(PageCacheOwnership, ASpeculativeHolderCannotCacheMigrationsNewFolio) {
 // preemptions of two migrations meeting on dst is clean, with the debug
 // checks of the sanitizer builds on.
 TEST(MigrateDst, AWalkerThatLockedTheNewFolioMakesMigrationBackOut) {
-  const refhammer::harness::BoundedResult r =
-      explore_race(2, {"t0 alloc zone=movable order=0", "t0 map slot=0 mm=0 pte=0 page=0", "t0 put slot=0",
-                       "t0 migrate pfn=28 zone=normal", "t1 migrate pfn=12 zone=movable", "t1 compact pfn=12"});
-  EXPECT_TRUE(r.exhausted);
-  EXPECT_GT(r.runs, 1'000u);
-  EXPECT_EQ(r.failing, 0u) << (r.signatures.empty() ? "" : r.signatures.begin()->first);
+  expect_exhausted_and_clean(explore_race(2, {{"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0",
+                                                "put slot=0", "migrate pfn=28 zone=normal"},
+                                               {"migrate pfn=12 zone=movable", "compact pfn=12"}}),
+                             1'000);
 }
 
 }  // namespace

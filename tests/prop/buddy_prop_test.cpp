@@ -20,13 +20,12 @@
 #include "core/buddy.hpp"
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/rc_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
 using core::MigrateType;
-using core::Pfn;
-using core::ZoneType;
 using namespace refhammer_test;
 
 constexpr uint32_t kPageblocks = 3 * kZoneFrames / kPageblock;  // 24, the last 8 in DEVICE
@@ -95,8 +94,7 @@ class World {
     isolated_.assign(kPageblocks, false);
     while (!held_.empty()) free(0);
     check();
-    const auto merged = fully_merged(m_);
-    if (!merged) RC_FAIL(std::string("not merged back: ") + merged.message());
+    rc_assert_fully_merged(m_);
   }
 
   uint32_t failed_allocs() const { return failed_allocs_; }
@@ -218,8 +216,7 @@ class World {
       else
         ledger.add_ref(h.pfn);
     }
-    const core::AuditReport r = core::audit(m_, ledger, /*report=*/false);
-    if (!r.clean()) RC_FAIL(r.summary() + describe(r.violations));
+    const core::AuditReport r = rc_audit_clean(m_, ledger);
     RC_ASSERT(r.free_frames + held_in[0] + held_in[1] == 2 * kZoneFrames);
   }
 

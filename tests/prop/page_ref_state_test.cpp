@@ -25,12 +25,11 @@
 #include "core/buddy.hpp"
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/rc_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using core::Pfn;
-using core::ZoneType;
 using namespace refhammer_test;
 
 // NORMAL has 16 max-order blocks. A held folio lies in one block, so with at
@@ -81,8 +80,7 @@ struct Sut {
         ledger.add_ref(p, f.refcount);
       held_frames += 1u << f.order;
     }
-    const core::AuditReport r = core::audit(m, ledger, /*report=*/false);
-    if (!r.clean()) RC_FAIL(r.summary() + describe(r.violations));
+    const core::AuditReport r = rc_audit_clean(m, ledger);
     RC_ASSERT(r.free_frames + held_frames == m.frames().size() - kZoneFrames);  // all but DEVICE
   }
 
@@ -98,21 +96,10 @@ struct Sut {
     last.folios.clear();
   }
 
-  uint32_t nr_free() { return m.buddy().nr_free_pages(ZoneType::Normal) + m.buddy().nr_free_pages(ZoneType::Movable); }
+  uint32_t nr_free() { return refhammer_test::nr_free(m); }
 };
 
 using Cmd = rc::state::Command<RefModel, Sut>;
-
-// A handle among the model's folios for which `ok` holds; discards the
-// command when there is none.
-template <class Pred>
-uint32_t pick_handle(const RefModel& s, Pred ok) {
-  std::vector<uint32_t> hs;
-  for (const auto& [h, f] : s.folios)
-    if (ok(f)) hs.push_back(h);
-  RC_PRE(!hs.empty());
-  return *rc::gen::elementOf(hs);
-}
 
 // Preconditions test a bool computed from this, never the pointer itself:
 // RC_PRE shows the operands of a failed condition, and would dereference it.
@@ -148,7 +135,7 @@ struct Alloc : Cmd {
 // n --folio_get--> n+1 (n >= 1)
 struct Get : Cmd {
   uint32_t h;
-  explicit Get(const RefModel& s) : h(pick_handle(s, [](const FolioState& f) { return !f.frozen; })) {}
+  explicit Get(const RefModel& s) : h(pick(s.folios, [](const FolioState& f) { return !f.frozen; })) {}
   void checkPreconditions(const RefModel& s) const override {
     const FolioState* f = find(s, h);
     const bool legal = f != nullptr && !f->frozen;
@@ -166,7 +153,7 @@ struct Get : Cmd {
 struct RefAdd : Cmd {
   uint32_t h;
   int32_t k = *rc::gen::inRange(1, 5);
-  explicit RefAdd(const RefModel& s) : h(pick_handle(s, [](const FolioState& f) { return !f.frozen; })) {}
+  explicit RefAdd(const RefModel& s) : h(pick(s.folios, [](const FolioState& f) { return !f.frozen; })) {}
   void checkPreconditions(const RefModel& s) const override {
     const FolioState* f = find(s, h);
     const bool legal = f != nullptr && !f->frozen;
@@ -184,7 +171,7 @@ struct RefAdd : Cmd {
 struct TryGet : Cmd {
   uint32_t h;
   bool page = *rc::gen::arbitrary<bool>();  // try_get_page instead of folio_try_get
-  explicit TryGet(const RefModel& s) : h(pick_handle(s, [](const FolioState&) { return true; })) {}
+  explicit TryGet(const RefModel& s) : h(pick(s.folios, [](const FolioState&) { return true; })) {}
   void checkPreconditions(const RefModel& s) const override { RC_PRE(s.folios.count(h) == 1u); }
   void apply(RefModel& s) const override {
     if (!s.folios[h].frozen) s.folios[h].refcount++;
@@ -201,7 +188,7 @@ struct TryGet : Cmd {
 // n --folio_put--> n-1; the put that reaches 0 frees the folio to the buddy
 struct Put : Cmd {
   uint32_t h;
-  explicit Put(const RefModel& s) : h(pick_handle(s, [](const FolioState& f) { return !f.frozen; })) {}
+  explicit Put(const RefModel& s) : h(pick(s.folios, [](const FolioState& f) { return !f.frozen; })) {}
   void checkPreconditions(const RefModel& s) const override {
     const FolioState* f = find(s, h);
     const bool legal = f != nullptr && !f->frozen;
@@ -224,7 +211,7 @@ struct Put : Cmd {
 struct PutRefs : Cmd {
   uint32_t h;
   int32_t k;
-  explicit PutRefs(const RefModel& s) : h(pick_handle(s, [](const FolioState& f) { return !f.frozen; })) {
+  explicit PutRefs(const RefModel& s) : h(pick(s.folios, [](const FolioState& f) { return !f.frozen; })) {
     k = *rc::gen::inRange(1, s.folios.at(h).refcount + 1);
   }
   void checkPreconditions(const RefModel& s) const override {
@@ -251,7 +238,7 @@ struct PutRefs : Cmd {
 struct Freeze : Cmd {
   uint32_t h;
   int32_t expected;
-  explicit Freeze(const RefModel& s) : h(pick_handle(s, [](const FolioState&) { return true; })) {
+  explicit Freeze(const RefModel& s) : h(pick(s.folios, [](const FolioState&) { return true; })) {
     const int32_t n = s.folios.at(h).refcount;
     expected = std::max(1, n + *rc::gen::element(0, 0, 1, -1));
   }
@@ -275,7 +262,7 @@ struct Freeze : Cmd {
 struct Unfreeze : Cmd {
   uint32_t h;
   int32_t n = *rc::gen::inRange(1, 4);
-  explicit Unfreeze(const RefModel& s) : h(pick_handle(s, [](const FolioState& f) { return f.frozen; })) {}
+  explicit Unfreeze(const RefModel& s) : h(pick(s.folios, [](const FolioState& f) { return f.frozen; })) {}
   void checkPreconditions(const RefModel& s) const override {
     const FolioState* f = find(s, h);
     const bool legal = f != nullptr && f->frozen;
@@ -295,7 +282,7 @@ struct Unfreeze : Cmd {
 // 0 (frozen) --free_frozen_pages--> buddy
 struct FreeFrozen : Cmd {
   uint32_t h;
-  explicit FreeFrozen(const RefModel& s) : h(pick_handle(s, [](const FolioState& f) { return f.frozen; })) {}
+  explicit FreeFrozen(const RefModel& s) : h(pick(s.folios, [](const FolioState& f) { return f.frozen; })) {}
   void checkPreconditions(const RefModel& s) const override {
     const FolioState* f = find(s, h);
     const bool legal = f != nullptr && f->frozen;
@@ -325,8 +312,7 @@ RC_GTEST_PROP(PageRefState, LegalSequencesMatchTheSequentialModel, ()) {
 
   // Whatever is still held goes back: everything merges.
   sut.drain();
-  const auto merged = fully_merged(sut.m);
-  if (!merged) RC_FAIL(std::string("not merged back: ") + merged.message());
+  rc_assert_fully_merged(sut.m);
   RC_ASSERT(sut.m.violation_count() == 0u);
 }
 

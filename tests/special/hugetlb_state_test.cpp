@@ -40,12 +40,13 @@
 #include "core/migrate.hpp"
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
-#include "tests/special/special_support.hpp"
+#include "tests/support/harness_support.hpp"
+#include "tests/support/rc_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using core::kNoPfn;
-using core::Pfn;
+using namespace refhammer_test;
 
 constexpr uint32_t kNormal = 128;
 constexpr uint32_t kMovable = 128;
@@ -53,17 +54,15 @@ constexpr unsigned kHugeOrder = 3;
 constexpr uint32_t kMaxFolios = 12;
 
 core::ModelConfig state_config(core::FreeDispatch d) {
-  core::ModelConfig c = special_test::small_config();
+  core::ModelConfig c = special_config();
   c.normal_frames = kNormal;
   c.movable_frames = kMovable;
   c.hugetlb_order = kHugeOrder;
   c.design.free_dispatch = d;
-  c.bugs |= special_test::bugs_from_env();  // bench/bugbench: a catalog mutant, if named
+  c.bugs |= bugs_from_env();  // bench/bugbench: a catalog mutant, if named
   return c;
 }
 
-using special_test::CollectSink;
-using special_test::describe;
 
 // --- the sequential model ---------------------------------------------------------
 
@@ -91,7 +90,7 @@ struct State {
 // --- the system under test ----------------------------------------------------------
 
 struct Sut {
-  CollectSink sink;
+  CollectingSink sink;
   core::Model m;
   std::map<uint32_t, Pfn> pfn;  // handle -> head
   State last;
@@ -121,21 +120,14 @@ struct Sut {
       RC_ASSERT(fr.order.peek() == f.order);
       RC_ASSERT(fr.head.peek() == p);
       RC_ASSERT(fr.mapcount.peek() == 0 && fr.pincount.peek() == 0);
-      for (Pfn q = p + 1; q < p + f.nr(); ++q) {
-        const core::Frame& t = m.frame(q);
-        RC_ASSERT(t.refcount.peek() == 0);
-        RC_ASSERT(t.flags.peek() == core::pg::tail);
-        RC_ASSERT(t.head.peek() == p);
-        RC_ASSERT(static_cast<core::OwnerId>(t.owner.peek()) == core::OwnerId::Hugetlb);
-      }
+      rc_assert_tails(m, p, f.nr(), core::OwnerId::Hugetlb);
       if (!free) ledger.add_ref(p, f.held);
     }
     RC_ASSERT(m.hugetlb().nr_free() == s.free_list.size());
     for (uint32_t i = 0; i < s.free_list.size(); ++i) RC_ASSERT(m.hugetlb().free_folio_at(i) == pfn.at(s.free_list[i]));
     RC_ASSERT(m.buddy().nr_free_pages(core::ZoneType::Normal) == kNormal - s.pool_frames());
     RC_ASSERT(m.buddy().nr_free_pages(core::ZoneType::Movable) == kMovable);
-    const core::AuditReport r = core::audit(m, ledger, /*report=*/false);
-    if (!r.clean()) RC_FAIL(r.summary() + describe(r.violations));
+    rc_audit_clean(m, ledger);
   }
 
   void drain() {
@@ -146,15 +138,6 @@ struct Sut {
 };
 
 using Cmd = rc::state::Command<State, Sut>;
-
-template <class Pred>
-uint32_t pick(const State& s, Pred ok) {
-  std::vector<uint32_t> hs;
-  for (const auto& [h, f] : s.folios)
-    if (ok(h, f)) hs.push_back(h);
-  RC_PRE(!hs.empty());
-  return *rc::gen::elementOf(hs);
-}
 
 // --- commands -------------------------------------------------------------------------
 
@@ -200,7 +183,7 @@ struct Alloc : Cmd {
 // folio_get on an in-use folio the test holds (a stable reference).
 struct Get : Cmd {
   uint32_t h;
-  explicit Get(const State& s) : h(pick(s, [](uint32_t, const FolioM& f) { return f.held > 0; })) {}
+  explicit Get(const State& s) : h(pick(s.folios, [](uint32_t, const FolioM& f) { return f.held > 0; })) {}
   void checkPreconditions(const State& s) const override { RC_PRE(s.folios.count(h) && s.folios.at(h).held > 0); }
   void apply(State& s) const override { s.folios.at(h).held++; }
   void run(const State& s, Sut& sut) const override {
@@ -214,7 +197,7 @@ struct Get : Cmd {
 // enqueues the folio.
 struct Put : Cmd {
   uint32_t h;
-  explicit Put(const State& s) : h(pick(s, [](uint32_t, const FolioM& f) { return f.held > 0; })) {}
+  explicit Put(const State& s) : h(pick(s.folios, [](uint32_t, const FolioM& f) { return f.held > 0; })) {}
   void checkPreconditions(const State& s) const override { RC_PRE(s.folios.count(h) && s.folios.at(h).held > 0); }
   void apply(State& s) const override {
     if (--s.folios.at(h).held == 0) s.free_list.push_back(h);
@@ -231,7 +214,7 @@ struct Put : Cmd {
 // keeps the reference (a later Put drops it, maybe the last one).
 struct PfnWalk : Cmd {
   uint32_t h, off;
-  explicit PfnWalk(const State& s) : h(pick(s, [](uint32_t, const FolioM&) { return true; })) {
+  explicit PfnWalk(const State& s) : h(pick(s.folios, [](uint32_t, const FolioM&) { return true; })) {
     off = *rc::gen::inRange<uint32_t>(0, s.folios.at(h).nr());
   }
   void checkPreconditions(const State& s) const override { RC_PRE(s.folios.count(h) && off < s.folios.at(h).nr()); }
@@ -251,7 +234,7 @@ struct PfnWalk : Cmd {
 // never written); on the head it behaves as add-unless-zero.
 struct TryGetRaw : Cmd {
   uint32_t h, off;
-  explicit TryGetRaw(const State& s) : h(pick(s, [](uint32_t, const FolioM&) { return true; })) {
+  explicit TryGetRaw(const State& s) : h(pick(s.folios, [](uint32_t, const FolioM&) { return true; })) {
     const uint32_t nr = s.folios.at(h).nr();
     off = *rc::gen::element(0u, nr - 1, nr / 2);
   }
@@ -271,7 +254,7 @@ struct TryGetRaw : Cmd {
 // back to the buddy, an in-use one is -EBUSY.
 struct Dissolve : Cmd {
   uint32_t h, off;
-  explicit Dissolve(const State& s) : h(pick(s, [](uint32_t, const FolioM&) { return true; })) {
+  explicit Dissolve(const State& s) : h(pick(s.folios, [](uint32_t, const FolioM&) { return true; })) {
     off = *rc::gen::inRange<uint32_t>(0, s.folios.at(h).nr());
   }
   void checkPreconditions(const State& s) const override { RC_PRE(s.folios.count(h) && off < s.folios.at(h).nr()); }
@@ -304,7 +287,7 @@ struct DissolveNotHuge : Cmd {
 // 0: -EINVAL.
 struct Demote : Cmd {
   uint32_t h, off;
-  explicit Demote(const State& s) : h(pick(s, [](uint32_t, const FolioM&) { return true; })) {
+  explicit Demote(const State& s) : h(pick(s.folios, [](uint32_t, const FolioM&) { return true; })) {
     off = *rc::gen::inRange<uint32_t>(0, s.folios.at(h).nr());
   }
   int expect(const State& s) const {
@@ -348,8 +331,7 @@ void run_property(core::FreeDispatch d) {
   sut.drain();
   if (!sut.sink.got.empty()) RC_FAIL("violations at drain:" + describe(sut.sink.got));
   RC_ASSERT(sut.m.hugetlb().nr_free() == 0u);
-  const core::AuditReport r = core::audit(sut.m, core::HolderLedger(sut.m.frames().size()), false);
-  if (!r.clean()) RC_FAIL(r.summary() + describe(r.violations));
+  const core::AuditReport r = rc_audit_clean(sut.m, core::HolderLedger(sut.m.frames().size()));
   RC_ASSERT(r.free_frames == kNormal + kMovable);
   // Whole again: only maximal blocks on the lists.
   RC_ASSERT(sut.m.buddy().zone(core::ZoneType::Normal).free_area[4][0].nr_free == kNormal / 16);

@@ -7,19 +7,16 @@
 #include "core/hugetlb.hpp"
 #include "core/migrate.hpp"
 #include "core/page_ref.hpp"
-#include "tests/special/special_support.hpp"
+#include "tests/support/harness_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using namespace special_test;
-using core::HolderLedger;
-using core::kNoPfn;
-using core::Model;
-using core::Pfn;
+using namespace refhammer_test;
 
 TEST(Hugetlb, AllocFromEmptyPoolGrowsItAndHandsOutRefcountOne) {
-  Model m(small_config());
-  const uint32_t before = buddy_free(m);
+  Model m(special_config());
+  const uint32_t before = nr_free(m);
   const Pfn h = m.hugetlb().alloc_hugetlb_folio();
   ASSERT_NE(h, kNoPfn);
   EXPECT_EQ(core::folio_ref_count(m, h), 1);
@@ -27,7 +24,7 @@ TEST(Hugetlb, AllocFromEmptyPoolGrowsItAndHandsOutRefcountOne) {
   EXPECT_EQ(static_cast<core::OwnerId>(m.frame(h).owner.peek()), core::OwnerId::Hugetlb);
   EXPECT_FALSE(m.frame(h).flags.peek() & core::pg::hugetlb_freed);
   for (Pfn t = h + 1; t < h + 8; ++t) EXPECT_EQ(m.frame(t).refcount.peek(), 0);
-  EXPECT_EQ(buddy_free(m), before - 8);
+  EXPECT_EQ(nr_free(m), before - 8);
   HolderLedger l(m.frames().size());
   l.add_ref(h);
   EXPECT_EQ(audit_text(m, l), "");
@@ -35,7 +32,7 @@ TEST(Hugetlb, AllocFromEmptyPoolGrowsItAndHandsOutRefcountOne) {
 
 TEST(Hugetlb, LastPutGoesThroughTheOwnerHookBackToThePool) {
   for (auto d : {core::FreeDispatch::OwnerHook, core::FreeDispatch::PerTypeChecks}) {
-    Model m(with(small_config(), core::OfflineRefcount::Frozen, d));
+    Model m(with(special_config(), core::OfflineRefcount::Frozen, d));
     const Pfn h = m.hugetlb().alloc_hugetlb_folio();
     core::folio_put(m, h);
     EXPECT_EQ(core::folio_ref_count(m, h), 0);
@@ -50,19 +47,19 @@ TEST(Hugetlb, LastPutGoesThroughTheOwnerHookBackToThePool) {
 }
 
 TEST(Hugetlb, DissolveFreeFolioReturnsItToTheBuddy) {
-  Model m(small_config());
-  const uint32_t before = buddy_free(m);
+  Model m(special_config());
+  const uint32_t before = nr_free(m);
   ASSERT_EQ(m.hugetlb().alloc_fresh_hugetlb_folio(), 0);
   const Pfn h = m.hugetlb().free_folio_at(0);
   EXPECT_EQ(m.hugetlb().dissolve_free_hugetlb_folio(h + 3), 0);  // by a tail pfn
-  EXPECT_EQ(buddy_free(m), before);
+  EXPECT_EQ(nr_free(m), before);
   EXPECT_EQ(m.hugetlb().nr_free(), 0u);
   EXPECT_EQ(m.hugetlb().dissolve_free_hugetlb_folio(h), -ENOENT);
   EXPECT_EQ(audit_text(m), "");
 }
 
 TEST(Hugetlb, DissolveRefusesAFolioInUse) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn h = m.hugetlb().alloc_hugetlb_folio();
   EXPECT_EQ(m.hugetlb().dissolve_free_hugetlb_folio(h), -EBUSY);
   core::folio_put(m, h);
@@ -73,7 +70,7 @@ TEST(Hugetlb, DissolveRefusesAFolioInUse) {
 //   put: 1 -> 0 | dissolve: hugetlb, refcount 0, !freed -> retry ... -EBUSY
 //   free_huge_folio: enqueue (freed) | dissolve: 0
 TEST(Hugetlb, DissolveInTheFreeRaceWindowRetriesInsteadOfFreeing) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn h = m.hugetlb().alloc_hugetlb_folio();
   ASSERT_TRUE(core::folio_put_testzero(m, h));  // FREEING: zero, not yet enqueued
   EXPECT_EQ(m.hugetlb().dissolve_free_hugetlb_folio(h), -EBUSY);
@@ -86,19 +83,19 @@ TEST(Hugetlb, DissolveInTheFreeRaceWindowRetriesInsteadOfFreeing) {
 }
 
 TEST(Hugetlb, FreshAllocationBacksOffWhenTheFreezeLosesToASpeculativeRef) {
-  core::ModelConfig c = small_config();
+  core::ModelConfig c = special_config();
   c.faults.sites = core::fault_bit(core::FaultSite::SpuriousCas);
   c.faults.rate = 1;  // every freeze fails, as if a walker held the head
   Model m(c);
-  const uint32_t before = buddy_free(m);
+  const uint32_t before = nr_free(m);
   EXPECT_EQ(m.hugetlb().alloc_fresh_hugetlb_folio(), -EAGAIN);
   EXPECT_EQ(m.probes().count(core::Probe::HugetlbFreezeFailed), 3u);
-  EXPECT_EQ(buddy_free(m), before);  // each attempt's folio went back
+  EXPECT_EQ(nr_free(m), before);  // each attempt's folio went back
   EXPECT_EQ(m.violation_count(), 0u);
 }
 
 TEST(Hugetlb, DemoteSplitsAFreeFolioIntoTwoFrozenHalves) {
-  Model m(small_config());
+  Model m(special_config());
   ASSERT_EQ(m.hugetlb().alloc_fresh_hugetlb_folio(), 0);
   const Pfn h = m.hugetlb().free_folio_at(0);
   ASSERT_EQ(m.hugetlb().demote_free_hugetlb_folio(h), 0);
@@ -114,12 +111,12 @@ TEST(Hugetlb, DemoteSplitsAFreeFolioIntoTwoFrozenHalves) {
   EXPECT_EQ(m.hugetlb().demote_free_hugetlb_folio(h), -EINVAL);
   EXPECT_EQ(audit_text(m), "");
   m.hugetlb().dissolve_all_free();
-  EXPECT_EQ(buddy_free(m), 256u);
+  EXPECT_EQ(nr_free(m), 256u);
   EXPECT_EQ(audit_text(m), "");
 }
 
 TEST(Hugetlb, SpeculativeGetsOnFreePoolFoliosFail) {
-  Model m(small_config());
+  Model m(special_config());
   ASSERT_EQ(m.hugetlb().alloc_fresh_hugetlb_folio(), 0);
   const Pfn h = m.hugetlb().free_folio_at(0);
   for (Pfn p = h; p < h + 8; ++p) EXPECT_EQ(core::pfn_walk_get(m, p), kNoPfn);
@@ -129,7 +126,7 @@ TEST(Hugetlb, SpeculativeGetsOnFreePoolFoliosFail) {
 // A walker's reference on a tail outlives the owner's: the walker's put
 // runs free_huge_folio.
 TEST(Hugetlb, WalkerOnATailDropsTheLastReference) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn h = m.hugetlb().alloc_hugetlb_folio();
   EXPECT_EQ(core::pfn_walk_get(m, h + 5), h);
   core::folio_put(m, h);  // the owner
@@ -140,7 +137,7 @@ TEST(Hugetlb, WalkerOnATailDropsTheLastReference) {
 }
 
 TEST(Hugetlb, MigrationRefusesHugetlbFolios) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn h = m.hugetlb().alloc_hugetlb_folio();
   core::folio_get(m, h);
   EXPECT_EQ(core::migrate_folio(m, h, core::ZoneType::Normal), -EBUSY);

@@ -48,54 +48,35 @@
 #include <gtest/gtest.h>
 
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "core/model.hpp"
 #include "core/offline.hpp"
 #include "harness/bounded.hpp"
 #include "harness/engine.hpp"
-#include "tests/special/special_support.hpp"
+#include "tests/support/harness_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
 using namespace refhammer::harness;
+using namespace refhammer_test;
 using core::FreeDispatch;
 using core::OfflineRefcount;
 
-// The fuzzer's model (as in the trace), and a small one explored to bound 2.
+// The fuzzer's model (as in the trace); race_config() is the small one
+// explored to bound 2.
 core::ModelConfig fuzzer_config(OfflineRefcount o, FreeDispatch d) {
-  core::ModelConfig c;
-  c.normal_frames = 64;
-  c.movable_frames = 64;
-  c.device_frames = 32;
-  c.block_frames = 32;
-  c.max_page_order = 3;
-  c.nr_mms = 2;
-  c.mm_slots = 8;
-  c.file_pages = 8;
-  c.gmem_pages = 8;
-  c.gmem_huge_order = 2;
-  c.rcu_readers = 16;
-  c.offline_passes = 8;
-  c.design.offline = o;
-  c.design.free_dispatch = d;
-  return c;
+  return with(model_of("normal=64 movable=64 device=32 block=32 max_order=3 mms=2 mm_slots=8 file_pages=8 "
+                       "gmem_pages=8 gmem_huge_order=2 rcu_readers=16 offline_passes=8"),
+              o, d);
 }
 
 // t0 offline_alloc zone=movable || t1 block_offline of the block offline_alloc takes its page from.
 Program race_program(const core::ModelConfig& cfg) {
-  const core::Pfn p = special_test::offline_alloc_pfn(cfg);
+  const core::Pfn p = offline_alloc_pfn(cfg);
   EXPECT_NE(p, core::kNoPfn);
-  Program prog;
-  prog.actors.resize(2);
-  for (const auto& [a, line] : std::initializer_list<std::pair<int, std::string>>{
-           {0, "offline_alloc zone=movable"}, {1, "block_offline pfn=" + std::to_string(p)}}) {
-    Op op;
-    EXPECT_EQ(parse_op(line, cfg, op), "") << line;
-    prog.actors[a].push_back(op);
-  }
-  return prog;
+  return program_of(cfg, {{"offline_alloc zone=movable"}, {"block_offline pfn=" + std::to_string(p)}});
 }
 
 void expect_clean(const core::ModelConfig& cfg, uint32_t bound, uint32_t audit_every) {
@@ -103,18 +84,16 @@ void expect_clean(const core::ModelConfig& cfg, uint32_t bound, uint32_t audit_e
   bo.bound = bound;
   bo.run.audit_every = audit_every;
   const BoundedResult b = explore_bounded(cfg, race_program(cfg), bo);
-  const std::string what = std::string(core::design_value_name(cfg.design.offline)) + "+" +
-                           core::design_value_name(cfg.design.free_dispatch);
-  EXPECT_TRUE(b.exhausted) << what << ": " << b.runs << " schedules";
-  EXPECT_GT(b.runs, 1u) << what;
-  EXPECT_EQ(b.failing, 0u) << what << ": " << b.first_failure.report.signature;
+  expect_exhausted_and_clean(b, 1,
+                             std::string(core::design_value_name(cfg.design.offline)) + "+" +
+                                 core::design_value_name(cfg.design.free_dispatch));
 }
 
 TEST(OfflineAllocVsBlockOffline, CleanInTheWholeBoundedSpaceInBothDesigns) {
   for (auto o : {OfflineRefcount::Legacy, OfflineRefcount::Frozen})
     for (auto d : {FreeDispatch::PerTypeChecks, FreeDispatch::OwnerHook}) {
-      expect_clean(special_test::race_config(o, d), 2, 0);  // teardown audit, as the fuzzer
-      expect_clean(special_test::race_config(o, d), 2, 1);  // and after every op
+      expect_clean(race_config(o, d), 2, 0);  // teardown audit, as the fuzzer
+      expect_clean(race_config(o, d), 2, 1);  // and after every op
     }
 }
 
@@ -129,25 +108,17 @@ TEST(OfflineAllocVsBlockOffline, FuzzerModelCleanToOnePreemption) {
 // offline_free (and, with `online`, an order-0 allocation and its put, which
 // finds a frame the race left in a bad state).
 Program give_back_program(const core::ModelConfig& cfg, bool online) {
-  const core::Pfn p = special_test::offline_alloc_pfn(cfg);
+  const core::Pfn p = offline_alloc_pfn(cfg);
   EXPECT_NE(p, core::kNoPfn);
   const std::string pfn = std::to_string(p);
-  std::vector<std::pair<int, std::string>> lines{{0, "block_offline pfn=" + pfn},
-                                                 {1, "offline_alloc zone=movable"},
-                                                 {1, "offline_free nth=1"}};
+  std::vector<std::vector<std::string>> actors{{"block_offline pfn=" + pfn},
+                                               {"offline_alloc zone=movable", "offline_free nth=1"}};
   if (online) {
-    lines.insert(lines.begin() + 1, {0, "block_online pfn=" + pfn + " withhold=2"});
-    lines.push_back({1, "alloc zone=movable order=0"});
-    lines.push_back({1, "put slot=0"});
+    actors[0].push_back("block_online pfn=" + pfn + " withhold=2");
+    actors[1].push_back("alloc zone=movable order=0");
+    actors[1].push_back("put slot=0");
   }
-  Program prog;
-  prog.actors.resize(2);
-  for (const auto& [a, line] : lines) {
-    Op op;
-    EXPECT_EQ(parse_op(line, cfg, op), "") << line;
-    prog.actors[a].push_back(op);
-  }
-  return prog;
+  return program_of(cfg, actors);
 }
 
 void expect_give_back_clean(const core::ModelConfig& cfg, bool online, uint32_t bound, uint32_t audit_every) {
@@ -158,12 +129,10 @@ void expect_give_back_clean(const core::ModelConfig& cfg, bool online, uint32_t 
   // the +online program on the stress model has ~120k schedules within 2.
   bo.max_runs = 300'000;
   const BoundedResult b = explore_bounded(cfg, give_back_program(cfg, online), bo);
-  const std::string what = std::string(core::design_value_name(cfg.design.offline)) + "+" +
-                           core::design_value_name(cfg.design.free_dispatch) + (online ? " +online" : "") +
-                           " audit_every=" + std::to_string(audit_every);
-  EXPECT_TRUE(b.exhausted) << what << ": " << b.runs << " schedules";
-  EXPECT_GT(b.runs, 1u) << what;
-  EXPECT_EQ(b.failing, 0u) << what << ": " << b.first_failure.report.signature;
+  expect_exhausted_and_clean(b, 1,
+                             std::string(core::design_value_name(cfg.design.offline)) + "+" +
+                                 core::design_value_name(cfg.design.free_dispatch) + (online ? " +online" : "") +
+                                 " audit_every=" + std::to_string(audit_every));
 }
 
 #if defined(__has_feature)
@@ -188,9 +157,9 @@ constexpr uint32_t kOnlineBound = 2;
 TEST(OfflineFreeVsBlockOffline, CleanInTheWholeBoundedSpaceInBothDesigns) {
   for (auto o : {OfflineRefcount::Frozen, OfflineRefcount::Legacy})
     for (auto d : {FreeDispatch::OwnerHook, FreeDispatch::PerTypeChecks}) {
-      expect_give_back_clean(special_test::race_config(o, d), false, 2, 0);  // teardown audit
-      expect_give_back_clean(special_test::race_config(o, d), false, 2, 1);  // and after every op
-      expect_give_back_clean(special_test::race_config(o, d), true, kOnlineBound, 0);  // block_online's double free, teardown audit
+      expect_give_back_clean(race_config(o, d), false, 2, 0);  // teardown audit
+      expect_give_back_clean(race_config(o, d), false, 2, 1);  // and after every op
+      expect_give_back_clean(race_config(o, d), true, kOnlineBound, 0);  // block_online's double free, teardown audit
     }
 }
 

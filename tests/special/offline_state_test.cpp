@@ -52,14 +52,14 @@
 #include "core/model.hpp"
 #include "core/offline.hpp"
 #include "core/page_ref.hpp"
-#include "tests/special/special_support.hpp"
+#include "tests/support/harness_support.hpp"
+#include "tests/support/rc_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using core::kNoPfn;
+using namespace refhammer_test;
 using core::OfflineRefcount;
-using core::Pfn;
-using core::ZoneType;
 
 constexpr uint32_t kBlock = 64;
 constexpr uint32_t kSlots = 16;
@@ -67,7 +67,7 @@ constexpr uint32_t kMaxPages = 40;
 constexpr uint32_t kOfflineFlags = core::pg::offline_skippable | core::pg::offline_never_onlined | core::pg::was_onlined;
 
 core::ModelConfig state_config(OfflineRefcount o, core::FreeDispatch d) {
-  core::ModelConfig c = special_test::small_config();
+  core::ModelConfig c = special_config();
   c.normal_frames = kBlock;
   c.movable_frames = kBlock;
   c.device_frames = kBlock;
@@ -77,12 +77,10 @@ core::ModelConfig state_config(OfflineRefcount o, core::FreeDispatch d) {
   c.offline_passes = 2;
   c.design.offline = o;
   c.design.free_dispatch = d;
-  c.bugs |= special_test::bugs_from_env();  // bench/bugbench: a catalog mutant, if named
+  c.bugs |= bugs_from_env();  // bench/bugbench: a catalog mutant, if named
   return c;
 }
 
-using special_test::CollectSink;
-using special_test::describe;
 
 unsigned zi(ZoneType z) { return z == ZoneType::Normal ? 0u : 1u; }
 ZoneType zone_of_block(uint32_t b) { return b == 0 ? ZoneType::Normal : ZoneType::Movable; }
@@ -154,7 +152,7 @@ struct State {
 // --- the system under test ----------------------------------------------------------
 
 struct Sut {
-  CollectSink sink;
+  CollectingSink sink;
   core::Model m;
   std::map<uint32_t, Pfn> pfn;  // handle -> pfn (anonymous or PageOffline)
   State last;
@@ -200,8 +198,7 @@ struct Sut {
     for (uint32_t i = 0; i < s.drv.size(); ++i) RC_ASSERT(m.offline_driver().page_at(i) == pfn.at(s.drv[i]));
     for (uint32_t b = 0; b < 3; ++b) RC_ASSERT(m.hotplug().is_offline(b) == (b < 2 && s.offline[b]));
     for (ZoneType z : {ZoneType::Normal, ZoneType::Movable}) RC_ASSERT(m.buddy().nr_free_pages(z) == s.free_frames(z));
-    const core::AuditReport r = core::audit(m, ledger, /*report=*/false);
-    if (!r.clean()) RC_FAIL(r.summary() + describe(r.violations));
+    rc_audit_clean(m, ledger);
   }
 
   void drain() {
@@ -218,15 +215,6 @@ struct Sut {
 };
 
 using Cmd = rc::state::Command<State, Sut>;
-
-template <class Map, class Pred>
-uint32_t pick(const Map& mp, Pred ok) {
-  std::vector<uint32_t> hs;
-  for (const auto& [h, x] : mp)
-    if (ok(x)) hs.push_back(h);
-  RC_PRE(!hs.empty());
-  return *rc::gen::elementOf(hs);
-}
 
 ZoneType gen_zone() { return *rc::gen::element(ZoneType::Normal, ZoneType::Movable); }
 
@@ -480,8 +468,7 @@ void run_property(OfflineRefcount o) {
   RC_CLASSIFY(p.count(core::Probe::OfflineGoingOfflineReferenced) > 0, "going-offline found a stray ref");
   sut.drain();
   if (!sut.sink.got.empty()) RC_FAIL("violations at drain:" + describe(sut.sink.got));
-  const core::AuditReport r = core::audit(sut.m, core::HolderLedger(sut.m.frames().size()), false);
-  if (!r.clean()) RC_FAIL(r.summary() + describe(r.violations));
+  const core::AuditReport r = rc_audit_clean(sut.m, core::HolderLedger(sut.m.frames().size()));
   RC_ASSERT(r.free_frames == 2 * kBlock);
 }
 

@@ -9,19 +9,16 @@
 #include "core/offline.hpp"
 #include "core/page_ref.hpp"
 #include "core/reporting.hpp"
-#include "tests/special/special_support.hpp"
+#include "tests/support/harness_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using namespace special_test;
-using core::HolderLedger;
-using core::kNoPfn;
-using core::Model;
+using namespace refhammer_test;
 using core::OfflineRefcount;
-using core::Pfn;
 
 TEST(PageOffline, FrozenPagesNeverTouchTheRefcount) {
-  Model m(small_config());
+  Model m(special_config());
   const Pfn p = m.offline_driver().offline_alloc(core::ZoneType::Movable);
   ASSERT_NE(p, kNoPfn);
   EXPECT_EQ(m.frame(p).refcount.peek(), 0);
@@ -30,38 +27,38 @@ TEST(PageOffline, FrozenPagesNeverTouchTheRefcount) {
   EXPECT_EQ(core::pfn_walk_get(m, p), kNoPfn);  // a walker cannot touch it
   EXPECT_EQ(audit_text(m), "");
   EXPECT_EQ(m.offline_driver().offline_free(0), 0);
-  EXPECT_EQ(buddy_free(m), 256u);
+  EXPECT_EQ(nr_free(m), 256u);
   EXPECT_EQ(m.offline_driver().offline_free(0), -ENOENT);
   EXPECT_EQ(audit_text(m), "");
 }
 
 TEST(PageOffline, LegacyPagesHoldOneReferenceAndTheWasOnlinedBit) {
-  Model m(with(small_config(), OfflineRefcount::Legacy));
+  Model m(with(special_config(), OfflineRefcount::Legacy));
   const Pfn p = m.offline_driver().offline_alloc(core::ZoneType::Normal);
   EXPECT_EQ(m.frame(p).refcount.peek(), 1);
   EXPECT_TRUE(m.frame(p).flags.peek() & core::pg::was_onlined);
   EXPECT_EQ(audit_text(m), "");
   EXPECT_EQ(m.offline_driver().offline_free(0), 0);
-  EXPECT_EQ(buddy_free(m), 256u);
+  EXPECT_EQ(nr_free(m), 256u);
   EXPECT_EQ(audit_text(m), "");
 }
 
 class Offlining : public ::testing::TestWithParam<OfflineRefcount> {};
 
 TEST_P(Offlining, BlockWithOfflinePagesGoesOfflineAndComesBackWithheld) {
-  Model m(with(small_config(), GetParam()));
+  Model m(with(special_config(), GetParam()));
   const Pfn p = m.offline_driver().offline_alloc(core::ZoneType::Movable);
   const uint32_t b = m.frames().block_of(p);
   ASSERT_EQ(m.hotplug().offline_pages(b), 0);
   EXPECT_TRUE(m.hotplug().is_offline(b));
-  EXPECT_EQ(buddy_free(m), 256u - 64u);
+  EXPECT_EQ(nr_free(m), 256u - 64u);
   EXPECT_EQ(static_cast<core::PageType>(m.frame(p).page_type.peek()), core::PageType::Offline);
   EXPECT_EQ(audit_text(m), "");
   EXPECT_EQ(m.offline_driver().offline_free(0), -EBUSY);  // its memory is offline
   EXPECT_EQ(m.hotplug().offline_pages(b), -EINVAL);
   ASSERT_EQ(m.hotplug().online_pages(b, 2), 0);
   EXPECT_EQ(m.offline_driver().nr_pages(), 3u);
-  EXPECT_EQ(buddy_free(m), 256u - 3u);
+  EXPECT_EQ(nr_free(m), 256u - 3u);
   EXPECT_EQ(audit_text(m), "");
   const Pfn w = m.offline_driver().page_at(1);
   if (GetParam() == OfflineRefcount::Frozen) {
@@ -72,13 +69,13 @@ TEST_P(Offlining, BlockWithOfflinePagesGoesOfflineAndComesBackWithheld) {
     EXPECT_EQ(m.frame(w).refcount.peek(), 1);
   }
   m.offline_driver().free_all();
-  EXPECT_EQ(buddy_free(m), 256u);
+  EXPECT_EQ(nr_free(m), 256u);
   EXPECT_EQ(audit_text(m), "");
   EXPECT_EQ(m.violation_count(), 0u);
 }
 
 TEST_P(Offlining, MappedFoliosAreMigratedOutOfTheBlock) {
-  Model m(with(small_config(), GetParam()));
+  Model m(with(special_config(), GetParam()));
   const Pfn f = core::alloc_pages(m, core::ZoneType::Movable, 0);
   ASSERT_EQ(core::map_page(m, m.mm(0), 0, f), 0);
   core::folio_put(m, f);  // only the mapping holds it
@@ -92,7 +89,7 @@ TEST_P(Offlining, MappedFoliosAreMigratedOutOfTheBlock) {
 }
 
 TEST_P(Offlining, AnUnexplainedReferenceMakesItBusyAndCancels) {
-  Model m(with(small_config(), GetParam()));
+  Model m(with(special_config(), GetParam()));
   const Pfn p = m.offline_driver().offline_alloc(core::ZoneType::Movable);
   const uint32_t b = m.frames().block_of(p);
   const Pfn f = core::alloc_pages(m, core::ZoneType::Movable, 0);
@@ -111,7 +108,7 @@ TEST_P(Offlining, AnUnexplainedReferenceMakesItBusyAndCancels) {
 }
 
 TEST_P(Offlining, FreeHugetlbFoliosAreDissolved) {
-  Model m(with(small_config(), GetParam()));
+  Model m(with(special_config(), GetParam()));
   ASSERT_EQ(m.hugetlb().alloc_fresh_hugetlb_folio(), 0);
   const Pfn h = m.hugetlb().free_folio_at(0);
   ASSERT_EQ(m.hotplug().offline_pages(m.frames().block_of(h)), 0);
@@ -126,7 +123,7 @@ struct ReportCtx {
   int result = 1;
 };
 TEST_P(Offlining, AnInFlightReportMakesTheIsolationTestFail) {
-  Model m(with(small_config(), GetParam()));
+  Model m(with(special_config(), GetParam()));
   ReportCtx ctx{m.frames().block_of(m.frames().zone(core::ZoneType::Normal).start)};
   m.reporting().set_report_hook(
       [](Model& mm, Pfn head, unsigned, void* c) {
@@ -150,7 +147,7 @@ INSTANTIATE_TEST_SUITE_P(Designs, Offlining, ::testing::Values(OfflineRefcount::
 //   offliner: MEM_GOING_OFFLINE page_ref_dec_and_test 2 -> 1 (WARN)
 //   walker: folio_put 1 -> 0 -> __folio_put
 TEST(Seed000ByHand, LegacyPerTypeChecksLeaksThePageIntoTheBuddy) {
-  Model m(with(small_config(), OfflineRefcount::Legacy, core::FreeDispatch::PerTypeChecks));
+  Model m(with(special_config(), OfflineRefcount::Legacy, core::FreeDispatch::PerTypeChecks));
   const Pfn p = m.offline_driver().offline_alloc(core::ZoneType::Movable);
   ASSERT_EQ(core::pfn_walk_get(m, p), p);
   m.offline_driver().going_offline(m.frames().block_of(p));
@@ -161,7 +158,7 @@ TEST(Seed000ByHand, LegacyPerTypeChecksLeaksThePageIntoTheBuddy) {
 }
 
 TEST(Seed000ByHand, LegacyOwnerHookKeepsThePageOffline) {
-  Model m(with(small_config(), OfflineRefcount::Legacy, core::FreeDispatch::OwnerHook));
+  Model m(with(special_config(), OfflineRefcount::Legacy, core::FreeDispatch::OwnerHook));
   const Pfn p = m.offline_driver().offline_alloc(core::ZoneType::Movable);
   ASSERT_EQ(core::pfn_walk_get(m, p), p);
   m.offline_driver().going_offline(m.frames().block_of(p));

@@ -45,14 +45,14 @@
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
 #include "core/reporting.hpp"
-#include "tests/special/special_support.hpp"
+#include "tests/support/harness_support.hpp"
+#include "tests/support/rc_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using core::kNoPfn;
+using namespace refhammer_test;
 using core::kReportedPoison;
-using core::Pfn;
-using core::ZoneType;
 
 constexpr uint32_t kZone = 128;
 constexpr unsigned kMaxOrder = 4;
@@ -65,19 +65,17 @@ struct Params {
 };
 
 core::ModelConfig state_config(const Params& p) {
-  core::ModelConfig c = special_test::small_config();
+  core::ModelConfig c = special_config();
   c.normal_frames = kZone;
   c.movable_frames = kZone;
   c.max_page_order = kMaxOrder;
   c.reporting_order = static_cast<uint8_t>(p.order);
   c.reporting_capacity = p.capacity;
   c.reporting_budget = p.budget;
-  c.bugs |= special_test::bugs_from_env();  // bench/bugbench: a catalog mutant, if named
+  c.bugs |= bugs_from_env();  // bench/bugbench: a catalog mutant, if named
   return c;
 }
 
-using special_test::CollectSink;
-using special_test::describe;
 
 unsigned zi(ZoneType z) { return z == ZoneType::Normal ? 0u : 1u; }
 
@@ -189,7 +187,7 @@ struct State {
 // --- the system under test ----------------------------------------------------------
 
 struct Sut {
-  CollectSink sink;
+  CollectingSink sink;
   core::Model m;
   State last;
   std::string hook_failures;
@@ -256,8 +254,7 @@ struct Sut {
       ledger.add_ref(h, 1);
     }
     RC_ASSERT(m.reporting().reported_total() == s.reported_total);
-    const core::AuditReport r = core::audit(m, ledger, /*report=*/false);
-    if (!r.clean()) RC_FAIL(r.summary() + describe(r.violations));
+    rc_audit_clean(m, ledger);
   }
 
   void drain() {
@@ -368,8 +365,7 @@ void run_property() {
   RC_CLASSIFY(sut.hook_calls > 0, "checked in flight");
   sut.drain();
   if (!sut.sink.got.empty()) RC_FAIL("violations at drain:" + describe(sut.sink.got));
-  const core::AuditReport r = core::audit(sut.m, core::HolderLedger(sut.m.frames().size()), false);
-  if (!r.clean()) RC_FAIL(r.summary() + describe(r.violations));
+  const core::AuditReport r = rc_audit_clean(sut.m, core::HolderLedger(sut.m.frames().size()));
   RC_ASSERT(r.free_frames == kFrames);
 }
 

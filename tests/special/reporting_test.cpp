@@ -6,14 +6,12 @@
 #include "core/buddy.hpp"
 #include "core/page_ref.hpp"
 #include "core/reporting.hpp"
-#include "tests/special/special_support.hpp"
+#include "tests/support/harness_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using namespace special_test;
-using core::kNoPfn;
-using core::Model;
-using core::Pfn;
+using namespace refhammer_test;
 
 uint32_t reported_heads(Model& m) {
   uint32_t n = 0;
@@ -22,11 +20,11 @@ uint32_t reported_heads(Model& m) {
 }
 
 TEST(PageReporting, ACycleReportsCapacityTimesBudgetBlocks) {
-  Model m(small_config());  // capacity 4, budget 2; 16 free order-4 blocks
+  Model m(special_config());  // capacity 4, budget 2; 16 free order-4 blocks
   EXPECT_EQ(m.reporting().report_cycle(), 8);
   EXPECT_EQ(reported_heads(m), 8u);
   EXPECT_EQ(m.probes().count(core::Probe::ReportMarked), 8u);
-  EXPECT_EQ(buddy_free(m), 256u);
+  EXPECT_EQ(nr_free(m), 256u);
   EXPECT_EQ(audit_text(m), "");
   EXPECT_EQ(m.reporting().report_cycle(), 8);  // the others
   EXPECT_EQ(m.reporting().report_cycle(), 0);  // all reported
@@ -35,7 +33,7 @@ TEST(PageReporting, ACycleReportsCapacityTimesBudgetBlocks) {
 }
 
 TEST(PageReporting, CapacityAndBudgetAreConfigurable) {
-  core::ModelConfig c = small_config();
+  core::ModelConfig c = special_config();
   c.reporting_capacity = 1;
   c.reporting_budget = 1;
   Model m(c);
@@ -43,7 +41,7 @@ TEST(PageReporting, CapacityAndBudgetAreConfigurable) {
 }
 
 TEST(PageReporting, AReportedPageHandedOutLaterIsDiscardedMemory) {
-  Model m(small_config());
+  Model m(special_config());
   while (m.reporting().report_cycle() > 0) {
   }
   const Pfn p = core::alloc_pages(m, core::ZoneType::Normal, 0);
@@ -55,7 +53,7 @@ TEST(PageReporting, AReportedPageHandedOutLaterIsDiscardedMemory) {
 }
 
 TEST(PageReporting, IsolatedPageblocksAreNeverReported) {
-  Model m(small_config());
+  Model m(special_config());
   ASSERT_TRUE(m.buddy().start_isolate_page_range(0, 16));
   while (m.reporting().report_cycle() > 0) {
   }
@@ -65,7 +63,7 @@ TEST(PageReporting, IsolatedPageblocksAreNeverReported) {
 }
 
 TEST(PageReporting, BelowTheReportingOrderNothingIsReported) {
-  Model m(small_config());
+  Model m(special_config());
   // Fragment everything into order-1 free blocks: allocate all order-0
   // pages, free every other one.
   std::vector<Pfn> held;
@@ -78,7 +76,7 @@ TEST(PageReporting, BelowTheReportingOrderNothingIsReported) {
 // The check behind "the allocator never hands out a page under report": a
 // stand-in for a broken allocator hands a block out during the report.
 TEST(PageReporting, HandingOutAPageUnderReportIsDataLoss) {
-  Model m(small_config());
+  Model m(special_config());
   m.reporting().set_report_hook(
       [](Model& mm, Pfn head, unsigned, void*) {
         mm.frame(head).generation.fetch_add(1, std::memory_order_relaxed);  // relaxed: test, one thread
@@ -91,7 +89,7 @@ TEST(PageReporting, HandingOutAPageUnderReportIsDataLoss) {
 }
 
 TEST(PageReporting, InFlightBlocksAreClaimedByTheReporter) {
-  Model m(small_config());
+  Model m(special_config());
   std::string seen;
   m.reporting().set_report_hook(
       [](Model& mm, Pfn, unsigned, void* c) {

@@ -22,28 +22,19 @@
 #include "core/offline.hpp"
 #include "harness/bounded.hpp"
 #include "harness/engine.hpp"
-#include "tests/special/special_support.hpp"
+#include "tests/support/harness_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
 using namespace refhammer::harness;
+using namespace refhammer_test;
 using core::OfflineRefcount;
 
-using special_test::race_config;
-
 Program race_program(const core::ModelConfig& cfg) {
-  const core::Pfn p = special_test::offline_alloc_pfn(cfg);
-  const std::string pfn = std::to_string(p);
-  Program prog;
-  prog.actors.resize(2);
-  for (const auto& [a, line] : std::initializer_list<std::pair<int, std::string>>{
-           {0, "offline_alloc zone=movable"}, {0, "block_offline pfn=" + pfn},
-           {1, "try_get pfn=" + pfn}, {1, "put slot=0"}}) {
-    Op op;
-    EXPECT_EQ(parse_op(line, cfg, op), "") << line;
-    prog.actors[a].push_back(op);
-  }
-  return prog;
+  const std::string pfn = std::to_string(offline_alloc_pfn(cfg));
+  return program_of(cfg, {{"offline_alloc zone=movable", "block_offline pfn=" + pfn},
+                          {"try_get pfn=" + pfn, "put slot=0"}});
 }
 
 BoundedResult explore(OfflineRefcount o, core::FreeDispatch d) {

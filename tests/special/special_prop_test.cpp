@@ -13,14 +13,14 @@
 #include "core/offline.hpp"
 #include "core/zone_device.hpp"
 #include "harness/world.hpp"
-#include "tests/special/special_support.hpp"
+#include "tests/support/harness_support.hpp"
 
 namespace {
 
 using namespace refhammer::harness;
 
 core::ModelConfig prop_config(bool legacy_offline_hook) {
-  core::ModelConfig c = special_test::small_config();
+  core::ModelConfig c = refhammer_test::special_config();
   if (legacy_offline_hook) c.design.offline = core::OfflineRefcount::Legacy;  // safe with the owner hook
   return c;
 }

@@ -39,28 +39,27 @@
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
 #include "core/zone_device.hpp"
-#include "tests/special/special_support.hpp"
+#include "tests/support/harness_support.hpp"
+#include "tests/support/rc_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using core::kNoPfn;
-using core::Pfn;
+using namespace refhammer_test;
 using core::ZoneDeviceRefcount;
 
 constexpr uint32_t kDeviceFrames = 64;
 
 core::ModelConfig state_config(ZoneDeviceRefcount design, unsigned order) {
-  core::ModelConfig c = special_test::small_config();
+  core::ModelConfig c = special_config();
   c.device_frames = kDeviceFrames;
   c.device_folio_order = static_cast<uint8_t>(order);
   c.pgmap_teardown_spins = 4;
   c.design.zone_device = design;
-  c.bugs |= special_test::bugs_from_env();  // bench/bugbench: a catalog mutant, if named
+  c.bugs |= bugs_from_env();  // bench/bugbench: a catalog mutant, if named
   return c;
 }
 
-using special_test::CollectSink;
-using special_test::describe;
 
 // --- the sequential model ---------------------------------------------------------
 
@@ -90,7 +89,7 @@ struct State {
 // --- the system under test ----------------------------------------------------------
 
 struct Sut {
-  CollectSink sink;
+  CollectingSink sink;
   core::Model m;
   Pfn start;
   State last;
@@ -129,18 +128,11 @@ struct Sut {
       RC_ASSERT(fr.head.peek() == h);
       RC_ASSERT(fr.order.peek() == s.order);
       RC_ASSERT(static_cast<core::OwnerId>(fr.owner.peek()) == core::OwnerId::DevicePgmap);
-      for (Pfn p = h + 1; p < h + s.frames(); ++p) {
-        const core::Frame& t = m.frame(p);
-        RC_ASSERT(t.refcount.peek() == 0);
-        RC_ASSERT(t.flags.peek() == core::pg::tail);
-        RC_ASSERT(t.head.peek() == h);
-        RC_ASSERT(static_cast<core::OwnerId>(t.owner.peek()) == core::OwnerId::DevicePgmap);
-      }
+      rc_assert_tails(m, h, s.frames(), core::OwnerId::DevicePgmap);
       ledger.add_ref(h, f.held);
     }
-    RC_ASSERT(special_test::buddy_free(m) == m.config().normal_frames + m.config().movable_frames);
-    const core::AuditReport r = core::audit(m, ledger, /*report=*/false);
-    if (!r.clean()) RC_FAIL(r.summary() + describe(r.violations));
+    RC_ASSERT(nr_free(m) == m.config().normal_frames + m.config().movable_frames);
+    const core::AuditReport r = rc_audit_clean(m, ledger);
     RC_ASSERT(r.unpopulated_frames == (s.populated ? 0u : kDeviceFrames));
   }
 
@@ -306,8 +298,7 @@ void run_property(ZoneDeviceRefcount design) {
   RC_CLASSIFY(sut.last.populated != true, "ends torn down");
   sut.drain();
   if (!sut.sink.got.empty()) RC_FAIL("violations at drain:" + describe(sut.sink.got));
-  const core::AuditReport r = core::audit(sut.m, core::HolderLedger(sut.m.frames().size()), false);
-  if (!r.clean()) RC_FAIL(r.summary() + describe(r.violations));
+  const core::AuditReport r = rc_audit_clean(sut.m, core::HolderLedger(sut.m.frames().size()));
   RC_ASSERT(r.unpopulated_frames == kDeviceFrames);
 }
 

@@ -5,24 +5,21 @@
 #include "core/migrate.hpp"
 #include "core/page_ref.hpp"
 #include "core/zone_device.hpp"
-#include "tests/special/special_support.hpp"
+#include "tests/support/harness_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using namespace special_test;
-using core::HolderLedger;
-using core::kNoPfn;
-using core::Model;
-using core::Pfn;
+using namespace refhammer_test;
 
 core::ModelConfig legacy_config() {
-  core::ModelConfig c = small_config();
+  core::ModelConfig c = special_config();
   c.design.zone_device = core::ZoneDeviceRefcount::LegacyOneBased;
   return c;
 }
 
 TEST(ZoneDevice, ZeroBasedFreeFoliosAreFrozenAndCompound) {
-  Model m(small_config());
+  Model m(special_config());
   ASSERT_EQ(m.pgmap().memremap_pages(), 0);
   EXPECT_TRUE(m.pgmap().live());
   EXPECT_EQ(m.pgmap().nr_folios(), 32u);
@@ -36,7 +33,7 @@ TEST(ZoneDevice, ZeroBasedFreeFoliosAreFrozenAndCompound) {
 
 TEST(ZoneDevice, ZeroBasedPutRunsPageFreeOnceThroughTheOwnerHook) {
   for (auto d : {core::FreeDispatch::OwnerHook, core::FreeDispatch::PerTypeChecks}) {
-    core::ModelConfig c = small_config();
+    core::ModelConfig c = special_config();
     c.design.free_dispatch = d;
     Model m(c);
     ASSERT_EQ(m.pgmap().memremap_pages(), 0);
@@ -55,7 +52,7 @@ TEST(ZoneDevice, ZeroBasedPutRunsPageFreeOnceThroughTheOwnerHook) {
 }
 
 TEST(ZoneDevice, ZeroBasedWalkerDropsTheLastReference) {
-  Model m(small_config());
+  Model m(special_config());
   ASSERT_EQ(m.pgmap().memremap_pages(), 0);
   const Pfn h = m.pgmap().dev_alloc();
   EXPECT_EQ(core::pfn_walk_get(m, h + 1), h);
@@ -67,7 +64,7 @@ TEST(ZoneDevice, ZeroBasedWalkerDropsTheLastReference) {
 }
 
 TEST(ZoneDevice, TeardownWaitsForReferencesThenUnpopulates) {
-  Model m(small_config());
+  Model m(special_config());
   ASSERT_EQ(m.pgmap().memremap_pages(), 0);
   const Pfn h = m.pgmap().dev_alloc();
   EXPECT_EQ(m.pgmap().memunmap_pages(), -EBUSY);
@@ -138,7 +135,7 @@ TEST(ZoneDevice, LegacyTeardownFreezesTheIdleReferences) {
 }
 
 TEST(ZoneDevice, PageFreeOnAFreeFolioIsReported) {
-  Model m(small_config());
+  Model m(special_config());
   ASSERT_EQ(m.pgmap().memremap_pages(), 0);
   const Pfn h = m.pgmap().dev_alloc();
   core::put_page(m, h);

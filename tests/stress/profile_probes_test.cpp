@@ -27,6 +27,7 @@
 #include "harness/gen.hpp"
 #include "harness/sched.hpp"
 #include "stress/stress.hpp"
+#include "tests/support/harness_support.hpp"
 
 namespace {
 
@@ -59,14 +60,6 @@ core::ModelConfig model_for(const harness::Profile& p) {
   return cfg;
 }
 
-std::string describe(const harness::RunResult& r) {
-  std::string s = r.report.signature + ": " + core::format_violation(r.report.violation);
-  if (!r.report.op_text.empty()) s += " [" + r.report.op_text + "]";
-  if (!r.report.extra.empty()) s += "\n" + r.report.extra;
-  if (!r.report.last_ops.empty()) s += "\n" + r.report.last_ops;
-  return s;
-}
-
 Tally run_profile(const harness::Profile& p) {
   const core::ModelConfig cfg = model_for(p);
   harness::RunOptions opts;
@@ -81,7 +74,7 @@ Tally run_profile(const harness::Profile& p) {
     std::unique_ptr<harness::DecisionSource> src =
         pct ? harness::make_pct_source(seed, kActors, 1 + (i / 2) % 3, k_est) : harness::make_random_source(seed);
     const harness::RunResult r = harness::run_deterministic(cfg, program, *src, opts);
-    EXPECT_TRUE(r.clean()) << p.name << " seed " << seed << " (" << src->describe() << "): " << describe(r);
+    EXPECT_TRUE(r.clean()) << p.name << " seed " << seed << " (" << src->describe() << "): " << refhammer_test::describe(r);
     if (!pct) k_est = std::max<uint64_t>(1, r.k);
     ++t.runs;
     t.steps += r.k;

@@ -14,7 +14,7 @@
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
 #include "core/sync.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
@@ -173,34 +173,19 @@ TEST(SyncHookScope, HooksAreThreadLocal) {
 }
 
 // A fiber-style hook: the holder of the lock "runs" when the waiter spins.
-// Here the hook releases the lock on the waiter's third spin.
-class ReleaseOnSpinHook final : public core::SyncHook {
- public:
-  explicit ReleaseOnSpinHook(core::SpinLock& l) : lock_(l) {}
-  void on_sync(SyncOp op, const void*) override {
-    if (op == SyncOp::Spin && ++spins == 3) {
-      countdown = UINT64_MAX;  // the holder's unlock is not the waiter's sync point
-      lock_.unlock();
-    }
-    countdown = 1;
-  }
-  int spins = 0;
-
- private:
-  core::SpinLock& lock_;
-};
-
+// Here the hook releases the lock on the waiter's third spin (the holder's
+// unlock is not the waiter's sync point).
 TEST(SpinLock, WaiterSpinsThroughSyncPointsUntilReleased) {
   core::SpinLock lock;
   lock.lock();
   EXPECT_TRUE(lock.is_locked_quiescent());
   EXPECT_FALSE(lock.try_lock());
-  ReleaseOnSpinHook hook(lock);
+  SyncScript hook(SyncOp::Spin, nullptr, 3, [&] { lock.unlock(); });
   {
     core::ScopedSyncHook guard(&hook);
     lock.lock();  // spins 3 times, then the CAS succeeds
   }
-  EXPECT_EQ(hook.spins, 3);
+  EXPECT_EQ(hook.spins, 3u);
   EXPECT_TRUE(lock.is_locked_quiescent());
   lock.unlock();
   EXPECT_FALSE(lock.is_locked_quiescent());

@@ -7,30 +7,17 @@
 
 #include <gtest/gtest.h>
 
-#include <stdexcept>
 #include <string>
 
 #include "core/buddy.hpp"
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
 using core::AuditReport;
-using core::HolderLedger;
-using core::Model;
-using core::Pfn;
-using core::ViolationKind;
-using core::ZoneType;
 using namespace refhammer_test;
-
-Pfn must(Pfn p) {
-  if (p == core::kNoPfn) throw std::runtime_error("allocation failed in test setup");
-  return p;
-}
-Pfn live(Model& m, unsigned order = 0) { return must(core::alloc_pages(m, ZoneType::Normal, order)); }
-Pfn frozen(Model& m, unsigned order = 0) { return must(core::alloc_frozen_pages(m, ZoneType::Normal, order)); }
 
 TEST(Audit, FreshModelIsClean) {
   Model m(small_config());
@@ -51,10 +38,10 @@ TEST(Audit, FreshModelIsClean) {
 //   c: order 1, frozen by "pool"            d: order 0 in MOVABLE, a pin (1024) + 1
 TEST(Audit, HeldFoliosNamedExactlyAreClean) {
   Model m(small_config());
-  const Pfn a = live(m);
+  const Pfn a = alloc(m);
   core::folio_get(m, a);
-  const Pfn b = live(m, 2);
-  const Pfn c = frozen(m, 1);
+  const Pfn b = alloc(m, 2);
+  const Pfn c = alloc_frozen(m, 1);
   const Pfn d = must(core::alloc_pages(m, ZoneType::Movable, 0));
   core::folio_ref_add(m, d, core::GUP_PIN_COUNTING_BIAS);
   HolderLedger ledger(m.frames().size());
@@ -83,9 +70,9 @@ TEST(Audit, HeldFoliosNamedExactlyAreClean) {
 //   small: 1 --+1024 (pin)--> 1025        large: 1 --+1, pincount 1--> 2
 TEST(Audit, PinsNamedWithAddPinAreClean) {
   Model m(small_config());
-  const Pfn small = live(m);
+  const Pfn small = alloc(m);
   core::folio_ref_add(m, small, core::GUP_PIN_COUNTING_BIAS);
-  const Pfn large = live(m, 2);
+  const Pfn large = alloc(m, 2);
   core::folio_get(m, large);
   m.frame(large).pincount.init(1);  // planted: GUP's own bookkeeping is not under test here
   HolderLedger ledger(m.frames().size());
@@ -132,33 +119,33 @@ const Plant kPlants[] = {
     // 1 --get (not in the ledger)--> 2; the ledger names 1
     {"leak_extra_get",
      [](Model& m, HolderLedger& l) {
-       const Pfn p = live(m);
+       const Pfn p = alloc(m);
        core::folio_get(m, p);
        l.add_ref(p);
        return p;
      },
      ViolationKind::Leak, "audit:accounting", "refcount 2, holders name 1: 1 reference(s) leaked"},
     {"leak_nobody_holds",
-     [](Model& m, HolderLedger&) { return live(m, 2); }, ViolationKind::Leak, "audit:accounting",
+     [](Model& m, HolderLedger&) { return alloc(m, 2); }, ViolationKind::Leak, "audit:accounting",
      "refcount 1, holders name 0: 1 reference(s) leaked"},
     // refcount 1; the ledger names 2: a put to come will underflow
     {"deficit",
      [](Model& m, HolderLedger& l) {
-       const Pfn p = live(m);
+       const Pfn p = alloc(m);
        l.add_ref(p, 2);
        return p;
      },
      ViolationKind::RefcountDeficit, "audit:accounting", "refcount 1, holders name 2: 1 reference(s) missing"},
     {"refs_on_an_unheld_frozen_folio",
      [](Model& m, HolderLedger& l) {
-       const Pfn p = frozen(m);
+       const Pfn p = alloc_frozen(m);
        l.add_ref(p);
        return p;
      },
      ViolationKind::RefcountDeficit, "audit:accounting", "refcount 0, holders name 1 reference(s)"},
     {"refs_on_a_held_frozen_folio",
      [](Model& m, HolderLedger& l) {
-       const Pfn p = frozen(m);
+       const Pfn p = alloc_frozen(m);
        l.add_frozen(p, "pool");
        l.add_ref(p);
        return p;
@@ -166,20 +153,20 @@ const Plant kPlants[] = {
      ViolationKind::RefcountDeficit, "audit:accounting", "frozen by pool yet holders name 1 reference(s)"},
     {"negative_refcount",
      [](Model& m, HolderLedger&) {
-       const Pfn p = live(m);
+       const Pfn p = alloc(m);
        m.frame(p).refcount.init(-1);
        return p;
      },
      ViolationKind::RefcountUnderflow, "audit:accounting", "negative refcount -1"},
     // (alloc_frozen) 0, no holder: nobody will ever free it
-    {"frozen_without_holder", [](Model& m, HolderLedger&) { return frozen(m); }, ViolationKind::LostFrame,
+    {"frozen_without_holder", [](Model& m, HolderLedger&) { return alloc_frozen(m); }, ViolationKind::LostFrame,
      "audit:structure", "refcount 0, not in the buddy, no holder: the frame is lost to the allocator"},
-    {"large_frozen_without_holder", [](Model& m, HolderLedger&) { return frozen(m, kMaxOrder); },
+    {"large_frozen_without_holder", [](Model& m, HolderLedger&) { return alloc_frozen(m, kMaxOrder); },
      ViolationKind::LostFrame, "audit:structure", "the frame is lost to the allocator"},
     // 1 --put--> 0 (testzero, never freed)
     {"put_to_zero_never_freed",
      [](Model& m, HolderLedger&) {
-       const Pfn p = live(m);
+       const Pfn p = alloc(m);
        EXPECT_TRUE(core::folio_put_testzero(m, p));
        return p;
      },
@@ -187,7 +174,7 @@ const Plant kPlants[] = {
     // --- two places at once ---
     {"frozen_by_two_holders",
      [](Model& m, HolderLedger& l) {
-       const Pfn p = frozen(m);
+       const Pfn p = alloc_frozen(m);
        l.add_frozen(p, "pool-a");
        l.add_frozen(p, "pool-b");
        return p;
@@ -195,7 +182,7 @@ const Plant kPlants[] = {
      ViolationKind::DoubleOwner, "audit:accounting", "two holders own the same frozen folio"},
     {"frozen_holder_of_a_live_folio",
      [](Model& m, HolderLedger& l) {
-       const Pfn p = live(m);
+       const Pfn p = alloc(m);
        l.add_ref(p);
        l.add_frozen(p, "pool");
        return p;
@@ -217,8 +204,8 @@ const Plant kPlants[] = {
     // primitive cannot see it (b is not PageBuddy, refcount 0), the audit can
     {"subpage_freed_twice",
      [](Model& m, HolderLedger&) {
-       const Pfn a = live(m);
-       const Pfn b = live(m);
+       const Pfn a = alloc(m);
+       const Pfn b = alloc(m);
        EXPECT_EQ(a ^ 1u, b);
        core::folio_put(m, a);
        core::folio_put(m, b);
@@ -229,7 +216,7 @@ const Plant kPlants[] = {
     // --- mappings and pins, against the model's PTEs, page caches and pins named ---
     {"mapcount_without_ptes",
      [](Model& m, HolderLedger& l) {
-       const Pfn p = live(m);
+       const Pfn p = alloc(m);
        l.add_ref(p);
        m.frame(p).mapcount.init(1);
        return p;
@@ -237,7 +224,7 @@ const Plant kPlants[] = {
      ViolationKind::MapcountMismatch, "audit:accounting", "mapcount 1, 0 PTE(s) map it"},
     {"large_folio_pincount_without_pins",
      [](Model& m, HolderLedger& l) {
-       const Pfn p = live(m, 2);
+       const Pfn p = alloc(m, 2);
        l.add_ref(p);
        m.frame(p).pincount.init(1);
        return p;
@@ -245,7 +232,7 @@ const Plant kPlants[] = {
      ViolationKind::PincountMismatch, "audit:accounting", "pincount 1, holders name 0 pin(s)"},
     {"small_folio_with_a_pincount",
      [](Model& m, HolderLedger& l) {
-       const Pfn p = live(m);
+       const Pfn p = alloc(m);
        l.add_ref(p);
        m.frame(p).pincount.init(1);
        return p;
@@ -253,7 +240,7 @@ const Plant kPlants[] = {
      ViolationKind::PincountMismatch, "audit:accounting", "pincount 1"},
     {"mapping_without_a_cache_entry",
      [](Model& m, HolderLedger& l) {
-       const Pfn p = live(m);
+       const Pfn p = alloc(m);
        l.add_ref(p);
        m.frame(p).mapping.init(core::kFileMapping);
        return p;
@@ -262,7 +249,7 @@ const Plant kPlants[] = {
     // --- structure: buddy ---
     {"buddy_flag_on_an_allocated_frame",
      [](Model& m, HolderLedger& l) {
-       const Pfn p = live(m);
+       const Pfn p = alloc(m);
        l.add_ref(p);
        m.frame(p).page_type.init(static_cast<uint8_t>(core::PageType::Buddy));
        return p;
@@ -316,7 +303,7 @@ const Plant kPlants[] = {
     // --- structure: tails ---
     {"tail_with_refcount",
      [](Model& m, HolderLedger& l) {
-       const Pfn h = live(m, 2);
+       const Pfn h = alloc(m, 2);
        l.add_ref(h);
        m.frame(h + 1).refcount.init(1);
        return h + 1;
@@ -324,7 +311,7 @@ const Plant kPlants[] = {
      ViolationKind::TailCorrupt, "audit:structure", "tail page has refcount 1"},
     {"tail_naming_another_tail_as_head",
      [](Model& m, HolderLedger& l) {
-       const Pfn h = live(m, 2);
+       const Pfn h = alloc(m, 2);
        l.add_ref(h);
        m.frame(h + 2).head.init(h + 1);
        return h + 2;
@@ -332,7 +319,7 @@ const Plant kPlants[] = {
      ViolationKind::TailCorrupt, "audit:structure", "which does not cover it"},
     {"holder_naming_a_tail",
      [](Model& m, HolderLedger& l) {
-       const Pfn h = live(m, 2);
+       const Pfn h = alloc(m, 2);
        l.add_ref(h);
        l.add_ref(h + 3);
        return h + 3;
@@ -371,17 +358,13 @@ TEST(AuditPlanted, TableCoversEveryAuditKind) {
       ViolationKind::TailCorrupt, ViolationKind::RefcountUnderflow, ViolationKind::MapcountMismatch,
       ViolationKind::PincountMismatch, ViolationKind::MappingCorrupt,
   };
-  for (ViolationKind k : audit_kinds) {
-    bool found = false;
-    for (const Plant& c : kPlants) found |= c.kind == k;
-    EXPECT_TRUE(found) << core::violation_kind_name(k);
-  }
+  expect_each_kind_has_a_row(audit_kinds, kPlants);
 }
 
 // The same frozen folio: LostFrame with no holder, clean once a holder owns it.
 TEST(Audit, FrozenFolioIsCleanOnceHeld) {
   Model m(small_config());
-  const Pfn p = frozen(m, 2);
+  const Pfn p = alloc_frozen(m, 2);
   HolderLedger ledger(m.frames().size());
   const AuditReport lost = core::audit(m, ledger, false);
   EXPECT_TRUE(only_violation(lost.violations, ViolationKind::LostFrame, p, "audit:structure"));
@@ -396,7 +379,7 @@ TEST(Audit, FrozenFolioIsCleanOnceHeld) {
 //   1 --get x4--> 5; holders name 2
 TEST(Audit, LeakDetailNamesTheMissingCount) {
   Model m(small_config());
-  const Pfn p = live(m);
+  const Pfn p = alloc(m);
   for (int i = 0; i < 4; ++i) core::folio_get(m, p);
   HolderLedger ledger(m.frames().size());
   ledger.add_ref(p, 2);

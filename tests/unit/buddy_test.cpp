@@ -14,15 +14,11 @@
 #include "core/audit.hpp"
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
 using core::MigrateType;
-using core::Model;
-using core::Pfn;
-using core::Probe;
-using core::ZoneType;
 using namespace refhammer_test;
 
 constexpr uint32_t kBlocksPerZone = kZoneFrames / kPageblock;  // 8

@@ -11,7 +11,7 @@
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
 #include "core/violation.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 

@@ -10,14 +10,11 @@
 #include "core/config.hpp"
 #include "core/page_ref.hpp"
 #include "core/violation.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using core::Model;
 using core::ModelConfig;
-using core::Pfn;
-using core::ViolationKind;
 using namespace refhammer_test;
 
 TEST(ModelConfig, DefaultAndSmallConfigsAreValid) {

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -15,19 +14,14 @@
 #include "core/guest_memfd.hpp"
 #include "core/model.hpp"
 #include "core/page_ref.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
 using core::FreeDispatch;
-using core::HolderLedger;
-using core::Model;
 using core::OwnerId;
 using core::PageType;
-using core::Pfn;
-using core::Probe;
 using core::RefEvent;
-using core::ZoneType;
 using namespace refhammer_test;
 
 // An owner that keeps what reaches zero in a pool (frozen, off the buddy),
@@ -56,11 +50,6 @@ core::ModelConfig config_with(FreeDispatch d) {
   return c;
 }
 
-Pfn must(Pfn p) {
-  if (p == core::kNoPfn) throw std::runtime_error("allocation failed in test setup");
-  return p;
-}
-
 bool has_event(Model& m, Pfn p, RefEvent e) {
   const auto h = m.frame(p).history.snapshot();
   return std::any_of(h.begin(), h.end(), [e](const core::PageRefRecord& r) { return r.event == e; });
@@ -76,7 +65,7 @@ TEST(OwnerHook, LastPutCallsTheRegisteredOwnerOnce) {
     PoolOwner owner;
     m.register_owner(id, &owner);
     EXPECT_EQ(m.owner_ops(id), &owner);
-    const Pfn h = must(core::alloc_pages(m, ZoneType::Normal, 2));
+    const Pfn h = alloc(m, 2, ZoneType::Normal);
     m.frame(h).owner.store(static_cast<uint8_t>(id), std::memory_order_relaxed);
 
     core::folio_get(m, h);
@@ -111,7 +100,7 @@ TEST(OwnerHook, BuddyOwnedFoliosNeverReachOtherOwners) {
   Model m(small_config());
   PoolOwner owner;
   m.register_owner(OwnerId::Hugetlb, &owner);
-  const Pfn h = must(core::alloc_pages(m, ZoneType::Movable, 1));
+  const Pfn h = alloc(m, 1, ZoneType::Movable);
   core::folio_put(m, h);
   EXPECT_TRUE(owner.freed.empty());
   EXPECT_EQ(m.probes().count(Probe::PutWasLast), 1u);
@@ -131,14 +120,14 @@ TEST(OwnerHook, EveryOwnerIsRegisteredAtConstruction) {
   // guest_memfd is part of every Model and registers itself
   EXPECT_EQ(m.owner_ops(OwnerId::Guestmem), static_cast<core::FolioOwnerOps*>(&m.gmem()));
   // its free_folio is the buddy's free path
-  const Pfn h = must(core::alloc_frozen_pages(m, ZoneType::Normal, 3));
+  const Pfn h = alloc_frozen(m, 3, ZoneType::Normal);
   m.owner_ops(OwnerId::Buddy)->free_folio(m, h);
   EXPECT_TRUE(fully_merged(m));
 }
 
 TEST(OwnerHook, FreeFolioToBuddyFreesAtTheFoliosOrder) {
   Model m(small_config());
-  const Pfn h = must(core::alloc_frozen_pages(m, ZoneType::Normal, 2));
+  const Pfn h = alloc_frozen(m, 2, ZoneType::Normal);
   core::free_folio_to_buddy(m, h);
   EXPECT_TRUE(fully_merged(m));
   EXPECT_TRUE(no_violations(m));
@@ -183,7 +172,7 @@ TEST(FreeDispatch, OwnerHookAgainstPerTypeChecks) {
     PoolOwner owner;
     // Every owner is registered at construction; "without ops" unregisters.
     m.register_owner(c.registered, c.register_ops ? &owner : nullptr);
-    const Pfn h = must(core::alloc_pages(m, ZoneType::Normal, 1));
+    const Pfn h = alloc(m, 1, ZoneType::Normal);
     m.frame(h).owner.store(static_cast<uint8_t>(c.owner), std::memory_order_relaxed);
     m.frame(h).page_type.store(static_cast<uint8_t>(c.type), std::memory_order_relaxed);
 
@@ -245,7 +234,7 @@ TEST(FreeDispatch, DeviceFrames) {
 //   reader in --start gp--> 1 --put--> 0 => __folio_put ! UseAfterFree (the free goes on)
 TEST(FreePath, FreeBeforeTheGracePeriodIsAUseAfterFree) {
   Model m(small_config());
-  const Pfn p = must(core::alloc_pages(m, ZoneType::Normal, 1));
+  const Pfn p = alloc(m, 1, ZoneType::Normal);
   const uint32_t reader = m.rcu().rcu_read_lock();
   const uint64_t gp = m.rcu().start_grace_period();
   m.frame(p).rcu_free_after.store(gp, std::memory_order_relaxed);
@@ -259,7 +248,7 @@ TEST(FreePath, FreeBeforeTheGracePeriodIsAUseAfterFree) {
 //   reader in, out --start gp, synchronize_rcu--> 1 --put--> 0 => __folio_put: fine
 TEST(FreePath, FreeAfterTheGracePeriodIsFine) {
   Model m(small_config());
-  const Pfn p = must(core::alloc_pages(m, ZoneType::Normal, 1));
+  const Pfn p = alloc(m, 1, ZoneType::Normal);
   m.rcu().rcu_read_unlock(m.rcu().rcu_read_lock());
   const uint64_t gp = m.rcu().start_grace_period();
   m.frame(p).rcu_free_after.store(gp, std::memory_order_relaxed);
@@ -273,7 +262,7 @@ TEST(FreePath, FreeAfterTheGracePeriodIsFine) {
 // audit_claims of registered owners extends the ledger.
 TEST(OwnerClaims, AuditConsultsRegisteredOwners) {
   Model m(small_config());
-  const Pfn h = must(core::alloc_frozen_pages(m, ZoneType::Normal, 1));
+  const Pfn h = alloc_frozen(m, 1, ZoneType::Normal);
   const HolderLedger empty(m.frames().size());
   const auto before = core::audit(m, empty, false);
   EXPECT_TRUE(only_violation(before.violations, core::ViolationKind::LostFrame, h, "audit:structure"));

@@ -8,36 +8,23 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/buddy.hpp"
 #include "core/model.hpp"
-#include "tests/unit/test_support.hpp"
+#include "tests/support/support.hpp"
 
 namespace {
 
-using core::Model;
-using core::Pfn;
-using core::Probe;
 using core::RefEvent;
-using core::ViolationKind;
-using core::ZoneType;
 using namespace refhammer_test;
-
-Pfn must(Pfn p) {
-  if (p == core::kNoPfn) throw std::runtime_error("allocation failed in test setup");
-  return p;
-}
-Pfn live(Model& m, unsigned order = 0) { return must(core::alloc_pages(m, ZoneType::Normal, order)); }
-Pfn frozen(Model& m, unsigned order = 0) { return must(core::alloc_frozen_pages(m, ZoneType::Normal, order)); }
 
 // A small folio whose refcount is n, reached through the primitives:
 // n == 0 is a frozen folio (alloc, freeze(1)); n < 0 has no legal way there
 // and is planted with init().
 Pfn folio_with_count(Model& m, int32_t n) {
-  const Pfn p = live(m);
+  const Pfn p = alloc(m);
   if (n == 0) {
     EXPECT_TRUE(core::folio_ref_freeze(m, p, 1));
   } else if (n > 1) {
@@ -55,17 +42,13 @@ std::vector<RefEvent> events(Model& m, Pfn p) {
   return out;
 }
 
-uint32_t nr_free(Model& m) {
-  return m.buddy().nr_free_pages(ZoneType::Normal) + m.buddy().nr_free_pages(ZoneType::Movable);
-}
-
 // --- legal use ----------------------------------------------------------------
 
 // alloc_pages: FREE -> ALLOCATED
 //   0 --set_page_refcounted--> 1
 TEST(PageRef, AllocSetsRefcountToOne) {
   Model m(small_config());
-  const Pfn p = live(m);
+  const Pfn p = alloc(m);
   EXPECT_EQ(core::folio_ref_count(m, p), 1);
   EXPECT_EQ(m.frame(p).generation.peek(), 1u);
   EXPECT_EQ(events(m, p), (std::vector<RefEvent>{RefEvent::Alloc, RefEvent::SetRefcounted}));
@@ -75,7 +58,7 @@ TEST(PageRef, AllocSetsRefcountToOne) {
 //   1 --get--> 2 --get--> 3 --ref_add(5)--> 8
 TEST(PageRef, FolioGetAndRefAddIncrement) {
   Model m(small_config());
-  const Pfn p = live(m);
+  const Pfn p = alloc(m);
   core::folio_get(m, p);
   EXPECT_EQ(refcount(m, p), 2);
   core::folio_get(m, p);
@@ -95,7 +78,7 @@ TEST(PageRef, FolioGetAndRefAddIncrement) {
 //   1 --ref_add(4095)--> 4096 == limit
 TEST(PageRef, RefAddUpToTheLimitIsLegal) {
   Model m(small_config());
-  const Pfn p = live(m);
+  const Pfn p = alloc(m);
   core::folio_ref_add(m, p, kLimit - 1);
   EXPECT_EQ(refcount(m, p), kLimit);
   EXPECT_TRUE(no_violations(m));
@@ -220,7 +203,7 @@ TEST(PageRef, LastFolioPutFreesToBuddy) {
   for (unsigned order = 0; order <= kMaxOrder; ++order) {
     SCOPED_TRACE("order " + std::to_string(order));
     Model m(small_config());
-    const Pfn p = live(m, order);
+    const Pfn p = alloc(m, order);
     core::folio_get(m, p);
     core::folio_put(m, p);
     EXPECT_EQ(nr_free(m), 2 * kZoneFrames - (1u << order));
@@ -238,7 +221,7 @@ TEST(PageRef, LastFolioPutFreesToBuddy) {
 //   5 --put_refs(3)--> 2 --put_refs(2)--> 0 => buddy
 TEST(PageRef, FolioPutRefs) {
   Model m(small_config());
-  const Pfn p = live(m, 2);
+  const Pfn p = alloc(m, 2);
   core::folio_ref_add(m, p, 4);
   core::folio_put_refs(m, p, 3);
   EXPECT_EQ(refcount(m, p), 2);
@@ -308,7 +291,7 @@ TEST(PageRef, UnfreezeToAnotherCount) {
 //   (alloc_frozen) 0 --try_get--> 0 refused --unfreeze(1)--> 1 --put--> 0 => buddy
 TEST(PageRef, AllocFrozenThenUnfreeze) {
   Model m(small_config());
-  const Pfn p = frozen(m, 2);
+  const Pfn p = alloc_frozen(m, 2);
   EXPECT_EQ(refcount(m, p), 0);
   EXPECT_EQ(events(m, p), std::vector<RefEvent>{RefEvent::AllocFrozen});
   EXPECT_FALSE(core::folio_try_get(m, p));
@@ -324,7 +307,7 @@ TEST(PageRef, AllocFrozenThenFreeFrozen) {
   for (unsigned order = 0; order <= kMaxOrder; ++order) {
     SCOPED_TRACE("order " + std::to_string(order));
     Model m(small_config());
-    const Pfn p = frozen(m, order);
+    const Pfn p = alloc_frozen(m, order);
     EXPECT_EQ(nr_free(m), 2 * kZoneFrames - (1u << order));
     core::free_frozen_pages(m, p, order);
     EXPECT_TRUE(fully_merged(m));
@@ -335,7 +318,7 @@ TEST(PageRef, AllocFrozenThenFreeFrozen) {
 //   (alloc_frozen) 0 --set_page_refcounted--> 1
 TEST(PageRef, SetPageRefcountedOnFrozenAllocation) {
   Model m(small_config());
-  const Pfn p = frozen(m);
+  const Pfn p = alloc_frozen(m);
   core::set_page_refcounted(m, p);
   EXPECT_EQ(refcount(m, p), 1);
   EXPECT_EQ(m.frame(p).history.snapshot().back().event, RefEvent::SetRefcounted);
@@ -374,9 +357,9 @@ struct BadCase {
 
 const BadCase kBadCases[] = {
     // 0 (frozen) --put--> -1 ! undone --> 0
-    {"put_past_zero", [](Model& m) { return frozen(m); }, [](Model& m, Pfn p) { core::folio_put(m, p); },
+    {"put_past_zero", [](Model& m) { return alloc_frozen(m); }, [](Model& m, Pfn p) { core::folio_put(m, p); },
      ViolationKind::RefcountUnderflow, "folio_put", "refcount was 0, putting 1", 0},
-    {"put_testzero_past_zero", [](Model& m) { return frozen(m); },
+    {"put_testzero_past_zero", [](Model& m) { return alloc_frozen(m); },
      [](Model& m, Pfn p) { EXPECT_FALSE(core::folio_put_testzero(m, p)); }, ViolationKind::RefcountUnderflow,
      "folio_put", "refcount was 0, putting 1", 0},
     // free block head: 0 --put--> -1 ! undone --> 0
@@ -385,7 +368,7 @@ const BadCase kBadCases[] = {
     // 1 --put--> 0 => buddy --put--> -1 ! undone --> 0
     {"double_put",
      [](Model& m) {
-       const Pfn p = live(m, kMaxOrder);  // a max-order folio stays a PageBuddy head once freed
+       const Pfn p = alloc(m, kMaxOrder);  // a max-order folio stays a PageBuddy head once freed
        core::folio_put(m, p);
        return p;
      },
@@ -404,7 +387,7 @@ const BadCase kBadCases[] = {
      [](Model& m, Pfn p) { core::folio_get(m, p); }, ViolationKind::RefcountOverflow, "folio_get",
      "refcount was 4096, limit 4096, adding 1", kLimit + 1},
     // 1 --ref_add(4096)--> 4097 !
-    {"ref_add_past_limit", [](Model& m) { return live(m); },
+    {"ref_add_past_limit", [](Model& m) { return alloc(m); },
      [](Model& m, Pfn p) { core::folio_ref_add(m, p, kLimit); }, ViolationKind::RefcountOverflow, "folio_ref_add",
      "refcount was 1, limit 4096, adding 4096", kLimit + 1},
     // free block head: 0 --get--> 1 ! undone --> 0
@@ -413,50 +396,50 @@ const BadCase kBadCases[] = {
     {"ref_add_on_free", [](Model&) { return kMovableStart; }, [](Model& m, Pfn p) { core::folio_ref_add(m, p, 3); },
      ViolationKind::GetOnFree, "folio_ref_add", "refcount was 0, adding 3", 0},
     // (alloc_frozen) 0 --get--> 1 ! undone --> 0
-    {"get_on_frozen_alloc", [](Model& m) { return frozen(m); }, [](Model& m, Pfn p) { core::folio_get(m, p); },
+    {"get_on_frozen_alloc", [](Model& m) { return alloc_frozen(m); }, [](Model& m, Pfn p) { core::folio_get(m, p); },
      ViolationKind::GetOnFrozen, "folio_get", "refcount was 0, adding 1", 0},
     // 1 --freeze(1)--> 0 --get--> 1 ! undone --> 0
     {"get_on_freeze", [](Model& m) { return folio_with_count(m, 0); },
      [](Model& m, Pfn p) { core::folio_get(m, p); }, ViolationKind::GetOnFrozen, "folio_get",
      "refcount was 0, adding 1", 0},
     // tail of an order-2 folio: 0 --get--> 1 ! undone --> 0
-    {"get_on_tail", [](Model& m) { return live(m, 2) + 1; }, [](Model& m, Pfn p) { core::folio_get(m, p); },
+    {"get_on_tail", [](Model& m) { return alloc(m, 2) + 1; }, [](Model& m, Pfn p) { core::folio_get(m, p); },
      ViolationKind::GetOnTail, "folio_get", "refcount was 0, adding 1", 0},
-    {"ref_add_on_tail", [](Model& m) { return live(m, 2) + 3; }, [](Model& m, Pfn p) { core::folio_ref_add(m, p, 2); },
+    {"ref_add_on_tail", [](Model& m) { return alloc(m, 2) + 3; }, [](Model& m, Pfn p) { core::folio_ref_add(m, p, 2); },
      ViolationKind::GetOnTail, "folio_ref_add", "refcount was 0, adding 2", 0},
-    {"put_on_tail", [](Model& m) { return live(m, 2) + 2; }, [](Model& m, Pfn p) { core::folio_put(m, p); },
+    {"put_on_tail", [](Model& m) { return alloc(m, 2) + 2; }, [](Model& m, Pfn p) { core::folio_put(m, p); },
      ViolationKind::GetOnTail, "folio_put", "refcount was 0, putting 1", 0},
     // 1 --unfreeze(2)--> 1 ! (not frozen)
-    {"unfreeze_live", [](Model& m) { return live(m); }, [](Model& m, Pfn p) { core::folio_ref_unfreeze(m, p, 2); },
+    {"unfreeze_live", [](Model& m) { return alloc(m); }, [](Model& m, Pfn p) { core::folio_ref_unfreeze(m, p, 2); },
      ViolationKind::BadUnfreeze, "folio_ref_unfreeze", "refcount is 1, unfreezing to 2", 1},
     // 0 (frozen) --unfreeze(0)--> 0 !
-    {"unfreeze_to_zero", [](Model& m) { return frozen(m); },
+    {"unfreeze_to_zero", [](Model& m) { return alloc_frozen(m); },
      [](Model& m, Pfn p) { core::folio_ref_unfreeze(m, p, 0); }, ViolationKind::BadUnfreeze, "folio_ref_unfreeze",
      "refcount is 0, unfreezing to 0", 0},
-    {"unfreeze_to_negative", [](Model& m) { return frozen(m); },
+    {"unfreeze_to_negative", [](Model& m) { return alloc_frozen(m); },
      [](Model& m, Pfn p) { core::folio_ref_unfreeze(m, p, -3); }, ViolationKind::BadUnfreeze, "folio_ref_unfreeze",
      "refcount is 0, unfreezing to -3", 0},
     // 1 --set_page_refcounted--> 1 !
-    {"set_refcounted_live", [](Model& m) { return live(m); },
+    {"set_refcounted_live", [](Model& m) { return alloc(m); },
      [](Model& m, Pfn p) { core::set_page_refcounted(m, p); }, ViolationKind::BadSetRefcounted,
      "set_page_refcounted", "refcount is 1", 1},
-    {"set_refcounted_tail", [](Model& m) { return frozen(m, 2) + 1; },
+    {"set_refcounted_tail", [](Model& m) { return alloc_frozen(m, 2) + 1; },
      [](Model& m, Pfn p) { core::set_page_refcounted(m, p); }, ViolationKind::BadSetRefcounted,
      "set_page_refcounted", "refcount is 0", 0},
     // 1 --free_frozen_pages--> refused
-    {"free_refcounted", [](Model& m) { return live(m); },
+    {"free_refcounted", [](Model& m) { return alloc(m); },
      [](Model& m, Pfn p) { core::free_frozen_pages(m, p, 0); }, ViolationKind::BadPageFree, "free_frozen_pages",
      "nonzero _refcount", 1},
-    {"free_wrong_order", [](Model& m) { return frozen(m, 2); },
+    {"free_wrong_order", [](Model& m) { return alloc_frozen(m, 2); },
      [](Model& m, Pfn p) { core::free_frozen_pages(m, p, 1); }, ViolationKind::BadPageFree, "free_frozen_pages",
      "order does not match the folio", 0},
-    {"free_misaligned", [](Model& m) { return frozen(m, 2) + 1; },
+    {"free_misaligned", [](Model& m) { return alloc_frozen(m, 2) + 1; },
      [](Model& m, Pfn p) { core::free_frozen_pages(m, p, 1); }, ViolationKind::BadPageFree, "free_frozen_pages",
      "bad pfn/order", 0},
-    {"free_order_above_max", [](Model& m) { return frozen(m, kMaxOrder); },
+    {"free_order_above_max", [](Model& m) { return alloc_frozen(m, kMaxOrder); },
      [](Model& m, Pfn p) { core::free_frozen_pages(m, p, kMaxOrder + 1); }, ViolationKind::BadPageFree,
      "free_frozen_pages", "bad pfn/order", 0},
-    {"free_tail", [](Model& m) { return frozen(m, 2) + 1; },
+    {"free_tail", [](Model& m) { return alloc_frozen(m, 2) + 1; },
      [](Model& m, Pfn p) { core::free_frozen_pages(m, p, 0); }, ViolationKind::BadPageFree, "free_frozen_pages",
      "freeing a tail page", 0},
     {"free_zone_device", [](Model&) { return kDeviceStart; },
@@ -464,7 +447,7 @@ const BadCase kBadCases[] = {
      "ZONE_DEVICE frame freed to the buddy", 0},
     {"free_mapped",
      [](Model& m) {
-       const Pfn p = frozen(m);
+       const Pfn p = alloc_frozen(m);
        m.frame(p).mapcount.store(1, std::memory_order_relaxed);
        return p;
      },
@@ -472,7 +455,7 @@ const BadCase kBadCases[] = {
      "nonzero mapcount", 0},
     {"free_pinned",
      [](Model& m) {
-       const Pfn p = frozen(m, 2);
+       const Pfn p = alloc_frozen(m, 2);
        m.frame(p).pincount.store(1, std::memory_order_relaxed);
        return p;
      },
@@ -480,7 +463,7 @@ const BadCase kBadCases[] = {
      "nonzero pincount", 0},
     {"free_with_tail_refcount",
      [](Model& m) {
-       const Pfn p = frozen(m, 2);
+       const Pfn p = alloc_frozen(m, 2);
        m.frame(p + 2).refcount.init(1);  // planted: no primitive writes a tail's count
        return p;
      },
@@ -489,7 +472,7 @@ const BadCase kBadCases[] = {
     // (alloc_frozen) 0 --free--> buddy --free--> refused
     {"double_free",
      [](Model& m) {
-       const Pfn p = frozen(m, kMaxOrder);
+       const Pfn p = alloc_frozen(m, kMaxOrder);
        core::free_frozen_pages(m, p, kMaxOrder);
        return p;
      },
@@ -531,11 +514,7 @@ TEST(PageRefViolation, TableCoversEveryPrimitiveKind) {
       ViolationKind::GetOnFrozen,       ViolationKind::GetOnTail,        ViolationKind::BadUnfreeze,
       ViolationKind::BadSetRefcounted,  ViolationKind::BadPageFree,      ViolationKind::DoubleFree,
   };
-  for (ViolationKind k : primitive_kinds) {
-    bool found = false;
-    for (const BadCase& c : kBadCases) found |= c.kind == k;
-    EXPECT_TRUE(found) << core::violation_kind_name(k);
-  }
+  expect_each_kind_has_a_row(primitive_kinds, kBadCases);
 }
 
 // After an overflow report the count is left past the limit (the caller does
@@ -558,7 +537,7 @@ TEST(PageRefViolation, OverflowedFolioRefusesTryGets) {
 // A speculative get never reports: on a free frame or a tail it just fails.
 TEST(PageRefViolation, TryGetsOnFreeFramesAndTailsFailSilently) {
   Model m(small_config());
-  const Pfn h = live(m, 2);
+  const Pfn h = alloc(m, 2);
   for (Pfn p : {kNormalStart, kMovableStart, h + 1, h + 3}) {
     SCOPED_TRACE(p);
     EXPECT_FALSE(core::folio_try_get(m, p));
@@ -578,8 +557,8 @@ TEST(PageRefViolation, TryGetsOnFreeFramesAndTailsFailSilently) {
 // Enable once core/page_ref.cpp's bad_get_kind looks for a covering head.
 TEST(PageRefViolation, GetOnFrameInsideMergedFreeBlockIsGetOnFree) {
   Model m(small_config());
-  const Pfn a = live(m);
-  const Pfn b = live(m);
+  const Pfn a = alloc(m);
+  const Pfn b = alloc(m);
   ASSERT_EQ(a ^ 1u, b);  // buddies: the second allocation is the first's buddy
   core::folio_put(m, a);
   core::folio_put(m, b);
