@@ -162,10 +162,7 @@ class Minimizer {
   bool out_of_budget() const { return elapsed() > o_.seconds || candidates_ >= o_.max_candidates; }
 
   RunResult execute(const Program& p, const Schedule& s, bool round_robin = false) {
-    RunOptions ro;
-    ro.audit_every = base_.audit_every;
-    ro.timeline = true;
-    ro.livelock_steps = 20'000;
+    RunOptions ro = candidate_options();
     ro.max_steps = std::max<uint64_t>(2'000'000, 4 * schedule_steps(s));
     auto src = round_robin ? make_random_source(base_.seed) : make_recorded_source(s);
     return run_deterministic(base_.model, p, *src, ro);
@@ -198,21 +195,42 @@ class Minimizer {
     if (!explore || p.total_ops() > o_.explore_max_ops || o_.explore_runs == 0) return false;
     // Each program is explored once per bound: later rounds of the passes
     // propose the same candidates again.
-    std::string key = std::to_string(max_preemptions) + "|";
+    if (!first_time("explore", p, max_preemptions)) return false;
+    return explore_and_accept(p, static_cast<uint32_t>(std::min<uint64_t>(max_preemptions, 8)), o_.explore_runs,
+                              max_preemptions);
+  }
+
+  // True the first time (what, p, bound) is asked.
+  bool first_time(const char* what, const Program& p, uint64_t bound) {
+    std::string key = std::string(what) + " " + std::to_string(bound) + "|";
     for (size_t a = 0; a < p.actors.size(); ++a)
       for (const Op& op : p.actors[a]) key += std::to_string(a) + " " + format_op(op) + ";";
-    if (!explored_.insert(std::move(key)).second) return false;
+    return explored_.insert(std::move(key)).second;
+  }
+
+  // The deterministic run options of every candidate.
+  RunOptions candidate_options() const {
+    RunOptions ro;
+    ro.audit_every = base_.audit_every;
+    ro.timeline = true;
+    ro.livelock_steps = 20'000;
+    return ro;
+  }
+
+  // Bounded exploration of p up to `bound` preemptions (at most max_runs
+  // schedules); its first failure with the signature, re-run with a timeline
+  // (for later projections), is accepted if it has at most max_preemptions.
+  bool explore_and_accept(const Program& p, uint32_t bound, uint64_t max_runs, uint64_t max_preemptions) {
     BoundedOptions bo;
-    bo.bound = static_cast<uint32_t>(std::min<uint64_t>(max_preemptions, 8));
-    bo.max_runs = o_.explore_runs;
+    bo.bound = bound;
+    bo.max_runs = max_runs;
     bo.stop_at_first = true;
     bo.want_signature = want_;
-    bo.run.audit_every = base_.audit_every;
-    bo.run.livelock_steps = 20'000;
+    bo.run = candidate_options();
+    bo.run.timeline = false;
     BoundedResult b = explore_bounded(base_.model, p, bo);
     candidates_ += b.runs;
     if (!b.has_failure) return false;
-    // Re-run the found schedule with a timeline (for later projections).
     RunResult again = execute(p, b.first_failure.schedule);
     if (!fails(again) || again.preemptions > max_preemptions) return false;
     accept(p, again);
@@ -223,21 +241,14 @@ class Minimizer {
   // 1..3 context switches at uniform steps (make_switch_random_source), a
   // few hundred, once per program and bound.
   bool sample_candidate(const Program& p, uint64_t max_preemptions) {
-    std::string key = "sample " + std::to_string(max_preemptions) + "|";
-    for (size_t a = 0; a < p.actors.size(); ++a)
-      for (const Op& op : p.actors[a]) key += std::to_string(a) + " " + format_op(op) + ";";
-    if (!explored_.insert(std::move(key)).second) return false;
+    if (!first_time("sample", p, max_preemptions)) return false;
     const uint64_t k = std::max<uint64_t>(64, schedule_steps(cur_.schedule));
     for (uint32_t c = 1; c <= std::min<uint64_t>(3, std::max<uint64_t>(1, max_preemptions)); ++c)
       for (uint32_t i = 0; i < o_.sample_runs; ++i) {
         if (out_of_budget()) return false;
         ++candidates_;
-        RunOptions ro;
-        ro.audit_every = base_.audit_every;
-        ro.timeline = true;
-        ro.livelock_steps = 20'000;
         auto src = make_switch_random_source(++sample_seed_, c, k);
-        RunResult r = run_deterministic(base_.model, p, *src, ro);
+        RunResult r = run_deterministic(base_.model, p, *src, candidate_options());
         if (!fails(r) || r.preemptions > max_preemptions) continue;
         RunResult again = execute(p, r.schedule);  // the schedule as a replayable trace runs it
         if (!fails(again) || again.preemptions > max_preemptions) continue;
@@ -350,20 +361,7 @@ class Minimizer {
       }
       for (uint32_t c = 0; c <= 2; ++c) {
         if (out_of_budget() || elapsed() > until) return false;
-        BoundedOptions bo;
-        bo.bound = c;
-        bo.max_runs = 4000;
-        bo.stop_at_first = true;
-        bo.want_signature = want_;
-        bo.run.audit_every = base_.audit_every;
-        bo.run.livelock_steps = 20'000;
-        BoundedResult b = explore_bounded(base_.model, p, bo);
-        candidates_ += b.runs;
-        if (!b.has_failure) continue;
-        RunResult again = execute(p, b.first_failure.schedule);
-        if (!fails(again)) continue;
-        accept(p, again);
-        return true;
+        if (explore_and_accept(p, c, 4000, UINT64_MAX)) return true;
       }
     }
     return false;
@@ -382,10 +380,7 @@ class Minimizer {
       ++candidates_;
       const RunResult rr = run_threads_recorded(base_.model, p, i % 2 == 1, ro, order, order_error);
       if (!fails(rr) || !order_error.empty()) continue;
-      RunOptions d;
-      d.audit_every = base_.audit_every;
-      d.timeline = true;
-      d.livelock_steps = 20'000;
+      RunOptions d = candidate_options();
       d.max_steps = 2'000'000 + schedule_steps(order);
       auto src = make_order_source(order);
       ++candidates_;

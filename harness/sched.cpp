@@ -210,38 +210,52 @@ class PctBytesSource final : public DecisionSource {
   PctCore core_;
 };
 
-class RecordedSource final : public DecisionSource {
+// A recorded Schedule (run lengths of actors) read one step at a time: what
+// RecordedSource (every step) and OrderSource (steps inside ops) share.
+class RunLengthCursor {
  public:
-  explicit RecordedSource(const Schedule& s) : s_(s) {}
-  unsigned pick(const std::vector<unsigned>& c, int current, uint64_t) override {
+  explicit RunLengthCursor(const Schedule& s) : s_(s) {}
+  // The actor the schedule names for the next step, or -1 past its end.
+  int next() {
     while (run_ < s_.size() && used_ >= s_[run_].steps) {
       ++run_;
       used_ = 0;
     }
-    if (run_ < s_.size()) {
-      const unsigned a = s_[run_].actor;
-      ++used_;
-      if (has(c, a)) return a;
+    if (run_ >= s_.size()) return -1;
+    ++used_;
+    return s_[run_].actor;
+  }
+  bool more() const { return run_ < s_.size() && (used_ < s_[run_].steps || run_ + 1 < s_.size()); }
+
+ private:
+  Schedule s_;
+  size_t run_ = 0;
+  uint32_t used_ = 0;
+};
+
+class RecordedSource final : public DecisionSource {
+ public:
+  explicit RecordedSource(const Schedule& s) : cur_(s) {}
+  unsigned pick(const std::vector<unsigned>& c, int current, uint64_t) override {
+    const int a = cur_.next();
+    if (a >= 0) {
+      if (has(c, static_cast<unsigned>(a))) return static_cast<unsigned>(a);
       diverged_ = true;
     }
     return current >= 0 && has(c, static_cast<unsigned>(current)) ? static_cast<unsigned>(current) : c[0];
   }
   std::string describe() const override { return "recorded"; }
   bool diverged() const override { return diverged_; }
-  bool replaying() const override {
-    return run_ < s_.size() && (used_ < s_[run_].steps || run_ + 1 < s_.size());
-  }
+  bool replaying() const override { return cur_.more(); }
 
  private:
-  Schedule s_;
-  size_t run_ = 0;
-  uint32_t used_ = 0;
+  RunLengthCursor cur_;
   bool diverged_ = false;
 };
 
 class OrderSource final : public DecisionSource {
  public:
-  explicit OrderSource(const Schedule& s) : s_(s) {}
+  explicit OrderSource(const Schedule& s) : cur_(s) {}
   bool follows_order() const override { return true; }
   unsigned pick(const std::vector<unsigned>& c, int current, uint64_t) override {
     const bool cur_ok = current >= 0 && has(c, static_cast<unsigned>(current));
@@ -254,28 +268,17 @@ class OrderSource final : public DecisionSource {
       for (unsigned a : c)
         if (outside(a)) return a;
     }
-    while (run_ < s_.size() && used_ >= s_[run_].steps) {
-      ++run_;
-      used_ = 0;
-    }
-    if (run_ < s_.size()) {
-      const unsigned a = s_[run_].actor;
-      ++used_;
-      if (has(c, a)) return a;
-    }
+    const int a = cur_.next();
+    if (a >= 0 && has(c, static_cast<unsigned>(a))) return static_cast<unsigned>(a);
     diverged_ = true;  // not runnable, or past the end of what was recorded
     return cur_ok ? static_cast<unsigned>(current) : c[0];
   }
   std::string describe() const override { return "recorded-order"; }
   bool diverged() const override { return diverged_; }
-  bool replaying() const override {
-    return run_ < s_.size() && (used_ < s_[run_].steps || run_ + 1 < s_.size());
-  }
+  bool replaying() const override { return cur_.more(); }
 
  private:
-  Schedule s_;
-  size_t run_ = 0;
-  uint32_t used_ = 0;
+  RunLengthCursor cur_;
   bool diverged_ = false;
 };
 
