@@ -34,6 +34,7 @@
 #include "bench/bench_report.hpp"
 #include "core/bugs.hpp"
 #include "core/violation.hpp"
+#include "harness/trace.hpp"
 #include "harness/bounded.hpp"
 #include "harness/engine.hpp"
 #include "harness/op.hpp"
@@ -48,18 +49,9 @@ constexpr double kTargetExecPerSecond = 10000;
 
 // The racy trace's model: 64 NORMAL + 64 MOVABLE frames, max order 3.
 core::ModelConfig bench_config() {
-  core::ModelConfig c;
-  c.normal_frames = 64;
-  c.movable_frames = 64;
-  c.device_frames = 0;
-  c.block_frames = 32;
-  c.max_page_order = 3;
-  c.nr_mms = 2;
-  c.mm_slots = 16;
-  c.file_pages = 16;
-  c.gmem_pages = 16;
-  c.gmem_huge_order = 2;
-  return c;
+  return model_from_fields(
+      "normal=64 movable=64 device=0 block=32 max_order=3 mms=2 mm_slots=16 file_pages=16 gmem_pages=16 "
+      "gmem_huge_order=2");
 }
 
 bool make_program(const core::ModelConfig& cfg, const std::vector<std::vector<const char*>>& text, Program& p,

@@ -84,19 +84,10 @@ const FuzzTargetSpec* fuzz_target(std::string_view name) {
 }
 
 core::ModelConfig fuzz_model() {
-  core::ModelConfig c;
   // Two memory blocks per zone, order-3 pageblocks: every pfn argument has
   // 80 values, so a walker or an offlining op lands on a page another op
   // just used often enough for races between them to be reachable.
-  c.normal_frames = 32;
-  c.movable_frames = 32;
-  c.device_frames = 16;
-  c.block_frames = 16;
-  c.max_page_order = 3;
-  c.file_pages = 8;
-  c.gmem_pages = 8;
-  c.mm_slots = 8;
-  return c;
+  return model_from_fields("normal=32 movable=32 device=16 block=16 max_order=3 file_pages=8 gmem_pages=8 mm_slots=8");
 }
 
 std::string fuzz_model_from_env(core::ModelConfig& out) {

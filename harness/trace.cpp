@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include "core/bugs.hpp"
 
@@ -213,6 +214,24 @@ std::string variant_options(const core::ModelConfig& cfg, const core::ModelConfi
     if ((cfg.bugs & core::bug_bit(static_cast<core::Bug>(b))) && !(base.bugs & core::bug_bit(static_cast<core::Bug>(b))))
       s += std::string(" --bug ") + core::bug_info(static_cast<core::Bug>(b)).name;
   return s;
+}
+
+core::ModelConfig model_from_fields(std::string_view fields) {
+  core::ModelConfig m;
+  // Every field first, then one validation: the fields may come in any order
+  // (normal= before block= would not validate on its own).
+  for (std::string_view kv : words(fields)) {
+    const size_t eq = kv.find('=');
+    uint64_t v = 0;
+    const ModelField* f = nullptr;
+    for (const ModelField& mf : kModelFields)
+      if (eq != std::string_view::npos && kv.substr(0, eq) == mf.name) f = &mf;
+    if (f == nullptr || !parse_u64(kv.substr(eq + 1), v) || v > f->max)
+      throw std::invalid_argument("model_from_fields: bad field '" + std::string(kv) + "'");
+    f->set(m, v);
+  }
+  if (std::string bad = m.validate(); !bad.empty()) throw std::invalid_argument("model_from_fields: " + bad);
+  return m;
 }
 
 std::string write_trace(const Trace& t) {

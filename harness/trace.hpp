@@ -78,6 +78,10 @@ std::string parse_model_field(std::string_view kv, core::ModelConfig& m);
 // catalog bug that differ ("" when none). Repeat lines use it, so that they
 // carry every setting that changes what runs.
 std::string variant_options(const core::ModelConfig& cfg, const core::ModelConfig& base);
+// A model written as a trace's model line ("normal=64 movable=64 ..."): the
+// defaults with those fields set. For constants in code; a bad field throws
+// std::invalid_argument naming it.
+core::ModelConfig model_from_fields(std::string_view fields);
 std::string parse_faults(std::string_view text, core::FaultConfig& out);
 
 }  // namespace refhammer::harness

@@ -181,40 +181,34 @@ TEST(StressRecord, TheSeed000RaceOnPerturbedThreadsReplaysFromItsOrder) {
 // ZONE_DEVICE race (seed 002: a generic put on a device page that must route
 // through put_devmap_managed_page) has one signature (the seed-000 race has three manifestations, and a
 // re-run may keep finding another one within the budget).
-TEST(StressRecord, ARaceFoundUnrecordedIsReproducedByARecordedRerun) {
-  StressOptions o = two_workers("device", 30, 3, "record-repro");
+// A race found without recording (legacy 1-based ZONE_DEVICE) comes back as
+// a followed order: by default from a recorded re-run of the failing world's
+// own program on real threads; with those off, from a recorded re-run of the
+// whole stress.
+void expect_reproduced_by_rerun(const char* dir, bool program_reruns) {
+  StressOptions o = two_workers("device", 30, 3, dir);
   o.model.design.zone_device = core::ZoneDeviceRefcount::LegacyOneBased;
   o.repro.seconds = 30;
-  o.repro.program_rerun_share = 0;  // the whole-stress re-runs only
+  if (!program_reruns) o.repro.program_rerun_share = 0;
   const StressResult r = refhammer::stress::run_stress(o);
   SCOPED_TRACE(refhammer::stress::describe(o, r));
   ASSERT_FALSE(r.clean());
   expect_stress_trace(r);
   EXPECT_FALSE(r.recorded);
-  EXPECT_EQ(r.program_reruns, 0u);
-  EXPECT_GE(r.record_runs, 1u);
-  EXPECT_TRUE(r.from_rerun);
+  EXPECT_EQ(r.program_reruns >= 1, program_reruns);
+  EXPECT_EQ(r.from_program_rerun, program_reruns);
+  EXPECT_EQ(r.from_rerun, !program_reruns);
+  EXPECT_EQ(r.record_runs >= 1, !program_reruns);
   expect_recorded_finding_replays(r);
   std::filesystem::remove_all(o.out_dir);
 }
 
-// The default reproduction first re-runs the failing world's own program on
-// real threads, recorded: the same race, found without recording, comes
-// back as a followed order from one of those re-runs.
+TEST(StressRecord, ARaceFoundUnrecordedIsReproducedByARecordedRerun) {
+  expect_reproduced_by_rerun("record-repro", false);
+}
+
 TEST(StressRecord, ARaceFoundUnrecordedIsReproducedByARecordedRerunOfItsProgram) {
-  StressOptions o = two_workers("device", 30, 3, "record-program-rerun");
-  o.model.design.zone_device = core::ZoneDeviceRefcount::LegacyOneBased;
-  o.repro.seconds = 30;
-  const StressResult r = refhammer::stress::run_stress(o);
-  SCOPED_TRACE(refhammer::stress::describe(o, r));
-  ASSERT_FALSE(r.clean());
-  expect_stress_trace(r);
-  EXPECT_FALSE(r.recorded);
-  EXPECT_GE(r.program_reruns, 1u);
-  EXPECT_TRUE(r.from_program_rerun);
-  EXPECT_EQ(r.record_runs, 0u);
-  expect_recorded_finding_replays(r);
-  std::filesystem::remove_all(o.out_dir);
+  expect_reproduced_by_rerun("record-program-rerun", true);
 }
 
 }  // namespace
