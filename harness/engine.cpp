@@ -542,7 +542,8 @@ RunResult run_threads_recorded(const core::ModelConfig& cfg, const Program& p, b
     std::vector<std::thread> threads;
     for (Actor& a : run->w.actors()) {
       threads.emplace_back([&run, &a, &stripes, &logs, perturb, &o] {
-        RecordingHook hook(stripes, &logs[a.id], perturb, o.seed * 0x9e3779b97f4a7c15ull + a.id, o.perturb_gap);
+        RecordingHook hook(stripes, &logs[a.id], perturb, o.seed * 0x9e3779b97f4a7c15ull + a.id, o.perturb_gap,
+                           o.preempt_pauses);
         hook.actor = a.id;
         hook.watch(&a.current);
         core::ScopedSyncHook installed(&hook);

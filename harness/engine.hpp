@@ -85,6 +85,7 @@ struct RunOptions {
   uint64_t livelock_steps = 100'000; // deterministic: steps in which only spinners ran
   uint64_t seed = 1;                 // perturb: the generator's seed
   uint32_t perturb_gap = 64;         // perturb: mean sync points between perturbations
+  uint32_t preempt_pauses = 0;       // recorded perturbed threads: see RecordingHook (0: none)
   bool timeline = false;             // deterministic: record which op each step ran in
   uint32_t solo_batch = 0;           // deterministic, one actor: sync points per fiber resume (fuzz_program)
   // Called by each actor after each op it completes, with the number of ops

@@ -370,15 +370,22 @@ class Minimizer {
   // One candidate on real threads (see MinimizeOptions::thread_attempts):
   // free and perturbed runs alternate, the perturbation gap varies.
   bool threads_fail(const Program& p) {
-    for (uint32_t i = 0; i < o_.thread_attempts && !out_of_budget() && elapsed() < threads_until_; ++i) {
+    // Short programs are cheap to run: more attempts (a race in a short
+    // program on an idle machine needs more of them to be hit again).
+    const uint64_t attempts =
+        std::max<uint64_t>(o_.thread_attempts, std::min<uint64_t>(2000, 40'000 / std::max<size_t>(1, p.total_ops())));
+    for (uint64_t i = 0; i < attempts && !out_of_budget() && elapsed() < threads_until_; ++i) {
       RunOptions ro;
       ro.audit_every = base_.audit_every;
       ro.seed = ++thread_seed_;
-      ro.perturb_gap = 8u << (i % 4);
+      ro.perturb_gap = 16u << (2 * (i % 3));  // 16, 64 (stress's default), 256
+      // Half the perturbed attempts also "preempt" (a long spin, about 1-10
+      // us): on an idle machine that is what makes wide windows cross.
+      ro.preempt_pauses = (i / 3) % 2 == 0 ? 0 : 256u << (i % 4);
       Schedule order;
       std::string order_error;
       ++candidates_;
-      const RunResult rr = run_threads_recorded(base_.model, p, i % 2 == 1, ro, order, order_error);
+      const RunResult rr = run_threads_recorded(base_.model, p, i % 4 != 0, ro, order, order_error);
       if (!fails(rr) || !order_error.empty()) continue;
       RunOptions d = candidate_options();
       d.max_steps = 2'000'000 + schedule_steps(order);
@@ -401,21 +408,36 @@ class Minimizer {
     if (!base_.has_order && cur_.preemptions <= 3) return false;  // not a recording of real threads
     pass_ = "threads";
     threads_until_ = elapsed() + (o_.seconds - elapsed()) * o_.threads_share;
-    const uint64_t accepted_before = accepted_;
+    const size_t ops_before = cur_.program.total_ops();  // it changed something only if it shrank
     // First each actor's last w ops alone (w = 4, 8, ...): a race usually
     // needs only the last ops before it, and a few candidates settle that.
     size_t longest = 0;
     for (const auto& a : cur_.program.actors) longest = std::max(longest, a.size());
-    for (size_t w = 4; w < longest && elapsed() < threads_until_ && !out_of_budget(); w *= 2) {
+    bool hit = false;
+    for (size_t w = 4; w < longest && elapsed() < threads_until_ && !out_of_budget() && !hit; w *= 2) {
       Program p;
       p.actors.resize(cur_.program.actors.size());
       for (size_t a = 0; a < p.actors.size(); ++a) {
         const auto& ops = cur_.program.actors[a];
         p.actors[a].assign(ops.end() - static_cast<std::ptrdiff_t>(std::min(w, ops.size())), ops.end());
       }
-      if (threads_fail(p)) break;
+      hit = threads_fail(p);
     }
-    if (cur_.program.total_ops() <= o_.threads_min_ops) return true;
+    if (!hit) {
+      // No window races again; nor the whole program? Then this race does
+      // not come back on real threads: leave the budget to the
+      // deterministic passes. (A hit keeps the fewer-preemption schedule.)
+      const uint64_t preemptions_before = cur_.preemptions;
+      const Schedule schedule_before = cur_.schedule;
+      const std::vector<StepOwner> steps_before = cur_.steps;
+      if (!threads_fail(cur_.program)) return false;
+      if (cur_.preemptions > preemptions_before) {
+        cur_.preemptions = preemptions_before;
+        cur_.schedule = schedule_before;
+        cur_.steps = steps_before;
+      }
+    }
+    if (cur_.program.total_ops() <= o_.threads_min_ops) return cur_.program.total_ops() < ops_before;
     const size_t n = cur_.program.total_ops();
     std::vector<size_t> kept(n);
     for (size_t i = 0; i < n; ++i) kept[i] = i;
@@ -433,7 +455,7 @@ class Minimizer {
       return true;
     };
     ddmin(kept, test, [&] { return out_of_budget() || elapsed() >= threads_until_; });
-    return accepted_ != accepted_before;
+    return cur_.program.total_ops() < ops_before;
   }
 
   bool pass_args() {

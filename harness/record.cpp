@@ -63,8 +63,9 @@ void StripeTable::reset() noexcept {
   for (unsigned i = 0; i < kStripes; ++i) s_[i].word.store(0, std::memory_order_relaxed);
 }
 
-RecordingHook::RecordingHook(StripeTable& t, std::vector<SyncAccess>* log, bool perturb, uint64_t seed, uint32_t gap)
-    : t_(t), log_(log), perturb_(perturb), gap_(gap == 0 ? 1 : gap), rng_(seed) {
+RecordingHook::RecordingHook(StripeTable& t, std::vector<SyncAccess>* log, bool perturb, uint64_t seed, uint32_t gap,
+                             uint32_t preempt_pauses)
+    : t_(t), log_(log), perturb_(perturb), gap_(gap == 0 ? 1 : gap), preempt_pauses_(preempt_pauses), rng_(seed) {
   countdown = 1;
   wants_done = true;
   if (perturb_) until_perturb_ = 1 + rng_.below(2 * gap_);
@@ -77,6 +78,10 @@ void RecordingHook::release() noexcept {
 }
 
 void RecordingHook::perturb_now() {
+  if (preempt_pauses_ != 0 && rng_.below(8) == 0) {
+    for (uint32_t i = 0; i < preempt_pauses_; ++i) pause();
+    return;
+  }
   const uint32_t r = rng_.below(8);
   if (r == 0) {
     std::this_thread::yield();

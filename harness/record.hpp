@@ -97,7 +97,12 @@ class StripeTable {
 // spins at sampled sync points as harness::make_thread_hook does.
 class RecordingHook final : public core::SyncHook {
  public:
-  RecordingHook(StripeTable& t, std::vector<SyncAccess>* log, bool perturb, uint64_t seed, uint32_t gap);
+  // preempt_pauses > 0: one perturbation in 8 spins that many pauses instead,
+  // as if the thread had been preempted (what a loaded machine does to a
+  // thread at arbitrary points; on an idle one the threads run side by side
+  // and a wide race window is rarely crossed).
+  RecordingHook(StripeTable& t, std::vector<SyncAccess>* log, bool perturb, uint64_t seed, uint32_t gap,
+                uint32_t preempt_pauses = 0);
   ~RecordingHook() override { release(); }
   // The actor's Actor::current: the hook records while it is not -1. Set by
   // the driver whenever the actor object changes (a fresh world).
@@ -120,6 +125,7 @@ class RecordingHook final : public core::SyncHook {
   uint8_t read_op_ = 0;
   bool perturb_;
   uint32_t gap_;
+  uint32_t preempt_pauses_;
   uint64_t until_perturb_ = 1;
   Rng rng_;
 };

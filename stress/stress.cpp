@@ -433,18 +433,32 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
     harness::RunOptions ro;
     ro.audit_every = t.audit_every;
     ro.perturb_gap = o.perturb_gap;
+    // The last 64 ops of each actor first, then 256, then all of them, a
+    // third of the time each: a short program that races minimizes in
+    // seconds, where a whole world's takes the minimizer's whole budget.
+    const size_t windows[] = {64, 256, SIZE_MAX};
     for (uint64_t i = 0; repro_elapsed() < until; ++i) {
+      const size_t w = windows[std::min<size_t>(2, static_cast<size_t>(3 * repro_elapsed() / until))];
+      harness::Program prog = t.program;
+      for (auto& ops : prog.actors)
+        if (ops.size() > w) ops.erase(ops.begin(), ops.end() - static_cast<std::ptrdiff_t>(w));
       ro.seed = o.seed * 0x100000001b3ull + i;
+      // Every other perturbed attempt also "preempts" now and then (a spin of
+      // ~1-10 us, harness/record.hpp): an idle machine rarely does.
+      ro.preempt_pauses = i % 2 == 0 ? 0 : 256u << (i / 2 % 4);
       harness::Schedule order;
       std::string order_error;
-      const harness::RunResult rr = harness::run_threads_recorded(o.model, t.program, o.perturb, ro, order, order_error);
+      const harness::RunResult rr = harness::run_threads_recorded(o.model, prog, o.perturb, ro, order, order_error);
       ++r.program_reruns;
       if (rr.clean() || rr.report.signature != r.report.signature || !order_error.empty()) continue;
       replayed = t;
+      replayed.program = std::move(prog);
       replayed.order = std::move(order);
       replayed.has_order = true;
-      replayed.comments.push_back("order: of a recorded re-run of this program on real threads (attempt " +
-                                  std::to_string(i + 1) + ") that failed the same way");
+      replayed.comments.push_back("order: of a recorded re-run on real threads (attempt " + std::to_string(i + 1) +
+                                  ") of this program" +
+                                  (w == SIZE_MAX ? std::string() : ": each actor's last " + std::to_string(w) + " ops") +
+                                  ", which failed the same way");
       if (follow_order(replayed)) {
         base = &replayed;
         r.from_program_rerun = true;
