@@ -123,8 +123,6 @@ constexpr MutantExtra kExtras[] = {
     {"reporting-marks-merged-block", "ReportingState.*", ""},
 };
 
-std::vector<std::string> split_words(const std::string& s);
-
 // Of `candidates` (op name -> weight in the candidate's mix), the one that
 // holds the most of the trace's distinct ops; on a tie the one that puts the
 // largest share of its weight on them (its runs spend the most time on the
@@ -179,16 +177,13 @@ std::string build_mutant_table(const std::string& regressions, std::vector<Mutan
     target_ops.push_back(std::move(ops));
   }
   const core::ModelConfig defaults;
-  const std::vector<std::string> default_design = split_words(harness::format_design(defaults.design));
   for (unsigned b = 0; b < core::kNrBugs; ++b) {
     MutantSpec m;
     m.name = core::bug_info(static_cast<core::Bug>(b)).name;
     const std::string path = regressions + "/" + m.name + ".trace";
     harness::Trace t;
     if (std::string err = harness::load_trace(path, t); !err.empty()) return err;
-    const std::vector<std::string> design = split_words(harness::format_design(t.model.design));
-    for (size_t i = 0; i < design.size(); ++i)
-      if (i >= default_design.size() || design[i] != default_design[i]) m.design += (m.design.empty() ? "" : " ") + design[i];
+    for (const std::string& kv : harness::design_diff(t.model.design)) m.design += (m.design.empty() ? "" : " ") + kv;
     if (t.model.refcount_limit != defaults.refcount_limit) m.model = "refcount_limit=" + std::to_string(t.model.refcount_limit);
     m.profile = profile_names[best_cover(t.program, profile_ops)];
     m.focused = kFocusedTargets[best_cover(t.program, target_ops)];

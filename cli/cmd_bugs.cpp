@@ -30,21 +30,11 @@ struct BugsArgs {
   bool check = false;
 };
 
-std::vector<std::string> words(const std::string& s) {
-  std::vector<std::string> w;
-  std::istringstream in(s);
-  for (std::string x; in >> x;) w.push_back(x);
-  return w;
-}
-
 // What the trace switches on besides its bug: the design variants that are
 // not the defaults and the model's refcount limit when it is not the kernel's.
 std::string needs(const harness::Trace& t) {
   std::string out;
-  const std::vector<std::string> def = words(harness::format_design(core::ModelConfig{}.design));
-  const std::vector<std::string> got = words(harness::format_design(t.model.design));
-  for (size_t i = 0; i < got.size(); ++i)
-    if (i >= def.size() || got[i] != def[i]) out += (out.empty() ? "" : ", ") + got[i];
+  for (const std::string& kv : harness::design_diff(t.model.design)) out += (out.empty() ? "" : ", ") + kv;
   if (t.model.refcount_limit != core::ModelConfig{}.refcount_limit)
     out += (out.empty() ? "" : ", ") + std::string("refcount_limit=") + std::to_string(t.model.refcount_limit);
   return out;

@@ -532,52 +532,53 @@ std::unique_ptr<core::SyncHook> make_thread_hook(bool perturb, uint64_t seed, ui
   return std::make_unique<ThreadHook>(perturb, seed, gap);
 }
 
+namespace {
+
+// One OS thread per actor, each with the hook `body` installs around
+// run.actor_body(); then the teardown oracle and the result.
+template <class ActorOnThread>
+RunResult run_on_threads(Run& run, ActorOnThread body) {
+  RunResult r;
+  {
+    std::vector<std::thread> threads;
+    for (Actor& a : run.w.actors()) threads.emplace_back([&run, &a, &body] { body(run, a); });
+    for (auto& t : threads) t.join();
+  }
+  if (!run.sink.has()) run.teardown();
+  run.finish(r);
+  return r;
+}
+
+uint64_t thread_hook_seed(const RunOptions& o, const Actor& a) { return o.seed * 0x9e3779b97f4a7c15ull + a.id; }
+
+}  // namespace
+
 RunResult run_threads_recorded(const core::ModelConfig& cfg, const Program& p, bool perturb, const RunOptions& o,
                                Schedule& order, std::string& order_error) {
-  RunResult r;
   auto run = std::make_unique<Run>(cfg, p, o);
   StripeTable stripes;
   std::vector<std::vector<SyncAccess>> logs(run->w.actors().size());
-  {
-    std::vector<std::thread> threads;
-    for (Actor& a : run->w.actors()) {
-      threads.emplace_back([&run, &a, &stripes, &logs, perturb, &o] {
-        RecordingHook hook(stripes, &logs[a.id], perturb, o.seed * 0x9e3779b97f4a7c15ull + a.id, o.perturb_gap,
-                           o.preempt_pauses);
-        hook.actor = a.id;
-        hook.watch(&a.current);
-        core::ScopedSyncHook installed(&hook);
-        run->actor_body(a);
-        hook.release();
-      });
-    }
-    for (auto& t : threads) t.join();
-  }
-  if (!run->sink.has()) run->teardown();
-  run->finish(r);
+  RunResult r = run_on_threads(*run, [&](Run& rn, Actor& a) {
+    RecordingHook hook(stripes, &logs[a.id], perturb, thread_hook_seed(o, a), o.perturb_gap, o.preempt_pauses);
+    hook.actor = a.id;
+    hook.watch(&a.current);
+    core::ScopedSyncHook installed(&hook);
+    rn.actor_body(a);
+    hook.release();
+  });
   order.clear();
   order_error = merge_sync_order(logs, order);
   return r;
 }
 
 RunResult run_threads(const core::ModelConfig& cfg, const Program& p, bool perturb, const RunOptions& o) {
-  RunResult r;
   auto run = std::make_unique<Run>(cfg, p, o);
-  {
-    std::vector<std::thread> threads;
-    for (Actor& a : run->w.actors()) {
-      threads.emplace_back([&run, &a, perturb, &o] {
-        ThreadHook hook(perturb, o.seed * 0x9e3779b97f4a7c15ull + a.id, o.perturb_gap);
-        hook.actor = a.id;
-        core::ScopedSyncHook installed(&hook);
-        run->actor_body(a);
-      });
-    }
-    for (auto& t : threads) t.join();
-  }
-  if (!run->sink.has()) run->teardown();
-  run->finish(r);
-  return r;
+  return run_on_threads(*run, [&](Run& rn, Actor& a) {
+    ThreadHook hook(perturb, thread_hook_seed(o, a), o.perturb_gap);
+    hook.actor = a.id;
+    core::ScopedSyncHook installed(&hook);
+    rn.actor_body(a);
+  });
 }
 
 }  // namespace refhammer::harness

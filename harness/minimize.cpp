@@ -350,15 +350,9 @@ class Minimizer {
     tried_windows_ = true;
     pass_ = "windows";
     const double until = elapsed() + o_.seconds / 10;
-    size_t longest = 0;
-    for (const auto& a : cur_.program.actors) longest = std::max(longest, a.size());
+    const size_t longest = cur_.program.longest();
     for (size_t w = 2; w <= 32 && w < longest; w *= 2) {
-      Program p;
-      p.actors.resize(cur_.program.actors.size());
-      for (size_t a = 0; a < p.actors.size(); ++a) {
-        const auto& ops = cur_.program.actors[a];
-        p.actors[a].assign(ops.end() - static_cast<std::ptrdiff_t>(std::min(w, ops.size())), ops.end());
-      }
+      const Program p = cur_.program.suffix(w);
       for (uint32_t c = 0; c <= 2; ++c) {
         if (out_of_budget() || elapsed() > until) return false;
         if (explore_and_accept(p, c, 4000, UINT64_MAX)) return true;
@@ -411,18 +405,9 @@ class Minimizer {
     const size_t ops_before = cur_.program.total_ops();  // it changed something only if it shrank
     // First each actor's last w ops alone (w = 4, 8, ...): a race usually
     // needs only the last ops before it, and a few candidates settle that.
-    size_t longest = 0;
-    for (const auto& a : cur_.program.actors) longest = std::max(longest, a.size());
     bool hit = false;
-    for (size_t w = 4; w < longest && elapsed() < threads_until_ && !out_of_budget() && !hit; w *= 2) {
-      Program p;
-      p.actors.resize(cur_.program.actors.size());
-      for (size_t a = 0; a < p.actors.size(); ++a) {
-        const auto& ops = cur_.program.actors[a];
-        p.actors[a].assign(ops.end() - static_cast<std::ptrdiff_t>(std::min(w, ops.size())), ops.end());
-      }
-      hit = threads_fail(p);
-    }
+    for (size_t w = 4; w < cur_.program.longest() && elapsed() < threads_until_ && !out_of_budget() && !hit; w *= 2)
+      hit = threads_fail(cur_.program.suffix(w));
     if (!hit) {
       // No window races again; nor the whole program? Then this race does
       // not come back on real threads: leave the budget to the
@@ -438,9 +423,8 @@ class Minimizer {
       }
     }
     if (cur_.program.total_ops() <= o_.threads_min_ops) return cur_.program.total_ops() < ops_before;
-    const size_t n = cur_.program.total_ops();
-    std::vector<size_t> kept(n);
-    for (size_t i = 0; i < n; ++i) kept[i] = i;
+    std::vector<size_t> all(cur_.program.total_ops());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
     // Flat index -> (actor, op) of the ddmin's first program.
     std::vector<std::pair<size_t, size_t>> where;
     for (size_t a = 0; a < cur_.program.actors.size(); ++a)
@@ -450,11 +434,9 @@ class Minimizer {
       Program p;
       p.actors.resize(first.actors.size());
       for (size_t f : subset) p.actors[where[f].first].push_back(first.actors[where[f].first][where[f].second]);
-      if (!threads_fail(p)) return false;
-      kept = subset;
-      return true;
+      return threads_fail(p);
     };
-    ddmin(kept, test, [&] { return out_of_budget() || elapsed() >= threads_until_; });
+    ddmin(all, test, [&] { return out_of_budget() || elapsed() >= threads_until_; });
     return cur_.program.total_ops() < ops_before;
   }
 

@@ -47,6 +47,22 @@ size_t Program::total_ops() const {
   return n;
 }
 
+size_t Program::longest() const {
+  size_t n = 0;
+  for (const auto& a : actors) n = std::max(n, a.size());
+  return n;
+}
+
+Program Program::suffix(size_t n) const {
+  Program out;
+  out.actors.resize(actors.size());
+  for (size_t a = 0; a < actors.size(); ++a) {
+    const auto& ops = actors[a];
+    out.actors[a].assign(ops.end() - static_cast<std::ptrdiff_t>(std::min(n, ops.size())), ops.end());
+  }
+  return out;
+}
+
 const OpSpec& op_spec(uint8_t code) { return op_table()[code % op_table().size()]; }
 
 int op_code(std::string_view name) {

@@ -60,6 +60,10 @@ struct Op {
 struct Program {
   std::vector<std::vector<Op>> actors;
   size_t total_ops() const;
+  // The ops of the actor with the most.
+  size_t longest() const;
+  // Each actor's last n ops (all of them when it has fewer).
+  Program suffix(size_t n) const;
   bool operator==(const Program&) const = default;
 };
 

@@ -69,6 +69,14 @@ std::vector<std::string> design_variant_words() {
   return w;
 }
 
+std::vector<std::string> design_diff(const core::DesignConfig& d, const core::DesignConfig& base) {
+  std::vector<std::string> out;
+  for (unsigned a = 0; a < core::kNrDesignAxes; ++a)
+    if (core::design_value(d, a) != core::design_value(base, a))
+      out.push_back(std::string(core::design_axis(a).key) + "=" + core::design_axis(a).values[core::design_value(d, a)]);
+  return out;
+}
+
 std::string parse_design_variant(std::string_view kv, core::DesignConfig& d) {
   const size_t eq = kv.find('=');
   for (unsigned a = 0; a < core::kNrDesignAxes && eq != std::string_view::npos; ++a) {
@@ -204,10 +212,7 @@ std::string parse_model_field(std::string_view kv, core::ModelConfig& m) {
 
 std::string variant_options(const core::ModelConfig& cfg, const core::ModelConfig& base) {
   std::string s;
-  for (unsigned a = 0; a < core::kNrDesignAxes; ++a)
-    if (core::design_value(cfg.design, a) != core::design_value(base.design, a))
-      s += std::string(" --design ") + core::design_axis(a).key + "=" +
-           core::design_axis(a).values[core::design_value(cfg.design, a)];
+  for (const std::string& kv : design_diff(cfg.design, base.design)) s += " --design " + kv;
   for (const ModelField& f : kModelFields)
     if (f.get(cfg) != f.get(base)) s += std::string(" --model ") + f.name + "=" + std::to_string(f.get(cfg));
   for (unsigned b = 0; b < core::kNrBugs; ++b)

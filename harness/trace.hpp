@@ -68,6 +68,9 @@ std::string format_design(const core::DesignConfig& d);
 // "free_dispatch=owner-hook|per-type-checks, ...": every axis and its values
 // (core/config.hpp's REFHAMMER_DESIGN_AXES), for help and error texts.
 std::string design_variants_help();
+// The "key=value" items of `d` that differ from `base` (defaults: the new
+// designs), in axis order.
+std::vector<std::string> design_diff(const core::DesignConfig& d, const core::DesignConfig& base = {});
 // Every "key=value" a design line may hold (fuzz dictionaries).
 std::vector<std::string> design_variant_words();
 // One model field "name=value" as in a trace's `model` line (and the CLI's

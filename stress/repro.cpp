@@ -34,23 +34,6 @@ uint32_t repro_audit_every(const std::string& signature) { return signature_op(s
 
 namespace {
 
-Program suffix(const Program& p, size_t n) {
-  Program out;
-  out.actors.resize(p.actors.size());
-  for (size_t a = 0; a < p.actors.size(); ++a) {
-    const auto& ops = p.actors[a];
-    const size_t from = ops.size() > n ? ops.size() - n : 0;
-    out.actors[a].assign(ops.begin() + static_cast<std::ptrdiff_t>(from), ops.end());
-  }
-  return out;
-}
-
-size_t longest(const Program& p) {
-  size_t n = 0;
-  for (const auto& a : p.actors) n = std::max(n, a.size());
-  return n;
-}
-
 // Follows the op-level interleaving the real threads had: an actor's op i
 // ran from start[i] to start[i+1] (its last op: until the end). At each step
 // the eligible actors are those whose current op started before the
@@ -113,7 +96,7 @@ ReproResult reproduce(const core::ModelConfig& cfg, const Program& program, cons
   std::vector<size_t> windows = o.windows;
   std::sort(windows.rbegin(), windows.rend());
   for (size_t w : windows)
-    if (w > 0 && w < longest(program)) cands.push_back(Candidate{suffix(program, w), w});
+    if (w > 0 && w < program.longest()) cands.push_back(Candidate{program.suffix(w), w});
 
   RunOptions ro;
   ro.audit_every = res.audit_every;

@@ -439,9 +439,7 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
     const size_t windows[] = {64, 256, SIZE_MAX};
     for (uint64_t i = 0; repro_elapsed() < until; ++i) {
       const size_t w = windows[std::min<size_t>(2, static_cast<size_t>(3 * repro_elapsed() / until))];
-      harness::Program prog = t.program;
-      for (auto& ops : prog.actors)
-        if (ops.size() > w) ops.erase(ops.begin(), ops.end() - static_cast<std::ptrdiff_t>(w));
+      harness::Program prog = t.program.suffix(w);
       ro.seed = o.seed * 0x100000001b3ull + i;
       // Every other perturbed attempt also "preempts" now and then (a spin of
       // ~1-10 us, harness/record.hpp): an idle machine rarely does.
