@@ -19,6 +19,8 @@ struct ExploreArgs {
   uint32_t bound = 2, depth = 2;
   uint64_t runs = 100000, seed = 1;
   bool swarm = false;
+  std::string memory;     // "weak" | "sc"; empty: the trace's memory line
+  uint32_t stale = 1;     // weak memory: stale reads per run (pct, random, switch)
   std::string signature;  // only failures with this signature count as found ("expected": the trace's)
 };
 
@@ -43,6 +45,22 @@ int run_explore(const ExploreArgs& a) {
   }
   RunOptions ro;
   ro.audit_every = t.audit_every;
+  ro.weak_memory = a.memory.empty() ? t.weak_memory : a.memory == "weak";
+  // Weak memory under a random search: `stale` stale reads per run at
+  // eligible loads drawn uniformly over a first run's count (as PCT draws
+  // its change points over k), each reading 1-3 stores back.
+  uint32_t eligible_est = 0;
+  auto random_stale = [&](uint64_t seed) {
+    StaleScript s;
+    if (!ro.weak_memory || a.stale == 0 || eligible_est == 0) return s;
+    refhammer::Rng rng(seed * 0x9e3779b97f4a7c15ull + 17);
+    std::vector<uint32_t> loads;
+    for (uint32_t i = 0; i < a.stale; ++i) loads.push_back(static_cast<uint32_t>(rng.below(eligible_est)));
+    std::sort(loads.begin(), loads.end());
+    loads.erase(std::unique(loads.begin(), loads.end()), loads.end());
+    for (uint32_t l : loads) s.push_back(StaleRead{l, static_cast<uint8_t>(1 + rng.below(3))});
+    return s;
+  };
   bool found = false;
   RunResult fail;
   core::FaultConfig found_faults = t.model.faults;
@@ -52,12 +70,16 @@ int run_explore(const ExploreArgs& a) {
     bo.bound = a.bound;
     bo.max_runs = a.runs;
     bo.run = ro;
+    bo.stale_bound = ro.weak_memory ? 1 : 0;
     bo.want_signature = want;
     BoundedResult b = explore_bounded(t.model, t.program, bo);
-    std::printf("bounded exploration, preemption bound %u: %llu schedule(s) in %.2f s (%.0f/s), %s; %llu failing\n", b.bound,
+    std::printf("bounded exploration, preemption bound %u%s: %llu run(s) in %.2f s (%.0f/s), %s; %llu failing\n", b.bound,
+                ro.weak_memory ? ", weak memory (each schedule also with every single stale read)" : "",
                 static_cast<unsigned long long>(b.runs), b.seconds, b.runs_per_second(),
                 b.exhausted ? "bound exhausted" : "bound NOT exhausted (raise --runs)",
                 static_cast<unsigned long long>(b.failing));
+    if (ro.weak_memory)
+      std::printf("  of the runs, %llu with a stale read\n", static_cast<unsigned long long>(b.stale_runs));
     for (const auto& [sig, n] : b.signatures)
       std::printf("  %s: %llu schedule(s) (%.2f%%)\n", sig.c_str(), static_cast<unsigned long long>(n), 100.0 * n / b.runs);
     found = b.has_failure && (want.empty() || b.first_failure.report.signature == want);
@@ -68,11 +90,14 @@ int run_explore(const ExploreArgs& a) {
     const auto t0 = std::chrono::steady_clock::now();
     for (uint64_t i = 0; i < a.runs; ++i) {
       std::unique_ptr<DecisionSource> src;
+      if (k_est == 0) {  // one random run estimates k (and the eligible loads)
+        auto probe = make_random_source(a.seed);
+        const RunResult pr = run_deterministic(t.model, t.program, *probe, ro);
+        k_est = std::max<uint64_t>(1, pr.k);
+        eligible_est = pr.eligible_loads;
+      }
+      ro.stale = random_stale(a.seed + i);
       if (a.mode == "pct" || a.mode == "switch") {
-        if (k_est == 0) {  // one round-robin-ish run estimates k
-          auto probe = make_random_source(a.seed);
-          k_est = std::max<uint64_t>(1, run_deterministic(t.model, t.program, *probe, ro).k);
-        }
         src = a.mode == "pct" ? make_pct_source(a.seed + i, static_cast<unsigned>(t.program.actors.size()), a.depth, k_est)
                               : make_switch_random_source(a.seed + i, a.bound, k_est);
       } else {
@@ -111,6 +136,8 @@ int run_explore(const ExploreArgs& a) {
     o.has_order = false;  // a searched schedule, not a recorded order
     o.source = how;
     o.model.faults = found_faults;
+    o.weak_memory = ro.weak_memory;
+    o.stale = fail.stale;
     const std::string e = write_file_atomic(a.out, write_trace(o), false);
     if (!e.empty()) {
       std::fprintf(stderr, "refhammer explore: %s\n", e.c_str());
@@ -134,6 +161,8 @@ Runner add_explore(CLI::App& app) {
   explore->add_option("--seed", a->seed, "first seed (pct, random)")->capture_default_str();
   explore->add_option("--signature", a->signature,
                       "only a failure with this signature counts as found; 'expected': the trace's expected one");
+  explore->add_option("--memory", a->memory, "weak: loads may read older stores as the C++ memory model permits (default: the trace's memory line)")->check(CLI::IsMember({"weak", "sc"}));
+  explore->add_option("--stale", a->stale, "weak memory, pct/random/switch: stale reads per run")->check(CLI::Range(0u, 64u))->capture_default_str();
   explore->add_flag("--swarm", a->swarm, "pct/random: a random subset of fault sites per run (swarm testing)");
   explore->add_option("--output,-o", a->out, "write the first failing schedule as a trace here (never overwrites)");
   return [a] { return run_explore(*a); };

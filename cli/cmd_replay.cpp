@@ -56,10 +56,9 @@ int run_replay(const ReplayArgs& a) {
   unsigned matched = 0;
   RunResult first;
   for (unsigned i = 0; i < times; ++i) {
-    RunOptions o;
+    RunOptions o = trace_options(t, i);
     RunResult r;
     if (t.scheduler == SchedulerKind::Deterministic) {
-      o.audit_every = t.audit_every;
       o.timeline = i == 0 && !quiet;
       auto src = t.has_schedule ? make_recorded_source(t.schedule) : make_random_source(t.seed);
       r = run_deterministic(t.model, t.program, *src, o);

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "core/sync.hpp"
@@ -20,6 +21,7 @@ template <class T>
 class Atomic {
   static_assert(std::is_trivially_copyable_v<T>);
   static_assert(std::atomic<T>::is_always_lock_free, "model atomics must be lock-free");
+  static_assert(sizeof(T) <= sizeof(uint64_t), "a weak-memory hook keeps values as 64 bits");
 
  public:
   constexpr Atomic() noexcept : v_{} {}
@@ -30,25 +32,34 @@ class Atomic {
   T load(std::memory_order mo) const noexcept {
     const bool done = sync_point(SyncOp::Load, &v_);
     T r = v_.load(mo);
-    if (done) [[unlikely]]
+    if (done) [[unlikely]] {
       while (!sync_load_done()) r = v_.load(mo);  // the hook asks for it again (a load has no side effect)
+      if (SyncHook* h = sync_weak_hook()) r = from_bits(h->on_weak_load(&v_, to_bits(r), mo));
+    }
     return r;
   }
   void store(T v, std::memory_order mo) noexcept {
     const bool done = sync_point(SyncOp::Store, &v_);
-    v_.store(v, mo);
-    if (done) [[unlikely]]
+    if (done) [[unlikely]] {
+      // relaxed: the value before, for a weak-memory hook's history only
+      // (one OS thread runs the deterministic scheduler's actors).
+      const T before = v_.load(std::memory_order_relaxed);
+      v_.store(v, mo);
       sync_done();
+      if (SyncHook* h = sync_weak_hook()) h->on_weak_write(&v_, to_bits(before), to_bits(v), mo, WeakWrite::Store);
+      return;
+    }
+    v_.store(v, mo);
   }
   T exchange(T v, std::memory_order mo) noexcept {
-    return rmw([&](std::atomic<T>& a) { return a.exchange(v, mo); });
+    return rmw([&](std::atomic<T>& a) { return a.exchange(v, mo); }, mo);
   }
   // fetch_add, fetch_sub, fetch_or, fetch_and: std::atomic's, at one sync point.
 #define REFHAMMER_ATOMIC_FETCH_OP(op)                                   \
   T op(T d, std::memory_order mo) noexcept                              \
     requires std::is_integral_v<T>                                      \
   {                                                                     \
-    return rmw([&](std::atomic<T>& a) { return a.op(d, mo); });         \
+    return rmw([&](std::atomic<T>& a) { return a.op(d, mo); }, mo);     \
   }
   REFHAMMER_ATOMIC_FETCH_OP(fetch_add)
   REFHAMMER_ATOMIC_FETCH_OP(fetch_sub)
@@ -62,9 +73,14 @@ class Atomic {
   bool compare_exchange(T& expected, T desired, std::memory_order success,
                         std::memory_order failure) noexcept {
     const bool done = sync_point(SyncOp::Cas, &v_);
+    const T want = expected;
     const bool ok = v_.compare_exchange_strong(expected, desired, success, failure);
-    if (done) [[unlikely]]
+    if (done) [[unlikely]] {
       sync_done();
+      if (SyncHook* h = sync_weak_hook())
+        h->on_weak_write(&v_, to_bits(ok ? want : expected), to_bits(ok ? desired : expected), ok ? success : failure,
+                         ok ? WeakWrite::Rmw : WeakWrite::CasFail);
+    }
     return ok;
   }
 
@@ -81,12 +97,28 @@ class Atomic {
   // A read-modify-write at one sync point: the hook first, then the access,
   // then (if the hook asked for it) the hook again.
   template <class Op>
-  [[gnu::always_inline]] T rmw(Op op) noexcept {
+  [[gnu::always_inline]] T rmw(Op op, std::memory_order mo) noexcept {
     const bool done = sync_point(SyncOp::Rmw, &v_);
     const T r = op(v_);
-    if (done) [[unlikely]]
+    if (done) [[unlikely]] {
       sync_done();
+      // relaxed: the value after, for a weak-memory hook's history only.
+      if (SyncHook* h = sync_weak_hook())
+        h->on_weak_write(&v_, to_bits(r), to_bits(v_.load(std::memory_order_relaxed)), mo, WeakWrite::Rmw);
+    }
     return r;
+  }
+
+  // A value as the weak-memory hook keeps it: its bytes, zero-extended.
+  static uint64_t to_bits(T v) noexcept {
+    uint64_t b = 0;
+    std::memcpy(&b, &v, sizeof(T));
+    return b;
+  }
+  static T from_bits(uint64_t b) noexcept {
+    T v;
+    std::memcpy(&v, &b, sizeof(T));
+    return v;
   }
 
   std::atomic<T> v_;

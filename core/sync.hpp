@@ -23,6 +23,7 @@
 // active and counts down.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 namespace core {
@@ -31,6 +32,11 @@ namespace core {
 // a deterministic scheduler must switch away, or the spinner never sees
 // progress.
 enum class SyncOp : uint8_t { Load, Store, Rmw, Cas, Spin };
+
+// What a write told a weak-memory hook (SyncHook::on_weak_write): a store, a
+// read-modify-write (a successful CAS included), or a failed CAS (a load of
+// the newest value with the failure order).
+enum class WeakWrite : uint8_t { Store, Rmw, CasFail };
 
 inline constexpr uint8_t kNoActor = 0xff;
 
@@ -57,6 +63,18 @@ struct SyncHook {
     on_sync_done();
     return true;
   }
+
+  // Weak memory (harness/weak.hpp). A hook that sets weak_memory (and
+  // wants_done) hears, after each access, its values as bits (the
+  // location's T, zero-extended): a load may return an older store of the
+  // location than the newest one (`latest`), as the C++ memory model
+  // permits for its order; a write reports the value before and after it.
+  // The location itself always holds the newest store (its modification
+  // order's last), which is what RMWs, peek() and audits read.
+  bool weak_memory = false;
+  virtual uint64_t on_weak_load(const void* /*addr*/, uint64_t latest, std::memory_order /*mo*/) { return latest; }
+  virtual void on_weak_write(const void* /*addr*/, uint64_t /*before*/, uint64_t /*after*/, std::memory_order /*mo*/,
+                             WeakWrite /*kind*/) {}
 
   SyncHook() = default;
   SyncHook(const SyncHook&) = delete;
@@ -94,6 +112,13 @@ inline void sync_done() noexcept {
 inline bool sync_load_done() noexcept {
   SyncHook* h = tls_sync_hook;
   return h == nullptr || h->on_load_done();
+}
+
+// The current thread's hook when it models weak memory, else null (after an
+// access whose sync_point() returned true).
+inline SyncHook* sync_weak_hook() noexcept {
+  SyncHook* h = tls_sync_hook;
+  return h != nullptr && h->weak_memory ? h : nullptr;
 }
 
 inline uint8_t current_actor() noexcept {

@@ -52,23 +52,45 @@ BoundedResult explore_bounded(const core::ModelConfig& cfg, const Program& p, co
   res.bound = o.bound;
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<StepInfo> stack;
-  while (res.runs < o.max_runs) {
+  // True when the search should stop here.
+  auto account = [&](RunResult&& r) {
+    ++res.runs;
+    if (r.clean()) return false;
+    ++res.failing;
+    ++res.signatures[r.report.signature];
+    const bool wanted = o.want_signature.empty() || r.report.signature == o.want_signature;
+    if (wanted && !res.has_failure) {
+      res.has_failure = true;
+      res.first_failure = std::move(r);
+    }
+    return wanted && o.stop_at_first;
+  };
+  bool stop = false;
+  while (!stop && res.runs < o.max_runs) {
     BoundedSource src(stack, o.bound);
     RunResult r = run_deterministic(cfg, p, src, o.run);
-    ++res.runs;
     // The run may have stopped early (a violation): drop steps it never took.
     const uint64_t taken = schedule_steps(r.schedule);
     if (stack.size() > taken) stack.resize(taken);
-    if (!r.clean()) {
-      ++res.failing;
-      ++res.signatures[r.report.signature];
-      const bool wanted = o.want_signature.empty() || r.report.signature == o.want_signature;
-      if (wanted && !res.has_failure) {
-        res.has_failure = true;
-        res.first_failure = std::move(r);
-      }
-      if (wanted && o.stop_at_first) break;
+    const bool clean = r.clean();
+    const Schedule schedule = r.schedule;
+    const std::vector<uint8_t> choices = r.stale_choices;
+    stop = account(std::move(r));
+    // Weak memory: the same schedule with each single stale read. A stale
+    // value can change what the actor does next, so the schedule is
+    // followed as far as it fits (the run records what it did).
+    if (clean && o.run.weak_memory && o.stale_bound > 0) {
+      RunOptions ro = o.run;
+      ro.max_steps += schedule_steps(schedule);
+      for (uint32_t load = 0; load < choices.size() && !stop && res.runs < o.max_runs; ++load)
+        for (uint8_t back = 1; back < choices[load] && back <= o.max_back && !stop && res.runs < o.max_runs; ++back) {
+          ro.stale = {StaleRead{load, back}};
+          auto rec = make_recorded_source(schedule);
+          ++res.stale_runs;
+          stop = account(run_deterministic(cfg, p, *rec, ro));
+        }
     }
+    if (stop) break;
     // Backtrack to the deepest step with an unexplored alternative.
     while (!stack.empty() && stack.back().todo.empty()) stack.pop_back();
     if (stack.empty()) {

@@ -25,12 +25,18 @@ struct BoundedOptions {
   uint64_t max_runs = 100'000;   // executions before giving up (not exhausted)
   bool stop_at_first = false;    // stop at the first failing schedule (with want_signature, if set)
   std::string want_signature;    // when set, first_failure is the first failure with this signature
+  // Weak memory (run.weak_memory): after each schedule, every single stale
+  // read of it is tried (each eligible load, each older store it may read,
+  // up to `max_back` back), on the same schedule. 0: none.
+  uint32_t stale_bound = 0;
+  uint8_t max_back = 3;
   RunOptions run;                // per execution
 };
 
 struct BoundedResult {
   uint64_t runs = 0;              // schedules explored
   uint64_t failing = 0;           // of which failed
+  uint64_t stale_runs = 0;        // of the runs: with a stale read (weak memory)
   bool exhausted = false;         // every schedule within the bound was explored
   double seconds = 0;
   std::map<std::string, uint64_t> signatures;  // failing schedules per signature

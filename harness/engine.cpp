@@ -138,6 +138,15 @@ class DetHook final : public core::SyncHook {
   bool sites = false;
   std::vector<int> site_op;
   std::vector<uint32_t> site_step, pending_site;
+  WeakMemory* weak = nullptr;  // RunOptions::weak_memory
+  uint64_t on_weak_load(const void* addr, uint64_t latest, std::memory_order mo) override {
+    if (weak == nullptr || !Fiber::in_fiber()) return latest;
+    return weak->load(actor, addr, latest, mo);
+  }
+  void on_weak_write(const void* addr, uint64_t before, uint64_t after, std::memory_order mo,
+                     core::WeakWrite kind) override {
+    if (weak != nullptr && Fiber::in_fiber()) weak->write(actor, addr, before, after, mo, kind);
+  }
   void on_sync(core::SyncOp op, const void* addr) override {
     countdown = 1;
     if (!Fiber::in_fiber()) return;  // the scheduler's own context (audits)
@@ -267,6 +276,13 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
       icov->gen = 1;
     }
   }
+  std::unique_ptr<WeakMemory> weak;
+  if (o.weak_memory) {
+    weak = std::make_unique<WeakMemory>(n, o.stale);
+    hook.weak = weak.get();
+    hook.weak_memory = true;
+    hook.wants_done = true;
+  }
   src.attach(&hook.view);
   // A spinner is blocked until another actor writes (see the spinner rule
   // below).
@@ -339,7 +355,7 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
       // One actor with RunOptions::solo_batch: nobody to switch to, so the
       // fiber runs `batch` sync points per resume (counted as that many
       // steps; the run's schedule and k are then approximate).
-      const uint32_t batch = n == 1 && o.solo_batch > 1 ? o.solo_batch : 1;
+      const uint32_t batch = n == 1 && o.solo_batch > 1 && !o.weak_memory ? o.solo_batch : 1;
       if (!r.schedule.empty() && r.schedule.back().actor == a) r.schedule.back().steps += batch;
       else r.schedule.push_back(Slice{static_cast<uint8_t>(a), batch});
       current = static_cast<int>(a);
@@ -422,6 +438,12 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
   }
   r.d = src.depth();
   r.diverged = src.diverged();
+  if (weak) {
+    r.weak_memory = true;
+    r.stale = weak->taken();
+    r.eligible_loads = weak->eligible_loads();
+    r.stale_choices = weak->choices();
+  }
   const std::string extra = r.report.extra;
   if (!run->sink.has()) run->teardown();
   run->finish(r);

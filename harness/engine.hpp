@@ -34,6 +34,7 @@
 #include "harness/op.hpp"
 #include "harness/rng.hpp"
 #include "harness/sched.hpp"
+#include "harness/weak.hpp"
 
 namespace refhammer::harness {
 
@@ -96,6 +97,11 @@ struct RunOptions {
   // deterministic: count interleaving pairs here (fuzz targets); nothing
   // else changes when it is set.
   InterleavingCoverage* interleaving = nullptr;
+  // deterministic: weak memory (harness/weak.hpp): loads may read older
+  // stores where the C++ memory model permits; `stale` says which eligible
+  // loads do. Off: every load reads the newest store (sequential consistency).
+  bool weak_memory = false;
+  StaleScript stale;
 };
 
 // One stretch of consecutive steps of one actor inside one op (op -1: the
@@ -118,6 +124,10 @@ struct RunResult {
   uint64_t preemptions = 0;       // switches away from an actor that could have gone on
   Schedule schedule;              // what ran (deterministic)
   bool diverged = false;          // a recorded schedule did not fit
+  bool weak_memory = false;       // RunOptions::weak_memory
+  StaleScript stale;              // the stale reads the run took (weak memory)
+  uint32_t eligible_loads = 0;    // loads that had an older store to read (weak memory)
+  std::vector<uint8_t> stale_choices;  // per eligible load, the stores it could read
   uint64_t audits = 0;
   uint64_t ops = 0;
   std::vector<std::vector<int>> results;  // per actor, per completed op

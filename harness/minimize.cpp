@@ -28,6 +28,7 @@ struct State {
   Schedule schedule;          // what actually ran (up to the violation)
   std::vector<StepOwner> steps;
   uint64_t preemptions = 0;
+  StaleScript stale;          // weak memory: the stale reads it took
 };
 
 Schedule canonical(const Schedule& s) {
@@ -100,6 +101,7 @@ class Minimizer {
     res.actors_before = base_.program.actors.size();
     res.ops_before = base_.program.total_ops();
     Schedule initial = base_.has_schedule ? base_.schedule : Schedule{};
+    cur_.stale = base_.stale;
     RunResult r = execute(base_.program, initial, !base_.has_schedule);
     if (r.clean()) {
       res.error = "the trace runs clean on the deterministic scheduler: nothing to minimize";
@@ -124,6 +126,7 @@ class Minimizer {
       changed |= pass_ops();
       changed |= pass_args();
       changed |= pass_schedule();
+      changed |= pass_stale();
       // At a fixed point of the passes above, the two whole-program passes
       // again: a program they shrank may now have a short window that
       // races within 2 preemptions, or race on real threads without ops
@@ -142,6 +145,7 @@ class Minimizer {
     res.trace.program = cur_.program;
     res.trace.has_schedule = true;
     res.trace.schedule = cur_.schedule;
+    res.trace.stale = cur_.stale;
     res.trace.has_order = false;  // the recorded order was of the unminimized program
     res.trace.scheduler = SchedulerKind::Deterministic;
     res.trace.expect_clean = false;
@@ -161,8 +165,10 @@ class Minimizer {
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
   bool out_of_budget() const { return elapsed() > o_.seconds || candidates_ >= o_.max_candidates; }
 
-  RunResult execute(const Program& p, const Schedule& s, bool round_robin = false) {
+  // `stale`: the stale reads to take (weak memory), default the current ones.
+  RunResult execute(const Program& p, const Schedule& s, bool round_robin = false, const StaleScript* stale = nullptr) {
     RunOptions ro = candidate_options();
+    if (stale != nullptr) ro.stale = *stale;
     ro.max_steps = std::max<uint64_t>(2'000'000, 4 * schedule_steps(s));
     auto src = round_robin ? make_random_source(base_.seed) : make_recorded_source(s);
     return run_deterministic(base_.model, p, *src, ro);
@@ -175,6 +181,7 @@ class Minimizer {
     cur_.schedule = canonical(r.schedule);
     cur_.steps = step_owners(r);
     cur_.preemptions = r.preemptions;
+    cur_.stale = r.stale;
     ++accepted_;
     if (o_.progress) o_.progress(candidates_, p.total_ops(), r.preemptions, pass_);
   }
@@ -214,6 +221,8 @@ class Minimizer {
     ro.audit_every = base_.audit_every;
     ro.timeline = true;
     ro.livelock_steps = 20'000;
+    ro.weak_memory = base_.weak_memory;
+    ro.stale = cur_.stale;
     return ro;
   }
 
@@ -228,10 +237,15 @@ class Minimizer {
     bo.want_signature = want_;
     bo.run = candidate_options();
     bo.run.timeline = false;
+    // Weak memory: each schedule with no stale read, then with each single
+    // one (the current script's load numbers do not carry over to another
+    // program).
+    bo.run.stale.clear();
+    bo.stale_bound = base_.weak_memory ? 1 : 0;
     BoundedResult b = explore_bounded(base_.model, p, bo);
     candidates_ += b.runs;
     if (!b.has_failure) return false;
-    RunResult again = execute(p, b.first_failure.schedule);
+    RunResult again = execute(p, b.first_failure.schedule, false, &b.first_failure.stale);
     if (!fails(again) || again.preemptions > max_preemptions) return false;
     accept(p, again);
     return true;
@@ -250,7 +264,7 @@ class Minimizer {
         auto src = make_switch_random_source(++sample_seed_, c, k);
         RunResult r = run_deterministic(base_.model, p, *src, candidate_options());
         if (!fails(r) || r.preemptions > max_preemptions) continue;
-        RunResult again = execute(p, r.schedule);  // the schedule as a replayable trace runs it
+        RunResult again = execute(p, r.schedule, false, &r.stale);  // the schedule as a replayable trace runs it
         if (!fails(again) || again.preemptions > max_preemptions) continue;
         accept(p, again);
         return true;
@@ -364,6 +378,7 @@ class Minimizer {
   // One candidate on real threads (see MinimizeOptions::thread_attempts):
   // free and perturbed runs alternate, the perturbation gap varies.
   bool threads_fail(const Program& p) {
+    if (base_.weak_memory) return false;  // real threads do not model the C++ memory model's stale reads
     // Short programs are cheap to run: more attempts (a race in a short
     // program on an idle machine needs more of them to be hit again).
     const uint64_t attempts =
@@ -509,6 +524,34 @@ class Minimizer {
         RunResult r = execute(cur_.program, c);
         if (fails(r) && (r.preemptions < before_p ||
                          (r.preemptions == before_p && canonical(r.schedule).size() < before_slices))) {
+          accept(cur_.program, r);
+          any = true;
+          break;
+        }
+      }
+    }
+    return any;
+  }
+
+  // Weak memory: fewer stale reads, each reading a newer store. Each stale
+  // read goes (the rest keep their loads' numbers: the same run up to the
+  // dropped one, so the numbering before it holds), then each one's `back`
+  // drops by one.
+  bool pass_stale() {
+    if (!base_.weak_memory || cur_.stale.empty()) return false;
+    pass_ = "stale";
+    bool any = false;
+    for (size_t i = cur_.stale.size(); i-- > 0 && !out_of_budget();) {
+      if (i >= cur_.stale.size()) continue;
+      for (int variant = 0; variant < 2; ++variant) {
+        StaleScript c = cur_.stale;
+        if (variant == 0) c.erase(c.begin() + static_cast<long>(i));
+        else if (c[i].back > 1) --c[i].back;
+        else continue;
+        ++candidates_;
+        RunResult r = execute(cur_.program, cur_.schedule, false, &c);
+        if (fails(r) && r.preemptions <= cur_.preemptions &&
+            (r.stale.size() < cur_.stale.size() || variant == 1)) {
           accept(cur_.program, r);
           any = true;
           break;

@@ -254,6 +254,7 @@ std::string write_trace(const Trace& t) {
   if (!t.source.empty()) o << " source=" << t.source;
   o << "\n";
   o << "audit_every " << t.audit_every << "\n";
+  if (t.weak_memory) o << "memory weak\n";
   if (t.expect_clean) o << "expect clean\n";
   else o << "expect violation " << t.expect_signature << "\n";
   o << "actors " << t.program.actors.size() << "\n";
@@ -261,6 +262,7 @@ std::string write_trace(const Trace& t) {
     for (const Op& op : t.program.actors[a]) o << "t" << a << " " << format_op(op) << "\n";
   if (t.has_schedule) o << "schedule " << format_schedule(t.schedule) << "\n";
   if (t.has_order) o << "order " << format_schedule(t.order) << "\n";
+  if (t.weak_memory && !t.stale.empty()) o << "stale " << format_stale(t.stale) << "\n";
   return o.str();
 }
 
@@ -271,7 +273,7 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
   std::vector<std::pair<size_t, std::string>> op_lines;  // (line, text), parsed once the model is known
   auto err = [&](const std::string& what) { return filename + ":" + std::to_string(lineno) + ": " + what; };
   std::vector<std::string> seen_keys;
-  size_t schedule_line = 0, order_line = 0;
+  size_t schedule_line = 0, order_line = 0, memory_line = 0, stale_line = 0;
   while (pos <= text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) nl = text.size();
@@ -373,9 +375,21 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
       if (!e.empty()) return err("order: " + e);
       out.has_order = true;
       order_line = lineno;
+    } else if (key == "memory") {
+      if (w.size() != 2 || (w[1] != "weak" && w[1] != "sc")) return err("'memory' needs 'weak' or 'sc'");
+      out.weak_memory = w[1] == "weak";
+      memory_line = lineno;
+    } else if (key == "stale") {
+      const std::string e = parse_stale(std::string(line.substr(line.find("stale") + 5)), out.stale);
+      if (!e.empty()) return err(e);
+      stale_line = lineno;
     } else {
       return err("unknown line '" + std::string(key) + "'");
     }
+  }
+  if (stale_line != 0 && !out.weak_memory) {
+    lineno = stale_line;
+    return err("'stale' reads need 'memory weak'" + std::string(memory_line != 0 ? " (the trace says 'memory sc')" : ""));
   }
   lineno = 0;
   if (!seen_version) return err("empty trace: no 'refhammer-trace 1' line");
@@ -439,10 +453,17 @@ std::string write_file_atomic(const std::string& path, const std::string& text, 
   return {};
 }
 
-RunResult run_trace(const Trace& t, unsigned repeat_index) {
+RunOptions trace_options(const Trace& t, unsigned repeat_index) {
   RunOptions o;
   o.audit_every = t.audit_every;
   o.seed = t.seed + repeat_index;
+  o.weak_memory = t.weak_memory;
+  o.stale = t.stale;
+  return o;
+}
+
+RunResult run_trace(const Trace& t, unsigned repeat_index) {
+  RunOptions o = trace_options(t, repeat_index);
   if (t.has_order) {
     // A long recording must not hit the step budget before it ends.
     o.max_steps += schedule_steps(t.order);

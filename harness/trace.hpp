@@ -38,6 +38,10 @@ struct Trace {
   // it stays valid when the engine's gate or audits change.
   bool has_order = false;
   Schedule order;
+  // Weak memory (harness/weak.hpp), `memory weak`: loads may read older
+  // stores; `stale` names the loads that do. Absent: `memory sc`.
+  bool weak_memory = false;
+  StaleScript stale;
 };
 
 std::string write_trace(const Trace& t);
@@ -54,6 +58,9 @@ std::string write_file_atomic(const std::string& path, const std::string& text, 
 // deterministic traces replay their schedule (or, with none, the random
 // source seeded by `seed`) and free/perturb traces run on threads.
 RunResult run_trace(const Trace& t, unsigned repeat_index = 0);
+// The options a trace's run takes (audits, seed, weak memory and its stale
+// reads), for callers that run it their own way.
+RunOptions trace_options(const Trace& t, unsigned repeat_index = 0);
 // True when the result matches the trace's expected verdict.
 bool verdict_matches(const Trace& t, const RunResult& r);
 
