@@ -1,0 +1,239 @@
+// harness::WeakMemory: the litmus tests of the C++ memory model it models
+// (message passing, coherence, release sequences, RMW atomicity), the
+// trace's `memory`/`stale` lines, and runs that do not change when weak
+// memory is on without stale reads.
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "harness/engine.hpp"
+#include "harness/trace.hpp"
+#include "harness/weak.hpp"
+#include "tests/support/support.hpp"
+
+namespace refhammer::harness {
+namespace {
+
+using core::WeakWrite;
+constexpr auto relaxed = std::memory_order_relaxed;
+constexpr auto acquire = std::memory_order_acquire;
+constexpr auto release = std::memory_order_release;
+
+// Two locations, initially 0 (their first access sees 0 in the location).
+struct Locs {
+  int data = 0, flag = 0;
+};
+
+// Writer (actor 0) of message passing: data = 1, then flag = 1.
+void mp_writer(WeakMemory& w, Locs& l, std::memory_order flag_order) {
+  w.write(0, &l.data, 0, 1, relaxed, WeakWrite::Store);
+  w.write(0, &l.flag, 0, 1, flag_order, WeakWrite::Store);
+}
+
+TEST(WeakMemoryLitmus, RelaxedMessagePassingMayReadTheOldData) {
+  Locs l;
+  // Eligible loads: the flag (0 or 1) is load 0, the data load 1.
+  WeakMemory w(2, {StaleRead{1, 1}});
+  mp_writer(w, l, relaxed);
+  EXPECT_EQ(w.load(1, &l.flag, 1, relaxed), 1u);
+  EXPECT_EQ(w.load(1, &l.data, 1, relaxed), 0u) << "no happens-before: the data store need not be visible";
+  EXPECT_EQ(w.taken(), (StaleScript{StaleRead{1, 1}}));
+  EXPECT_EQ(w.eligible_loads(), 2u);
+}
+
+TEST(WeakMemoryLitmus, ReleaseAcquireMessagePassingReadsTheNewData) {
+  Locs l;
+  WeakMemory w(2, {StaleRead{1, 1}, StaleRead{2, 1}});
+  mp_writer(w, l, release);
+  EXPECT_EQ(w.load(1, &l.flag, 1, acquire), 1u);
+  // The data store happens-before the load: nothing older may be read, so
+  // the load is not eligible and the script's entries are never reached.
+  EXPECT_EQ(w.load(1, &l.data, 1, relaxed), 1u);
+  EXPECT_EQ(w.eligible_loads(), 1u);
+  EXPECT_TRUE(w.taken().empty());
+}
+
+TEST(WeakMemoryLitmus, AStaleFlagReadAcquiresNothing) {
+  Locs l;
+  // The acquire reads the OLD flag (load 0 back 1): no synchronisation, so
+  // the data load may still read 0.
+  WeakMemory w(2, {StaleRead{0, 1}, StaleRead{1, 1}});
+  mp_writer(w, l, release);
+  EXPECT_EQ(w.load(1, &l.flag, 1, acquire), 0u);
+  EXPECT_EQ(w.load(1, &l.data, 1, relaxed), 0u);
+}
+
+TEST(WeakMemoryLitmus, ReadReadCoherence) {
+  int x = 0;
+  WeakMemory w(2, {StaleRead{0, 1}, StaleRead{1, 7}});
+  w.write(0, &x, 0, 1, relaxed, WeakWrite::Store);
+  w.write(0, &x, 1, 2, relaxed, WeakWrite::Store);
+  EXPECT_EQ(w.load(1, &x, 2, relaxed), 1u);
+  // Having read 1, the actor can no longer read 0: back 7 clamps to 1's store.
+  EXPECT_EQ(w.load(1, &x, 2, relaxed), 1u);
+  EXPECT_EQ(w.taken(), (StaleScript{StaleRead{0, 1}, StaleRead{1, 1}}));
+  // And once it reads the newest, nothing older is left to read.
+  EXPECT_EQ(w.load(1, &x, 2, relaxed), 2u);
+  EXPECT_EQ(w.load(1, &x, 2, relaxed), 2u);
+  EXPECT_EQ(w.eligible_loads(), 3u);
+}
+
+TEST(WeakMemoryLitmus, AnActorReadsItsOwnStores) {
+  int x = 0;
+  WeakMemory w(2, {StaleRead{0, 1}});
+  w.write(0, &x, 0, 5, relaxed, WeakWrite::Store);
+  EXPECT_EQ(w.load(0, &x, 5, relaxed), 5u);
+  EXPECT_EQ(w.eligible_loads(), 0u);
+}
+
+TEST(WeakMemoryLitmus, RmwsContinueTheReleaseSequence) {
+  Locs l;
+  WeakMemory w(3, {StaleRead{1, 1}});
+  mp_writer(w, l, release);
+  // Actor 2's relaxed RMW reads the newest flag (atomicity) and continues
+  // the release sequence headed by actor 0's release store.
+  w.write(2, &l.flag, 1, 2, relaxed, WeakWrite::Rmw);
+  EXPECT_EQ(w.load(1, &l.flag, 2, acquire), 2u);
+  // Actor 1 read the RMW's value with acquire, so it synchronised with
+  // actor 0: the data store happens-before, the load is not eligible.
+  EXPECT_EQ(w.load(1, &l.data, 1, relaxed), 1u);
+  EXPECT_EQ(w.eligible_loads(), 1u);
+}
+
+TEST(WeakMemoryLitmus, AnotherActorsPlainStoreCarriesNoRelease) {
+  Locs l;
+  WeakMemory w(3, {StaleRead{1, 1}});
+  mp_writer(w, l, release);
+  // Actor 2 overwrites the flag with a relaxed plain store: reading it
+  // acquires nothing (C++20: only RMWs continue a release sequence).
+  w.write(2, &l.flag, 1, 3, relaxed, WeakWrite::Store);
+  EXPECT_EQ(w.load(1, &l.flag, 3, acquire), 3u);
+  EXPECT_EQ(w.load(1, &l.data, 1, relaxed), 0u);
+}
+
+TEST(WeakMemoryLitmus, SeqCstLoadsReadTheNewest) {
+  int x = 0;
+  WeakMemory w(2, {StaleRead{0, 1}});
+  w.write(0, &x, 0, 1, relaxed, WeakWrite::Store);
+  EXPECT_EQ(w.load(1, &x, 1, std::memory_order_seq_cst), 1u);
+  EXPECT_EQ(w.eligible_loads(), 0u);
+}
+
+TEST(WeakMemoryLitmus, AWriteWithoutASyncPointStartsTheHistoryAgain) {
+  int x = 0;
+  WeakMemory w(2, {StaleRead{0, 1}});
+  w.write(0, &x, 0, 1, relaxed, WeakWrite::Store);
+  // The location now holds 9, which no write reported (Atomic::init on
+  // reuse): 9 is its first store, before everything, and the only one.
+  EXPECT_EQ(w.load(1, &x, 9, relaxed), 9u);
+  EXPECT_EQ(w.eligible_loads(), 0u);
+}
+
+TEST(WeakMemoryLitmus, OnlyTheLastStoresCanBeRead) {
+  int x = 0;
+  WeakMemory w(2, {StaleRead{0, WeakMemory::kMaxBack}});
+  for (uint64_t v = 1; v <= 20; ++v) w.write(0, &x, v - 1, v, relaxed, WeakWrite::Store);
+  EXPECT_EQ(w.load(1, &x, 20, relaxed), 20u - WeakMemory::kMaxBack);
+}
+
+TEST(StaleScriptText, RoundTripsAndRejectsBadItems) {
+  StaleScript s;
+  ASSERT_EQ(parse_stale(" 3:1  40:2 ", s), "");
+  EXPECT_EQ(s, (StaleScript{StaleRead{3, 1}, StaleRead{40, 2}}));
+  EXPECT_EQ(format_stale(s), "3:1 40:2");
+  EXPECT_NE(parse_stale("3", s), "");
+  EXPECT_NE(parse_stale("3:0", s), "");
+  EXPECT_NE(parse_stale("3:99", s), "");
+  EXPECT_NE(parse_stale("4:1 3:1", s), "");
+  EXPECT_NE(parse_stale("x:1", s), "");
+}
+
+const char* kTrace = R"(refhammer-trace 1
+model normal=16 movable=16 device=0 block=16 max_order=3 refcount_limit=2147483647 mms=1 mm_slots=4 file_pages=4 gmem_pages=4 gmem_huge_order=2 gmem_convert_spins=8 rcu_readers=2 migrate_passes=2
+design free_dispatch=owner-hook gmem_pin_policy=refuse-longterm
+bugs none
+faults none
+seed 1
+scheduler deterministic
+audit_every 1
+memory weak
+expect clean
+actors 2
+t0 alloc zone=normal order=0
+t0 cache_insert slot=0 index=0
+t0 put slot=0
+t1 cache_lookup index=0
+t1 put slot=0
+stale 0:1 2:1
+)";
+
+TEST(WeakMemoryTrace, MemoryAndStaleLinesSurviveAWriteAndAParse) {
+  Trace t;
+  ASSERT_EQ(parse_trace(kTrace, "weak.trace", t), "");
+  EXPECT_TRUE(t.weak_memory);
+  EXPECT_EQ(t.stale, (StaleScript{StaleRead{0, 1}, StaleRead{2, 1}}));
+  Trace again;
+  ASSERT_EQ(parse_trace(write_trace(t), "again.trace", again), "");
+  EXPECT_TRUE(again.weak_memory);
+  EXPECT_EQ(again.stale, t.stale);
+  EXPECT_EQ(write_trace(again), write_trace(t));
+}
+
+TEST(WeakMemoryTrace, StaleReadsWithoutWeakMemoryAreAnErrorNamingTheLine) {
+  std::string text = kTrace;
+  text.replace(text.find("memory weak"), 11, "memory sc");
+  Trace t;
+  const std::string e = parse_trace(text, "sc.trace", t);
+  EXPECT_NE(e.find("sc.trace:17:"), std::string::npos) << e;
+  EXPECT_NE(e.find("memory weak"), std::string::npos) << e;
+  text = kTrace;
+  text.replace(text.find("memory weak"), 11, "memory tso");
+  EXPECT_NE(parse_trace(text, "tso.trace", t).find("tso.trace:9:"), std::string::npos);
+}
+
+// Weak memory with no stale read runs exactly what sequential consistency
+// runs: same schedule, steps and verdict, on every regression-sized program.
+TEST(WeakMemoryRun, WithoutStaleReadsARunIsTheSequentiallyConsistentOne) {
+  Trace t;
+  ASSERT_EQ(parse_trace(kTrace, "weak.trace", t), "");
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    RunOptions sc, weak;
+    sc.audit_every = weak.audit_every = 1;
+    weak.weak_memory = true;
+    auto a = make_random_source(seed), b = make_random_source(seed);
+    const RunResult rs = run_deterministic(t.model, t.program, *a, sc);
+    const RunResult rw = run_deterministic(t.model, t.program, *b, weak);
+    EXPECT_EQ(rs.schedule, rw.schedule) << "seed " << seed;
+    EXPECT_EQ(rs.k, rw.k);
+    EXPECT_EQ(rs.clean(), rw.clean());
+    EXPECT_TRUE(rw.weak_memory);
+    EXPECT_TRUE(rw.stale.empty());
+  }
+}
+
+// A run with stale reads takes them where the script says, records them,
+// and the recorded run replays to the same steps.
+TEST(WeakMemoryRun, AScriptedRunRecordsItsStaleReadsAndReplays) {
+  Trace t;
+  ASSERT_EQ(parse_trace(kTrace, "weak.trace", t), "");
+  RunOptions o;
+  o.audit_every = 1;
+  o.weak_memory = true;
+  auto probe = make_random_source(3);
+  const RunResult first = run_deterministic(t.model, t.program, *probe, o);
+  ASSERT_GT(first.eligible_loads, 0u) << "two actors on one page cache share locations";
+  o.stale = {StaleRead{first.eligible_loads / 2, 1}};
+  auto src = make_recorded_source(first.schedule);
+  const RunResult r = run_deterministic(t.model, t.program, *src, o);
+  ASSERT_EQ(r.stale.size(), 1u);
+  EXPECT_EQ(r.stale[0].load, first.eligible_loads / 2);
+  o.stale = r.stale;
+  auto again = make_recorded_source(r.schedule);
+  const RunResult r2 = run_deterministic(t.model, t.program, *again, o);
+  EXPECT_EQ(r2.schedule, r.schedule);
+  EXPECT_EQ(r2.k, r.k);
+  EXPECT_EQ(r2.stale, r.stale);
+}
+
+}  // namespace
+}  // namespace refhammer::harness
