@@ -143,7 +143,40 @@ namespace core {
     "migrate_folio() allocates the new folio and copies the data while the old folio is still mapped, and only then " \
     "replaces the PTEs with migration entries. A user write that lands between the copy and the unmap goes to the " \
     "old folio, which is freed; the new folio is mapped with the data from before the write. The user-write shadow " \
-    "reports it at the next read through that mapping (data-loss/mm_read) or at the audit.")
+    "reports it at the next read through that mapping (data-loss/mm_read) or at the audit.") \
+  X(PutDecrementRelaxed, "put-decrement-relaxed", "ordering", "page_ref (put)", \
+    "47b8f3ab9c49 (refcount_t: Add ACQUIRE ordering on success for dec(sub)_and_test() variants); " \
+    "atomic_dec_and_test() is fully ordered (Documentation/atomic_t.txt)", \
+    "folio_ref_sub_return() (page_ref.hpp): fetch_sub relaxed instead of acq_rel", \
+    "Every put's decrement is relaxed instead of acq_rel. A holder's last accesses (an unmapper's mapcount " \
+    "decrement under the PTL) are no longer released by its put, and the put that reaches zero no longer acquires " \
+    "them: the freer can read the mapcount from before the unmap and free a folio it believes still mapped " \
+    "(bad-page-free). Found only with weak memory: under sequential consistency every store is visible.") \
+  X(TryGetRelaxed, "try-get-relaxed", "ordering", "page_ref (speculative get)", \
+    "folio_try_get()/page_cache_get_speculative(): atomic_add_unless() is fully ordered, and the re-check after " \
+    "the speculative get relies on it (kernel-semantics.md §1; the page_folio() re-check of c24d37322548)", \
+    "folio_ref_add_unless() (page_ref.hpp): the CAS is relaxed on success instead of acq_rel", \
+    "The speculative get's CAS no longer acquires the release that published the folio (set_page_refcounted, " \
+    "folio_ref_unfreeze). The getter's re-check and what it does next may read the identity from before the " \
+    "publication: a pfn walker that got a split or freshly allocated folio maps a page through a stale head " \
+    "(mapcount accounted on the wrong folio, or a get on a tail). Found only with weak memory.") \
+  X(SetRefcountedRelaxed, "set-refcounted-relaxed", "ordering", "page allocator / speculative get", \
+    "the publication a speculative getter relies on: prep_new_page()'s writes are visible once folio_try_get() " \
+    "succeeds (kernel-semantics.md §1; the model's set_page_refcounted() is a release store)", \
+    "set_page_refcounted() (page_ref.cpp): a relaxed store instead of a release store", \
+    "set_page_refcounted() makes a freshly allocated folio's count 1 with a relaxed store. A pfn walker whose " \
+    "speculative get succeeds on it no longer sees what prep_new_page() wrote before (the tails' head, the " \
+    "order): mapping the folio's second page it takes the page for a folio of its own and takes a reference on a " \
+    "tail (get-on-tail). Found only with weak memory.") \
+  X(GmemConvertPrivateRelaxed, "gmem-convert-private-relaxed", "ordering", "guest_memfd", \
+    "guest_memfd in-place conversion RFC v2 (Ackerley Tng, Feb 2026): the shareability state is published with " \
+    "release after the unmap and truncation it depends on", \
+    "GuestMemfd::convert() (guest_memfd.cpp): the Private state store is relaxed instead of release", \
+    "convert() stores the Private state relaxed instead of with release. A host path that reads Private (GUP " \
+    "after it dropped the PTL) no longer also sees the hole punch and unmap that came before the conversion: its " \
+    "entry re-check can still find the folio the punch removed, so the state no longer proves which page is " \
+    "private and the host's access counts as one to private guest memory (security). Found only with weak " \
+    "memory.")
 
 enum class Bug : uint8_t {
 #define REFHAMMER_BUG_ENUM(e, ...) e,
@@ -158,7 +191,8 @@ static_assert(kNrBugs <= 64, "bugs are a uint64_t bitset");
 struct BugInfo {
   Bug bug;
   const char* name;         // the switch: --bug NAME
-  const char* kind;         // race, leak, underflow, overflow, use-after-free, lost data, security, unmovable pin
+  const char* kind;         // race, leak, underflow, overflow, use-after-free, lost data, security, unmovable pin,
+                            // ordering (a weakened memory order: found with weak memory only)
   const char* subsystem;    // where in the kernel: "GUP-fast / THP split", "hugetlb", ...
   const char* cite;         // commit / CVE / thread it re-creates
   const char* where;        // the mutated function and what the mutation does

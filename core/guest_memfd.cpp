@@ -143,8 +143,10 @@ int GuestMemfd::convert(uint32_t start, uint32_t nr, bool to_private) {
   for (uint32_t i = start; i < start + nr; ++i) {
     const Pfn head = cache_.entry(i).load(std::memory_order_relaxed);  // relaxed: as above
     // release: pairs with the acquire in state(): a host path that sees
-    // Private must not have seen the page mapped after this point.
-    state_[i].store(static_cast<uint8_t>(GmemState::Private), std::memory_order_release);
+    // Private must not have seen the page mapped after this point. Catalog
+    // bug gmem-convert-private-relaxed: relaxed.
+    state_[i].store(static_cast<uint8_t>(GmemState::Private),
+                    m_.bug_on(Bug::GmemConvertPrivateRelaxed) ? std::memory_order_relaxed : std::memory_order_release);
     if (head != kNoPfn)
       // relaxed: the page is unmapped and private; only the guest uses it now.
       m_.frame(head + (i - m_.frame(head).index.load(std::memory_order_relaxed))).payload.store(kGmemScrubbed, std::memory_order_relaxed);

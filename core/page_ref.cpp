@@ -127,7 +127,8 @@ void set_page_refcounted(Model& m, Pfn head) {
   // allocator's identity writes (generation, owner, order) to a speculative
   // getter. The kernel's set_page_count is unordered and relies on the page
   // being published later by other means; the model makes it explicit.
-  f.refcount.store(1, std::memory_order_release);
+  // Catalog bug set-refcounted-relaxed: relaxed.
+  f.refcount.store(1, m.bug_on(Bug::SetRefcountedRelaxed) ? std::memory_order_relaxed : std::memory_order_release);
   f.record(RefEvent::SetRefcounted, 1);
 }
 
