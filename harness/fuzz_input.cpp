@@ -35,6 +35,11 @@ std::vector<FuzzTargetSpec> make_targets() {
                FuzzSched::Raw, 24, 0, {}});
   t.push_back({"fuzz_schedule_switch", "2-4 actors, the whole op language, context switches (step, actor) from the bytes",
                2, 4, FuzzSched::Switch, 24, 0, {}});
+  // Weak memory (issue #17): the ordering mutants need one preemption and
+  // one stale read on 2-3 actors, so short programs; context switches as in
+  // fuzz_schedule_switch.
+  t.push_back({"fuzz_weak", "2-3 actors, the whole op language under weak memory: context switches and stale reads from the bytes",
+               2, 3, FuzzSched::Switch, 8, 0, {}, true});
   // Focused targets: one subsystem's ops plus the generic references and
   // pfn walkers that race with them.
   t.push_back({"fuzz_offline", "PageOffline and memory offlining against speculative references and migration", 2, 3,
@@ -132,12 +137,21 @@ FuzzCase decode_fuzz_input(const FuzzTargetSpec& t, const uint8_t* data, size_t 
   if (i < size) len |= size_t{data[i++]} << 8;
   len = std::min(len, size - i);
   c.program = decode_program(data + i, len, n, cfg, t.ops, t.max_ops_per_actor);
-  c.sched.assign(data + i + len, data + size);
+  i += len;
+  if (t.weak && i < size) {
+    const unsigned k = data[i++] % 4;
+    uint32_t load = 0;
+    for (unsigned s = 0; s < k && i + 1 < size; ++s, i += 2) {
+      load += data[i] + (s > 0 ? 1u : 0u);  // strictly ascending
+      c.stale.push_back(StaleRead{load, static_cast<uint8_t>(1 + data[i + 1] % 3)});
+    }
+  }
+  c.sched.assign(data + i, data + size);
   return c;
 }
 
 std::string encode_fuzz_input(const FuzzTargetSpec& t, const Program& p, const std::vector<uint8_t>& sched,
-                              const core::ModelConfig& cfg, std::vector<uint8_t>& out) {
+                              const core::ModelConfig& cfg, std::vector<uint8_t>& out, const StaleScript& stale) {
   const size_t n = p.actors.size();
   if (n < t.min_actors || n > t.max_actors)
     return std::string(t.name) + " takes " + std::to_string(t.min_actors) + ".." + std::to_string(t.max_actors) +
@@ -157,6 +171,22 @@ std::string encode_fuzz_input(const FuzzTargetSpec& t, const Program& p, const s
   out.push_back(static_cast<uint8_t>(prog.size()));
   out.push_back(static_cast<uint8_t>(prog.size() >> 8));
   out.insert(out.end(), prog.begin(), prog.end());
+  if (t.weak) {
+    if (stale.size() > 3) return std::string(t.name) + " takes at most 3 stale reads";
+    out.push_back(static_cast<uint8_t>(stale.size()));
+    uint32_t prev = 0;
+    for (size_t s = 0; s < stale.size(); ++s) {
+      const uint32_t gap = stale[s].load - prev - (s > 0 ? 1u : 0u);
+      if ((s > 0 && stale[s].load <= prev) || gap > 255 || stale[s].back < 1 || stale[s].back > 3)
+        return std::string(t.name) + " cannot express stale read " + std::to_string(stale[s].load) + ":" +
+               std::to_string(stale[s].back) + " (ascending loads at most 255 apart, 1-3 back)";
+      out.push_back(static_cast<uint8_t>(gap));
+      out.push_back(static_cast<uint8_t>(stale[s].back - 1));
+      prev = stale[s].load;
+    }
+  } else if (!stale.empty()) {
+    return std::string(t.name) + " does not run weak memory";
+  }
   out.insert(out.end(), sched.begin(), sched.end());
   return {};
 }
@@ -183,6 +213,8 @@ RunResult run_fuzz_case(const FuzzTargetSpec& t, const FuzzCase& c, const core::
   // One actor has no interleavings to count.
   if (c.program.actors.size() > 1) o.interleaving = icov;
   if (t.sched == FuzzSched::None) o.solo_batch = 256;
+  o.weak_memory = t.weak;
+  o.stale = c.stale;
   auto src = make_source(t, c);
   return run_deterministic(cfg, c.program, *src, o);
 }
@@ -202,6 +234,8 @@ Trace fuzz_case_trace(const FuzzTargetSpec& t, const FuzzCase& c, const core::Mo
   tr.program = c.program;
   tr.has_schedule = true;
   tr.schedule = r.schedule;
+  tr.weak_memory = r.weak_memory;
+  tr.stale = r.stale;  // the stale reads the run took
   return tr;
 }
 

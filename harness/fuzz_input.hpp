@@ -17,6 +17,11 @@
 //      scrambling the whole schedule;
 //      sched=switch: context switches (3 bytes each: step delta, actor),
 //      the current actor running in between (SwitchBytes source).
+//    A weak-memory target (weak): between the program and the schedule,
+//    byte K (K % 4 stale reads), then K pairs (gap, back): the stale read's
+//    eligible load is the previous one's plus the gap (the first: the gap),
+//    and it reads 1 + back % 3 stores before the newest it may read. A load
+//    number past the run's eligible loads is not taken.
 //  Every byte string decodes to a valid case; ops past a target's per-actor
 //  cap are dropped (that bounds a run's steps).
 #pragma once
@@ -43,6 +48,7 @@ struct FuzzTargetSpec {
   uint32_t max_ops_per_actor;
   uint32_t audit_every;          // quiescent audits (0: teardown only)
   std::vector<uint8_t> ops;      // op codes the op byte selects from (all ops when built from an empty list)
+  bool weak = false;             // weak memory, stale reads from the bytes (RunOptions::weak_memory)
 };
 
 // Every target. fuzz_trace (text in, parser + replay) is not in this table:
@@ -62,14 +68,16 @@ std::string fuzz_model_from_env(core::ModelConfig& out);
 struct FuzzCase {
   Program program;
   std::vector<uint8_t> sched;  // schedule bytes (concurrent targets)
+  StaleScript stale;           // weak-memory targets: the stale reads to try
 };
 
 FuzzCase decode_fuzz_input(const FuzzTargetSpec& t, const uint8_t* data, size_t size, const core::ModelConfig& cfg);
 // The inverse for programs the target can express (its op set, actor
 // range): seeds written as text traces become corpus files.
 // Empty error on success.
+// `stale`: a weak-memory target's stale reads (ascending loads, at most 3).
 std::string encode_fuzz_input(const FuzzTargetSpec& t, const Program& p, const std::vector<uint8_t>& sched,
-                              const core::ModelConfig& cfg, std::vector<uint8_t>& out);
+                              const core::ModelConfig& cfg, std::vector<uint8_t>& out, const StaleScript& stale = {});
 
 // `icov`: count interleaving pairs there (the fuzz targets' extra counters,
 // see InterleavingCoverage); the verdict does not depend on it.

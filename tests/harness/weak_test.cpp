@@ -6,7 +6,9 @@
 
 #include <atomic>
 
+#include "core/bugs.hpp"
 #include "harness/engine.hpp"
+#include "harness/fuzz_input.hpp"
 #include "harness/trace.hpp"
 #include "harness/weak.hpp"
 #include "tests/support/support.hpp"
@@ -233,6 +235,86 @@ TEST(WeakMemoryRun, AScriptedRunRecordsItsStaleReadsAndReplays) {
   EXPECT_EQ(r2.schedule, r.schedule);
   EXPECT_EQ(r2.k, r.k);
   EXPECT_EQ(r2.stale, r.stale);
+}
+
+// fuzz_weak's bytes carry the stale reads between the program and the
+// schedule; what encode writes, decode reads back.
+TEST(FuzzWeakTarget, StaleReadsSurviveAnEncodeAndADecode) {
+  const FuzzTargetSpec* ft = fuzz_target("fuzz_weak");
+  ASSERT_NE(ft, nullptr);
+  ASSERT_TRUE(ft->weak);
+  const core::ModelConfig cfg = fuzz_model();
+  Trace t;
+  ASSERT_EQ(parse_trace(kTrace, "weak.trace", t), "");
+  const std::vector<uint8_t> sched = {5, 0, 1, 9, 0, 0};
+  for (const StaleScript& st : {StaleScript{}, StaleScript{StaleRead{0, 1}},
+                                StaleScript{StaleRead{3, 2}, StaleRead{4, 1}, StaleRead{200, 3}}}) {
+    std::vector<uint8_t> bytes;
+    ASSERT_EQ(encode_fuzz_input(*ft, t.program, sched, cfg, bytes, st), "");
+    const FuzzCase c = decode_fuzz_input(*ft, bytes.data(), bytes.size(), cfg);
+    EXPECT_EQ(c.stale, st);
+    EXPECT_EQ(c.sched, sched);
+    EXPECT_EQ(c.program.total_ops(), t.program.total_ops());
+  }
+  std::vector<uint8_t> bytes;
+  EXPECT_NE(encode_fuzz_input(*ft, t.program, sched, cfg, bytes, {StaleRead{4, 1}, StaleRead{4, 2}}), "")
+      << "loads must ascend";
+  EXPECT_NE(encode_fuzz_input(*ft, t.program, sched, cfg, bytes, {StaleRead{0, 4}}), "") << "at most 3 back";
+  const FuzzTargetSpec* sc = fuzz_target("fuzz_schedule_switch");
+  ASSERT_NE(sc, nullptr);
+  EXPECT_NE(encode_fuzz_input(*sc, t.program, sched, cfg, bytes, {StaleRead{0, 1}}), "") << "an SC target";
+}
+
+// The whole path of a weak-memory fuzz finding: bytes with one context
+// switch and one stale read find the ordering mutant put-decrement-relaxed
+// (and no byte string does with the mutant off); the crash's trace carries
+// `memory weak` and its stale read, and replays to the same signature.
+TEST(FuzzWeakTarget, BytesFindAnOrderingMutantAndItsTraceReplays) {
+  const FuzzTargetSpec* ft = fuzz_target("fuzz_weak");
+  ASSERT_NE(ft, nullptr);
+  core::ModelConfig cfg = fuzz_model();
+  Trace t;
+  ASSERT_EQ(parse_trace("refhammer-trace 1\nmodel normal=16 movable=16 block=16\nexpect clean\nactors 2\n"
+                        "t0 alloc zone=normal order=0\nt0 map slot=0 mm=0 pte=0 page=0\nt0 put slot=0\n"
+                        "t1 unmap mm=0 pte=0\n",
+                        "put.trace", t),
+            "");
+  auto run = [&](uint64_t bugs, unsigned at, uint32_t load, RunResult& out, FuzzCase& fc) {
+    cfg.bugs = bugs;
+    std::vector<uint8_t> bytes;
+    const std::vector<uint8_t> sched = {static_cast<uint8_t>(at), static_cast<uint8_t>(at >> 8), 1};
+    if (!encode_fuzz_input(*ft, t.program, sched, cfg, bytes, {StaleRead{load, 1}}).empty()) return false;
+    fc = decode_fuzz_input(*ft, bytes.data(), bytes.size(), cfg);
+    out = run_fuzz_case(*ft, fc, cfg);
+    return true;
+  };
+  const uint64_t bug = core::bug_bit(core::Bug::PutDecrementRelaxed);
+  bool found = false;
+  unsigned failing_off = 0;
+  for (unsigned at = 0; at < 160; ++at)
+    for (uint32_t load = 0; load < 40; ++load) {
+      RunResult r;
+      FuzzCase fc;
+      ASSERT_TRUE(run(0, at, load, r, fc));
+      failing_off += r.clean() ? 0 : 1;
+      if (found) continue;
+      ASSERT_TRUE(run(bug, at, load, r, fc));
+      if (r.clean()) continue;
+      found = true;
+      EXPECT_EQ(r.report.signature, "bad-page-free/free_frozen_pages/put");
+      ASSERT_EQ(r.stale.size(), 1u);
+      const Trace tr = fuzz_case_trace(*ft, fc, cfg, r);
+      EXPECT_TRUE(tr.weak_memory);
+      Trace back;
+      ASSERT_EQ(parse_trace(write_trace(tr), "crash.trace", back), "");
+      EXPECT_EQ(back.stale, r.stale);
+      for (int i = 0; i < 3; ++i) {
+        const RunResult again = run_trace(back);
+        EXPECT_TRUE(verdict_matches(back, again)) << again.report.signature;
+      }
+    }
+  EXPECT_TRUE(found) << "no switch point and stale read found the mutant";
+  EXPECT_EQ(failing_off, 0u) << "the clean core under weak memory";
 }
 
 }  // namespace
