@@ -278,7 +278,7 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
   }
   std::unique_ptr<WeakMemory> weak;
   if (o.weak_memory) {
-    weak = std::make_unique<WeakMemory>(n, o.stale);
+    weak = std::make_unique<WeakMemory>(n, o.stale, o.stale_random);
     hook.weak = weak.get();
     hook.weak_memory = true;
     hook.wants_done = true;

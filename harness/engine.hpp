@@ -102,6 +102,7 @@ struct RunOptions {
   // loads do. Off: every load reads the newest store (sequential consistency).
   bool weak_memory = false;
   StaleScript stale;
+  StaleRandom stale_random;  // weak memory: random stale reads besides the script
 };
 
 // One stretch of consecutive steps of one actor inside one op (op -1: the

@@ -1,6 +1,7 @@
 // harness::fuzz_input — see fuzz_input.hpp.
 #include "harness/fuzz_input.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -38,8 +39,12 @@ std::vector<FuzzTargetSpec> make_targets() {
   // Weak memory (issue #17): the ordering mutants need one preemption and
   // one stale read on 2-3 actors, so short programs; context switches as in
   // fuzz_schedule_switch.
-  t.push_back({"fuzz_weak", "2-3 actors, the whole op language under weak memory: context switches and stale reads from the bytes",
-               2, 3, FuzzSched::Switch, 8, 0, {}, true});
+  t.push_back({"fuzz_weak", "2-3 actors under weak memory: refcounts, mappings, GUP, page cache, guest_memfd; context switches and stale reads from the bytes",
+               2, 3, FuzzSched::Switch, 8, 0,
+               codes({"alloc", "map", "unmap", "put", "get", "try_get", "pfn_walk", "split", "get_user", "gup_fast",
+                      "pin", "unpin", "cache_insert", "cache_lookup", "cache_truncate", "gmem_populate", "gmem_map",
+                      "gmem_punch", "gmem_convert", "try_get_recent", "pfn_walk_recent", "migrate_recent"}),
+               true});
   // Focused targets: one subsystem's ops plus the generic references and
   // pfn walkers that race with them.
   t.push_back({"fuzz_offline", "PageOffline and memory offlining against speculative references and migration", 2, 3,
@@ -138,7 +143,14 @@ FuzzCase decode_fuzz_input(const FuzzTargetSpec& t, const uint8_t* data, size_t 
   len = std::min(len, size - i);
   c.program = decode_program(data + i, len, n, cfg, t.ops, t.max_ops_per_actor);
   i += len;
-  if (t.weak && i < size) {
+  if (t.weak && i < size && data[i] >= 0x80) {
+    ++i;
+    if (i + 1 < size) {
+      c.stale_random.per_mille = static_cast<uint16_t>(1 + data[i] % 128);
+      c.stale_random.seed = data[i + 1];
+    }
+    i = std::min(i + 2, size);
+  } else if (t.weak && i < size) {
     const unsigned k = data[i++] % 4;
     uint32_t load = 0;
     for (unsigned s = 0; s < k && i + 1 < size; ++s, i += 2) {
@@ -215,6 +227,7 @@ RunResult run_fuzz_case(const FuzzTargetSpec& t, const FuzzCase& c, const core::
   if (t.sched == FuzzSched::None) o.solo_batch = 256;
   o.weak_memory = t.weak;
   o.stale = c.stale;
+  o.stale_random = c.stale_random;
   auto src = make_source(t, c);
   return run_deterministic(cfg, c.program, *src, o);
 }

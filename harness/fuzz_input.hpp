@@ -21,7 +21,9 @@
 //    byte K (K % 4 stale reads), then K pairs (gap, back): the stale read's
 //    eligible load is the previous one's plus the gap (the first: the gap),
 //    and it reads 1 + back % 3 stores before the newest it may read. A load
-//    number past the run's eligible loads is not taken.
+//    number past the run's eligible loads is not taken. K >= 0x80 instead:
+//    random stale reads (StaleRandom), 2 bytes: rate R (each eligible load
+//    is stale with probability (1 + R % 128) / 1000) and the PRNG's seed.
 //  Every byte string decodes to a valid case; ops past a target's per-actor
 //  cap are dropped (that bounds a run's steps).
 #pragma once
@@ -69,6 +71,7 @@ struct FuzzCase {
   Program program;
   std::vector<uint8_t> sched;  // schedule bytes (concurrent targets)
   StaleScript stale;           // weak-memory targets: the stale reads to try
+  StaleRandom stale_random;    // weak-memory targets: or random ones
 };
 
 FuzzCase decode_fuzz_input(const FuzzTargetSpec& t, const uint8_t* data, size_t size, const core::ModelConfig& cfg);

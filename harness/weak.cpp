@@ -44,8 +44,12 @@ std::string parse_stale(const std::string& text, StaleScript& out) {
   return "";
 }
 
-WeakMemory::WeakMemory(unsigned actors, StaleScript script)
-    : n_(std::min<unsigned>(actors, kMaxActors)), clocks_(kMaxActors, Clock{}), script_(std::move(script)) {}
+WeakMemory::WeakMemory(unsigned actors, StaleScript script, StaleRandom random)
+    : n_(std::min<unsigned>(actors, kMaxActors)),
+      clocks_(kMaxActors, Clock{}),
+      script_(std::move(script)),
+      random_(random),
+      rng_(random.seed) {}
 
 bool WeakMemory::is_acquire(std::memory_order mo) {
   return mo == std::memory_order_acquire || mo == std::memory_order_acq_rel || mo == std::memory_order_seq_cst ||
@@ -95,8 +99,12 @@ uint64_t WeakMemory::load(unsigned a, const void* addr, uint64_t latest, std::me
     const uint32_t id = eligible_++;
     if (choices_.size() < kMaxChoices) choices_.push_back(static_cast<uint8_t>(newest - lowest + 1));
     while (next_ < script_.size() && script_[next_].load < id) ++next_;
-    if (next_ < script_.size() && script_[next_].load == id) {
-      const uint64_t back = std::min<uint64_t>(script_[next_].back, newest - lowest);
+    uint64_t back = 0;
+    if (next_ < script_.size() && script_[next_].load == id)
+      back = std::min<uint64_t>(script_[next_].back, newest - lowest);
+    else if (random_.per_mille > 0 && rng_.chance(random_.per_mille, 1000))
+      back = 1 + rng_.below(static_cast<uint32_t>(newest - lowest));
+    if (back > 0) {
       idx = newest - back;
       taken_.push_back(StaleRead{id, static_cast<uint8_t>(back)});
     }

@@ -54,6 +54,7 @@
 
 #include "core/sync.hpp"
 #include "harness/op.hpp"
+#include "harness/rng.hpp"
 
 namespace refhammer::harness {
 
@@ -63,6 +64,16 @@ struct StaleRead {
   bool operator==(const StaleRead&) const = default;
 };
 using StaleScript = std::vector<StaleRead>;
+
+// Random stale reads (fuzzing, random search): every eligible load that the
+// script does not name reads an older store with probability per_mille/1000
+// (how far back: uniform over what it may read), from a PRNG seeded with
+// `seed`. The run records what it took as a script, so its trace replays
+// without the PRNG. per_mille 0: off.
+struct StaleRandom {
+  uint16_t per_mille = 0;
+  uint64_t seed = 0;
+};
 
 // "12:1 40:2" (load:back, ascending loads).
 std::string format_stale(const StaleScript& s);
@@ -75,7 +86,7 @@ class WeakMemory {
   static constexpr uint8_t kMaxBack = kHistory - 1;
 
   // `script`: the stale reads to take, ascending by load (replay, search).
-  WeakMemory(unsigned actors, StaleScript script);
+  WeakMemory(unsigned actors, StaleScript script, StaleRandom random = {});
 
   // Actor `a`'s load of `addr`, whose location holds `latest`: the value it reads.
   uint64_t load(unsigned a, const void* addr, uint64_t latest, std::memory_order mo);
@@ -117,6 +128,8 @@ class WeakMemory {
   std::unordered_map<const void*, Loc> locs_;
   StaleScript script_;
   size_t next_ = 0;  // next script entry
+  StaleRandom random_;
+  Rng rng_;
   StaleScript taken_;
   uint32_t eligible_ = 0;
   std::vector<uint8_t> choices_;

@@ -237,6 +237,37 @@ TEST(WeakMemoryRun, AScriptedRunRecordsItsStaleReadsAndReplays) {
   EXPECT_EQ(r2.stale, r.stale);
 }
 
+// Random stale reads: the run takes them at the given rate (all of them at
+// 1000 per mille) and records them
+// as a script, and the script alone replays the run (no PRNG needed).
+TEST(WeakMemoryRun, RandomStaleReadsAreRecordedAndReplayWithoutThePrng) {
+  Trace t;
+  ASSERT_EQ(parse_trace(kTrace, "weak.trace", t), "");
+  unsigned with_stale = 0, with_eligible = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    RunOptions o;
+    o.audit_every = 1;
+    o.weak_memory = true;
+    o.stale_random = StaleRandom{seed % 2 ? uint16_t{1000} : uint16_t{300}, seed};
+    auto src = make_random_source(seed);
+    const RunResult r = run_deterministic(t.model, t.program, *src, o);
+    EXPECT_LE(r.stale.size(), r.eligible_loads);
+    if (seed % 2) EXPECT_EQ(r.stale.size(), r.eligible_loads) << "at 1000 per mille every eligible load is stale";
+    with_stale += r.stale.empty() ? 0 : 1;
+    with_eligible += r.eligible_loads > 0 ? 1 : 0;
+    RunOptions again = o;
+    again.stale_random = {};
+    again.stale = r.stale;
+    auto rec = make_recorded_source(r.schedule);
+    const RunResult r2 = run_deterministic(t.model, t.program, *rec, again);
+    EXPECT_EQ(r2.schedule, r.schedule) << "seed " << seed;
+    EXPECT_EQ(r2.stale, r.stale);
+    EXPECT_EQ(r2.clean(), r.clean());
+  }
+  EXPECT_GT(with_stale, 0u);
+  EXPECT_GT(with_eligible, 0u);
+}
+
 // fuzz_weak's bytes carry the stale reads between the program and the
 // schedule; what encode writes, decode reads back.
 TEST(FuzzWeakTarget, StaleReadsSurviveAnEncodeAndADecode) {
