@@ -46,19 +46,18 @@ int run_explore(const ExploreArgs& a) {
   RunOptions ro;
   ro.audit_every = t.audit_every;
   ro.weak_memory = a.memory.empty() ? t.weak_memory : a.memory == "weak";
-  // Weak memory under a random search: `stale` stale reads per run at
-  // eligible loads drawn uniformly over a first run's count (as PCT draws
-  // its change points over k), each reading 1-3 stores back.
-  uint32_t eligible_est = 0;
+  // Weak memory under a random search: about `stale` stale reads per run,
+  // as random stale reads (StaleRandom) at a rate of `stale` over the most
+  // eligible loads a run has had so far (a fixed script drawn over a first
+  // run's count misses when that run had few overlapping ops). Each run
+  // records the reads it took, so a failure replays from its script.
+  uint32_t eligible_max = 0;
   auto random_stale = [&](uint64_t seed) {
-    StaleScript s;
-    if (!ro.weak_memory || a.stale == 0 || eligible_est == 0) return s;
-    refhammer::Rng rng(seed * 0x9e3779b97f4a7c15ull + 17);
-    std::vector<uint32_t> loads;
-    for (uint32_t i = 0; i < a.stale; ++i) loads.push_back(static_cast<uint32_t>(rng.below(eligible_est)));
-    std::sort(loads.begin(), loads.end());
-    loads.erase(std::unique(loads.begin(), loads.end()), loads.end());
-    for (uint32_t l : loads) s.push_back(StaleRead{l, static_cast<uint8_t>(1 + rng.below(3))});
+    StaleRandom s;
+    if (!ro.weak_memory || a.stale == 0) return s;
+    const uint64_t pm = 1000ull * a.stale / std::max<uint32_t>(1, eligible_max);
+    s.per_mille = static_cast<uint16_t>(std::clamp<uint64_t>(pm, 1, 1000));
+    s.seed = seed * 0x9e3779b97f4a7c15ull + 17;
     return s;
   };
   bool found = false;
@@ -88,15 +87,17 @@ int run_explore(const ExploreArgs& a) {
   } else {
     uint64_t failing = 0, k_est = 0;
     const auto t0 = std::chrono::steady_clock::now();
+    uint64_t first_run = 0;
+    double first_secs = 0;
     for (uint64_t i = 0; i < a.runs; ++i) {
       std::unique_ptr<DecisionSource> src;
       if (k_est == 0) {  // one random run estimates k (and the eligible loads)
         auto probe = make_random_source(a.seed);
         const RunResult pr = run_deterministic(t.model, t.program, *probe, ro);
         k_est = std::max<uint64_t>(1, pr.k);
-        eligible_est = pr.eligible_loads;
+        eligible_max = pr.eligible_loads;
       }
-      ro.stale = random_stale(a.seed + i);
+      ro.stale_random = random_stale(a.seed + i);
       if (a.mode == "pct" || a.mode == "switch") {
         src = a.mode == "pct" ? make_pct_source(a.seed + i, static_cast<unsigned>(t.program.actors.size()), a.depth, k_est)
                               : make_switch_random_source(a.seed + i, a.bound, k_est);
@@ -109,10 +110,13 @@ int run_explore(const ExploreArgs& a) {
         cfg.faults = swarm_faults(rng);
       }
       RunResult r = run_deterministic(cfg, t.program, *src, ro);
+      eligible_max = std::max(eligible_max, r.eligible_loads);
       if (!r.clean()) {
         ++failing;
         if (!found && (want.empty() || r.report.signature == want)) {
           found = true;
+          first_run = i + 1;
+          first_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
           fail = std::move(r);
           how = src->describe();
           found_faults = cfg.faults;
@@ -123,6 +127,8 @@ int run_explore(const ExploreArgs& a) {
     std::printf("%s search: %llu schedule(s) in %.2f s (%.0f/s), %llu failing (%.3f%%)\n", a.mode.c_str(),
                 static_cast<unsigned long long>(a.runs), secs, secs > 0 ? a.runs / secs : 0.0,
                 static_cast<unsigned long long>(failing), 100.0 * failing / std::max<uint64_t>(1, a.runs));
+    if (found)
+      std::printf("  first found at run %llu, after %.3f s\n", static_cast<unsigned long long>(first_run), first_secs);
   }
   if (!found) return kExitClean;
   std::printf("first failing schedule (%s): %s, n=%u k=%llu preemptions=%llu\n", how.c_str(), fail.report.signature.c_str(),
