@@ -9,6 +9,8 @@
 // timeout, through campaign/process.hpp; at most --jobs run at once):
 //   fuzz_program    build/fuzz/fuzz/fuzz_program  REFHAMMER_BUGS=M -seed=S
 //   fuzz_schedule   build/fuzz/fuzz/fuzz_schedule   -max_total_time=CAP,
+//   fuzz_weak       build/fuzz/fuzz/fuzz_weak       (weak memory: the
+//                                                     ordering mutants)
 //   fuzz_focused    the mutant's subsystem target     from a temp copy of
 //                   (table below)                     corpora/<target>/, stops
 //                                                     at the first crash; time:
@@ -204,7 +206,7 @@ std::string build_mutant_table(const std::string& regressions, std::vector<Mutan
 std::vector<MutantSpec> g_mutants;
 const std::vector<MutantSpec>& mutant_table() { return g_mutants; }
 
-const std::vector<std::string> kAllDrivers = {"fuzz_program", "fuzz_schedule", "fuzz_focused",
+const std::vector<std::string> kAllDrivers = {"fuzz_program", "fuzz_schedule", "fuzz_weak", "fuzz_focused",
                                               "stress_free",  "stress_perturb", "rc_state"};
 // ------------------------------------------------------------------ options
 
@@ -442,7 +444,7 @@ struct Bench {
 
   RunOut run_one(const Cell& c, unsigned seed, const std::string& focused_target, const fs::path& dir) {
     const std::string& d = c.driver;
-    if (d == "fuzz_program" || d == "fuzz_schedule") return run_fuzz(c.m, d, seed, dir);
+    if (d == "fuzz_program" || d == "fuzz_schedule" || d == "fuzz_weak") return run_fuzz(c.m, d, seed, dir);
     if (d == "fuzz_focused") return run_fuzz(c.m, focused_target, seed, dir);
     if (d == "stress_free") return run_stress(c.m, false, seed, dir, focused_target);
     if (d == "stress_perturb") return run_stress(c.m, true, seed, dir, focused_target);
@@ -593,7 +595,7 @@ void usage() {
                "usage: bugbench [--cap S] [--seeds N] [--mutants \"a b\"|all|none] [--drivers \"d ...\"] [--out DIR]\n"
                "                [--jobs J] [--minimize-seconds S] [--no-clean] [--refhammer PATH] [--fuzz-dir DIR]\n"
                "                [--state-test PATH] [--corpora DIR] [--list-table]\n"
-               "drivers: fuzz_program fuzz_schedule fuzz_focused stress_free stress_perturb rc_state\n"
+               "drivers: fuzz_program fuzz_schedule fuzz_weak fuzz_focused stress_free stress_perturb rc_state\n"
                "run from the repository root; ci/bugbench builds what it needs and runs this.\n");
 }
 
@@ -694,7 +696,7 @@ std::optional<int> check_setup(Bench& b, std::vector<const MutantSpec*>& mutants
   };
   if (missing(o.refhammer)) return 2;
   for (const auto& d : o.drivers) {
-    if ((d == "fuzz_program" || d == "fuzz_schedule") && missing(o.fuzz_dir + "/" + d)) return 2;
+    if ((d == "fuzz_program" || d == "fuzz_schedule" || d == "fuzz_weak") && missing(o.fuzz_dir + "/" + d)) return 2;
     if (d == "fuzz_focused")
       for (const auto& t : kFocusedTargets)
         if (missing(o.fuzz_dir + "/" + t)) return 2;

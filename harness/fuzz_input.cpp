@@ -39,8 +39,8 @@ std::vector<FuzzTargetSpec> make_targets() {
   // Weak memory (issue #17): the ordering mutants need one preemption and
   // one stale read on 2-3 actors, so short programs; context switches as in
   // fuzz_schedule_switch.
-  t.push_back({"fuzz_weak", "2-3 actors under weak memory: refcounts, mappings, GUP, page cache, guest_memfd; context switches and stale reads from the bytes",
-               2, 3, FuzzSched::Switch, 8, 0,
+  t.push_back({"fuzz_weak", "2-3 actors under weak memory: refcounts, mappings, GUP, page cache, guest_memfd; PCT priorities and change points (scaled into the run, so a mutation moves a preemption) and stale reads from the bytes",
+               2, 3, FuzzSched::Pct, 8, 0,
                codes({"alloc", "map", "unmap", "put", "get", "try_get", "pfn_walk", "split", "get_user", "gup_fast",
                       "pin", "unpin", "cache_insert", "cache_lookup", "cache_truncate", "gmem_populate", "gmem_map",
                       "gmem_punch", "gmem_convert", "try_get_recent", "pfn_walk_recent", "migrate_recent"}),
