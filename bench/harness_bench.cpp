@@ -8,6 +8,14 @@
 //                        new seed per execution; counters exec/s (also as
 //                        items/s), steps/s and the mean k (sync points) per
 //                        execution. Target: >= 10000 exec/s in a release build.
+//   .../weak:W           W=1: the same with weak memory on (harness/weak.hpp,
+//                        no stale reads, so the same runs: the cost of the
+//                        store histories and vector clocks alone).
+//   RacyRandom/weak:W    exec/s of the racy trace's program (3 actors, page
+//                        cache insert/lookup/truncate: few ops, many shared
+//                        locations), weak memory off and on.
+//                        After the runs: "weak memory on/off" per program,
+//                        the ratio of the medians (goal <= 2x, issue #17).
 //   BoundedRacy/bug:B    schedules per second of explore_bounded (preemption
 //                        bound 2, run to exhaustion) on the racy trace's
 //                        program, with catalog bug truncate-skips-grace-period
@@ -97,18 +105,20 @@ std::string describe(const RunResult& r) {
   return r.report.signature + ": " + core::format_violation(r.report.violation) + " [" + r.report.op_text + "]";
 }
 
-void BM_DeterministicRandom(benchmark::State& state) {
+void random_runs(benchmark::State& state, const std::vector<std::vector<const char*>>& text) {
   const core::ModelConfig cfg = bench_config();
   Program p;
   std::string err;
-  if (!make_program(cfg, kMixed, p, err)) {
+  if (!make_program(cfg, text, p, err)) {
     state.SkipWithError(err.c_str());
     return;
   }
+  RunOptions o;
+  o.weak_memory = state.range(0) != 0;
   uint64_t seed = 1, steps = 0, execs = 0;
   for (auto _ : state) {
     auto src = make_random_source(seed++);
-    const RunResult r = run_deterministic(cfg, p, *src);
+    const RunResult r = run_deterministic(cfg, p, *src, o);
     if (!r.clean()) {
       state.SkipWithError(("clean core reported " + describe(r)).c_str());
       break;
@@ -122,7 +132,10 @@ void BM_DeterministicRandom(benchmark::State& state) {
   state.counters["mean_k"] = benchmark::Counter(execs ? static_cast<double>(steps) / static_cast<double>(execs) : 0);
   state.counters["ops"] = benchmark::Counter(static_cast<double>(p.total_ops()));
 }
-BENCHMARK(BM_DeterministicRandom)->Unit(benchmark::kMicrosecond);
+void BM_DeterministicRandom(benchmark::State& state) { random_runs(state, kMixed); }
+BENCHMARK(BM_DeterministicRandom)->ArgName("weak")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+void BM_RacyRandom(benchmark::State& state) { random_runs(state, kRacy); }
+BENCHMARK(BM_RacyRandom)->ArgName("weak")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 void BM_BoundedRacy(benchmark::State& state) {
   core::ModelConfig cfg = bench_config();
@@ -165,13 +178,17 @@ BENCHMARK(BM_BoundedRacy)->ArgName("bug")->Arg(1)->Arg(0)->Unit(benchmark::kMill
 struct Collected {
   std::vector<double> exec_per_second;
   std::vector<double> exec_per_real_second;
+  std::map<std::string, std::vector<double>> random_exec;  // "BM_RacyRandom/weak:1" -> exec/s per repetition
   std::map<std::string, std::string> errors;
 
   void add(const bench::Run& r) {
     if (r.error_occurred) errors[r.benchmark_name()] = r.error_message;
     if (r.run_type != bench::Run::RT_Iteration || r.error_occurred) return;
-    if (r.benchmark_name().rfind("BM_DeterministicRandom", 0) != 0) return;
+    const std::string name = r.benchmark_name();
     const auto it = r.counters.find("exec/s");
+    if (it != r.counters.end() && name.find("Random/weak:") != std::string::npos)
+      random_exec[name].push_back(it->second.value);
+    if (name != "BM_DeterministicRandom/weak:0") return;
     if (it != r.counters.end()) exec_per_second.push_back(it->second.value);
     const double real_s = r.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r.time_unit);
     if (real_s > 0) exec_per_real_second.push_back(1 / real_s);
@@ -206,6 +223,17 @@ int main(int argc, char** argv) {
                  "min %.0f, max %.0f; wall clock %.0f exec/s)\n",
                  kTargetExecPerSecond, cpu >= kTargetExecPerSecond ? "MET" : "MISSED", cpu, v.size(), v.front(),
                  v.back(), real);
+  }
+  for (const char* prog : {"BM_DeterministicRandom", "BM_RacyRandom"}) {
+    auto off = c.random_exec.find(std::string(prog) + "/weak:0");
+    auto on = c.random_exec.find(std::string(prog) + "/weak:1");
+    if (off == c.random_exec.end() || on == c.random_exec.end()) continue;
+    std::sort(off->second.begin(), off->second.end());
+    std::sort(on->second.begin(), on->second.end());
+    const double a = bench::median(off->second), b = bench::median(on->second);
+    const double ratio = b > 0 ? a / b : 0;
+    std::fprintf(out, "weak memory on/off, %s: %.2fx slower (goal <= 2x: %s; %.0f vs %.0f exec/s, medians)\n", prog + 3,
+                 ratio, ratio <= 2.0 ? "MET" : "MISSED", b, a);
   }
   return bench::print_errors({c.errors.begin(), c.errors.end()});
 }

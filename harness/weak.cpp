@@ -49,7 +49,9 @@ WeakMemory::WeakMemory(unsigned actors, StaleScript script, StaleRandom random)
       clocks_(kMaxActors, Clock{}),
       script_(std::move(script)),
       random_(random),
-      rng_(random.seed) {}
+      rng_(random.seed) {
+  locs_.reserve(1024);  // a run touches a few hundred locations: no rehash on the way
+}
 
 bool WeakMemory::is_acquire(std::memory_order mo) {
   return mo == std::memory_order_acquire || mo == std::memory_order_acq_rel || mo == std::memory_order_seq_cst ||
@@ -73,7 +75,7 @@ WeakMemory::Loc& WeakMemory::location(const void* addr, uint64_t latest) {
   // (core::Atomic::init() on reuse, the scheduler's own context): what it
   // holds now is its first store, before everything.
   if (l.mo.empty() || l.mo.back().bits != latest) {
-    l.mo.assign(1, Store{latest, kInit, 0, Clock{}});
+    l.mo.reset(Store{latest, kInit, 0, Clock{}});
     l.base = 0;
     l.seen.fill(0);
   }
@@ -134,11 +136,7 @@ void WeakMemory::write(unsigned a, const void* addr, uint64_t before, uint64_t a
   s.stamp = ++clocks_[a][a];
   if (is_release(mo))
     for (unsigned i = 0; i < kMaxActors; ++i) s.release[i] = std::max(s.release[i], clocks_[a][i]);
-  l.mo.push_back(s);
-  if (l.mo.size() > kHistory) {
-    l.mo.erase(l.mo.begin());
-    ++l.base;
-  }
+  if (l.mo.push(s)) ++l.base;
   l.seen[a] = l.base + l.mo.size() - 1;
 }
 

@@ -111,8 +111,33 @@ class WeakMemory {
     uint32_t stamp;  // writer's own clock entry at the store
     Clock release;   // what an acquire reading it joins
   };
+  // The last kHistory stores of a location, oldest first, kept in place (a
+  // ring: no allocation per location or per store).
+  struct History {
+    std::array<Store, kHistory> ring;
+    uint8_t head = 0, count = 0;  // ring[head] is the oldest
+    bool empty() const { return count == 0; }
+    size_t size() const { return count; }
+    const Store& operator[](size_t i) const { return ring[(head + i) % kHistory]; }
+    const Store& back() const { return (*this)[count - 1u]; }
+    void reset(const Store& s) {
+      ring[0] = s;
+      head = 0;
+      count = 1;
+    }
+    // Appends; true when the oldest store made room for it.
+    bool push(const Store& s) {
+      if (count < kHistory) {
+        ring[(head + count++) % kHistory] = s;
+        return false;
+      }
+      ring[head] = s;
+      head = static_cast<uint8_t>((head + 1) % kHistory);
+      return true;
+    }
+  };
   struct Loc {
-    std::vector<Store> mo;  // the last kHistory stores, oldest first
+    History mo;             // the last kHistory stores, oldest first
     uint64_t base = 0;      // mo index of mo[0]
     std::array<uint64_t, kMaxActors> seen{};  // per actor: newest mo index it read or wrote
   };
