@@ -93,6 +93,10 @@ int run_minimize(const MinimizeArgs& a) {
   bo.bound = static_cast<uint32_t>(m.preemptions_after);
   bo.max_runs = a.explore_runs;
   bo.run.audit_every = m.trace.audit_every;
+  // A weak-memory trace: each schedule also with every single stale read
+  // (the failure needs its stale read; without them the count would be 0).
+  bo.run.weak_memory = m.trace.weak_memory;
+  bo.stale_bound = m.trace.weak_memory ? 1 : 0;
   // A deep or long result (a budget that ran out on a recorded run) has too
   // many schedules to sample meaningfully in the runs given: not explored.
   const bool explore = m.preemptions_after <= 4 && m.ops_after <= 32;
@@ -140,10 +144,11 @@ int run_minimize(const MinimizeArgs& a) {
               m.fixed_point ? "fixed point" : "budget ran out before the fixed point",
               m.one_minimal ? ", 1-minimal (no single op or context switch can go)" : "");
   if (!explore) std::printf("  %s\n", not_explored.c_str());
-  else std::printf("  depth %llu: %llu of %llu schedule(s) within the bound fail this way (%.3f%%)%s\n",
+  else std::printf("  depth %llu: %llu of %llu run(s) within the bound fail this way (%.3f%%)%s%s\n",
               static_cast<unsigned long long>(m.preemptions_after), static_cast<unsigned long long>(same),
               static_cast<unsigned long long>(b.runs), b.runs ? 100.0 * same / b.runs : 0.0,
-              b.exhausted ? "" : ", bound not exhausted");
+              b.exhausted ? "" : ", bound not exhausted",
+              m.trace.weak_memory ? " (weak memory: every schedule, each also with every single stale read)" : "");
   std::printf("  replays %u/%u%s\n", reproduced, a.replays, reproduced == a.replays ? "" : " — FLAKY reproducer");
   std::printf("wrote %s\n", dest.c_str());
   if (!a.out.empty() && !a.regression.empty()) std::printf("wrote %s\n", a.out.c_str());
