@@ -253,7 +253,9 @@ TEST(WeakMemoryRun, RandomStaleReadsAreRecordedAndReplayWithoutThePrng) {
     auto src = make_random_source(seed);
     const RunResult r = run_deterministic(t.model, t.program, *src, o);
     EXPECT_LE(r.stale.size(), r.eligible_loads);
-    if (seed % 2) EXPECT_EQ(r.stale.size(), r.eligible_loads) << "at 1000 per mille every eligible load is stale";
+    if (seed % 2) {
+      EXPECT_EQ(r.stale.size(), r.eligible_loads) << "at 1000 per mille every eligible load is stale";
+    }
     with_stale += r.stale.empty() ? 0 : 1;
     with_eligible += r.eligible_loads > 0 ? 1 : 0;
     RunOptions again = o;
