@@ -120,9 +120,9 @@ inline void folio_ref_add(Model& m, Pfn head, int32_t nr) { folio_ref_add_site(m
     // kernel's fully ordered atomic_add_unless does. relaxed on failure:
     // the loop retries with the fresh value. (Catalog bug try-get-relaxed:
     // relaxed on success too.)
-  } while (!f.refcount.compare_exchange(old, old + nr,
-                                        m.bug_on(Bug::TryGetRelaxed) ? std::memory_order_relaxed : std::memory_order_acq_rel,
-                                        std::memory_order_relaxed));
+  } while (__builtin_expect(m.bug_on(Bug::TryGetRelaxed), 0)
+               ? !f.refcount.compare_exchange(old, old + nr, std::memory_order_relaxed, std::memory_order_relaxed)
+               : !f.refcount.compare_exchange(old, old + nr, std::memory_order_acq_rel, std::memory_order_relaxed));
   if (old < 0) [[unlikely]]
     page_ref_detail::added_to_negative(m, head, old, nr);  // a previous underflow was not undone
   f.record(RefEvent::TryGet, old + nr);
@@ -147,8 +147,8 @@ bool try_get_page(Model& m, Pfn head);
   // (acquire CAS in folio_ref_freeze) sees them; acquire makes the put that
   // reaches zero see every earlier holder's accesses before it frees.
   // (Catalog bug put-decrement-relaxed: relaxed.)
-  const int32_t old =
-      f.refcount.fetch_sub(nr, m.bug_on(Bug::PutDecrementRelaxed) ? std::memory_order_relaxed : std::memory_order_acq_rel);
+  const int32_t old = __builtin_expect(m.bug_on(Bug::PutDecrementRelaxed), 0) ? f.refcount.fetch_sub(nr, std::memory_order_relaxed)
+                                                                     : f.refcount.fetch_sub(nr, std::memory_order_acq_rel);
   if (old - nr < floor) [[unlikely]] {
     page_ref_detail::sub_underflow(m, head, old, nr, site);
     return -1;
