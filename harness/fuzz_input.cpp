@@ -37,8 +37,9 @@ std::vector<FuzzTargetSpec> make_targets() {
   t.push_back({"fuzz_schedule_switch", "2-4 actors, the whole op language, context switches (step, actor) from the bytes",
                2, 4, FuzzSched::Switch, 24, 0, {}});
   // Weak memory (issue #17): the ordering mutants need one preemption and
-  // one stale read on 2-3 actors, so short programs; context switches as in
-  // fuzz_schedule_switch.
+  // one stale read on 2-3 actors, so short programs; PCT bytes, whose
+  // change points are scaled into the run (a switch target's 16-bit step
+  // deltas mostly land past its end).
   t.push_back({"fuzz_weak", "2-3 actors under weak memory: refcounts, mappings, GUP, page cache, guest_memfd; PCT priorities and change points (scaled into the run, so a mutation moves a preemption) and stale reads from the bytes",
                2, 3, FuzzSched::Pct, 8, 0,
                codes({"alloc", "map", "unmap", "put", "get", "try_get", "pfn_walk", "split", "get_user", "gup_fast",
