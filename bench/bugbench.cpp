@@ -208,6 +208,9 @@ const std::vector<MutantSpec>& mutant_table() { return g_mutants; }
 
 const std::vector<std::string> kAllDrivers = {"fuzz_program", "fuzz_schedule", "fuzz_weak", "fuzz_focused",
                                               "stress_free",  "stress_perturb", "rc_state"};
+// The drivers that are one fuzz target of the same name (fuzz_focused picks
+// the mutant's subsystem target instead).
+bool is_target_driver(const std::string& d) { return d == "fuzz_program" || d == "fuzz_schedule" || d == "fuzz_weak"; }
 // ------------------------------------------------------------------ options
 
 struct Options {
@@ -444,7 +447,7 @@ struct Bench {
 
   RunOut run_one(const Cell& c, unsigned seed, const std::string& focused_target, const fs::path& dir) {
     const std::string& d = c.driver;
-    if (d == "fuzz_program" || d == "fuzz_schedule" || d == "fuzz_weak") return run_fuzz(c.m, d, seed, dir);
+    if (is_target_driver(d)) return run_fuzz(c.m, d, seed, dir);
     if (d == "fuzz_focused") return run_fuzz(c.m, focused_target, seed, dir);
     if (d == "stress_free") return run_stress(c.m, false, seed, dir, focused_target);
     if (d == "stress_perturb") return run_stress(c.m, true, seed, dir, focused_target);
@@ -696,7 +699,7 @@ std::optional<int> check_setup(Bench& b, std::vector<const MutantSpec*>& mutants
   };
   if (missing(o.refhammer)) return 2;
   for (const auto& d : o.drivers) {
-    if ((d == "fuzz_program" || d == "fuzz_schedule" || d == "fuzz_weak") && missing(o.fuzz_dir + "/" + d)) return 2;
+    if (is_target_driver(d) && missing(o.fuzz_dir + "/" + d)) return 2;
     if (d == "fuzz_focused")
       for (const auto& t : kFocusedTargets)
         if (missing(o.fuzz_dir + "/" + t)) return 2;

@@ -119,10 +119,8 @@ TEST_P(BugCase, FoundWithTheMutantOn) {
   core::ModelConfig cfg = c.trace.model;
   cfg.bugs = core::bug_bit(c.bug);
   auto rec = make_recorded_source(b.first_failure.schedule);
-  RunOptions ro;
-  ro.audit_every = c.trace.audit_every;
-  ro.weak_memory = c.trace.weak_memory;
-  ro.stale = b.first_failure.stale;
+  RunOptions ro = trace_options(c.trace);
+  ro.stale = b.first_failure.stale;  // the stale reads of the failing run found, not the trace's
   const RunResult r = run_deterministic(cfg, c.trace.program, *rec, ro);
   EXPECT_FALSE(r.clean());
   EXPECT_FALSE(r.diverged);
