@@ -29,37 +29,33 @@ class Atomic {
   Atomic(const Atomic&) = delete;
   Atomic& operator=(const Atomic&) = delete;
 
-  T load(std::memory_order mo) const noexcept {
-    const bool done = sync_point(SyncOp::Load, &v_);
-    T r = v_.load(mo);
-    if (done) [[unlikely]] {
-      while (!sync_load_done()) r = v_.load(mo);  // the hook asks for it again (a load has no side effect)
-      if (SyncHook* h = sync_weak_hook()) r = from_bits(h->on_weak_load(&v_, to_bits(r), mo));
-    }
-    return r;
+  // Each access is inlined at its call site with its constant memory order;
+  // the hooked path (a scheduler, recorder or weak-memory hook is installed
+  // on this thread and its countdown reached zero) is out of line, so the
+  // fast path is the std::atomic access plus one thread-local test.
+  [[gnu::always_inline]] T load(std::memory_order mo) const noexcept {
+    if (sync_point(SyncOp::Load, &v_)) [[unlikely]]
+      return load_hooked(mo);
+    return v_.load(mo);
   }
-  void store(T v, std::memory_order mo) noexcept {
-    const bool done = sync_point(SyncOp::Store, &v_);
-    if (done) [[unlikely]] {
-      // relaxed: the value before, for a weak-memory hook's history only
-      // (one OS thread runs the deterministic scheduler's actors).
-      const T before = v_.load(std::memory_order_relaxed);
-      v_.store(v, mo);
-      sync_done();
-      if (SyncHook* h = sync_weak_hook()) h->on_weak_write(&v_, to_bits(before), to_bits(v), mo, WeakWrite::Store);
-      return;
-    }
+  [[gnu::always_inline]] void store(T v, std::memory_order mo) noexcept {
+    if (sync_point(SyncOp::Store, &v_)) [[unlikely]]
+      return store_hooked(v, mo);
     v_.store(v, mo);
   }
-  T exchange(T v, std::memory_order mo) noexcept {
-    return rmw([&](std::atomic<T>& a) { return a.exchange(v, mo); }, mo);
+  [[gnu::always_inline]] T exchange(T v, std::memory_order mo) noexcept {
+    if (sync_point(SyncOp::Rmw, &v_)) [[unlikely]]
+      return rmw_hooked(v_.exchange(v, mo), mo);
+    return v_.exchange(v, mo);
   }
   // fetch_add, fetch_sub, fetch_or, fetch_and: std::atomic's, at one sync point.
 #define REFHAMMER_ATOMIC_FETCH_OP(op)                                   \
-  T op(T d, std::memory_order mo) noexcept                              \
+  [[gnu::always_inline]] T op(T d, std::memory_order mo) noexcept       \
     requires std::is_integral_v<T>                                      \
   {                                                                     \
-    return rmw([&](std::atomic<T>& a) { return a.op(d, mo); }, mo);     \
+    if (sync_point(SyncOp::Rmw, &v_)) [[unlikely]]                      \
+      return rmw_hooked(v_.op(d, mo), mo);                              \
+    return v_.op(d, mo);                                                \
   }
   REFHAMMER_ATOMIC_FETCH_OP(fetch_add)
   REFHAMMER_ATOMIC_FETCH_OP(fetch_sub)
@@ -70,18 +66,11 @@ class Atomic {
   // Strong only: a weak CAS's spurious failures would make the model's
   // behaviour depend on the hardware, not on the schedule. Spurious failures
   // are injected deliberately by fault sites instead (harness issue).
-  bool compare_exchange(T& expected, T desired, std::memory_order success,
-                        std::memory_order failure) noexcept {
-    const bool done = sync_point(SyncOp::Cas, &v_);
-    const T want = expected;
-    const bool ok = v_.compare_exchange_strong(expected, desired, success, failure);
-    if (done) [[unlikely]] {
-      sync_done();
-      if (SyncHook* h = sync_weak_hook())
-        h->on_weak_write(&v_, to_bits(ok ? want : expected), to_bits(ok ? desired : expected), ok ? success : failure,
-                         ok ? WeakWrite::Rmw : WeakWrite::CasFail);
-    }
-    return ok;
+  [[gnu::always_inline]] bool compare_exchange(T& expected, T desired, std::memory_order success,
+                                               std::memory_order failure) noexcept {
+    if (sync_point(SyncOp::Cas, &v_)) [[unlikely]]
+      return cas_hooked(expected, desired, success, failure);
+    return v_.compare_exchange_strong(expected, desired, success, failure);
   }
 
   // Quiescent read: not a sync point. Legal where no other thread can write
@@ -94,19 +83,39 @@ class Atomic {
   void init(T v) noexcept { v_.store(v, std::memory_order_relaxed); }
 
  private:
-  // A read-modify-write at one sync point: the hook first, then the access,
-  // then (if the hook asked for it) the hook again.
-  template <class Op>
-  [[gnu::always_inline]] T rmw(Op op, std::memory_order mo) noexcept {
-    const bool done = sync_point(SyncOp::Rmw, &v_);
-    const T r = op(v_);
-    if (done) [[unlikely]] {
-      sync_done();
-      // relaxed: the value after, for a weak-memory hook's history only.
-      if (SyncHook* h = sync_weak_hook())
-        h->on_weak_write(&v_, to_bits(r), to_bits(v_.load(std::memory_order_relaxed)), mo, WeakWrite::Rmw);
-    }
+  // The hooked paths: the hook's on_sync() has run (sync_point() returned
+  // true: it asked to hear when the access is done).
+  [[gnu::noinline]] T load_hooked(std::memory_order mo) const noexcept {
+    T r = v_.load(mo);
+    while (!sync_load_done()) r = v_.load(mo);  // the hook asks for it again (a load has no side effect)
+    if (SyncHook* h = sync_weak_hook()) r = from_bits(h->on_weak_load(&v_, to_bits(r), mo));
     return r;
+  }
+  [[gnu::noinline]] void store_hooked(T v, std::memory_order mo) noexcept {
+    // relaxed: the value before, for a weak-memory hook's history only
+    // (one OS thread runs the deterministic scheduler's actors).
+    const T before = v_.load(std::memory_order_relaxed);
+    v_.store(v, mo);
+    sync_done();
+    if (SyncHook* h = sync_weak_hook()) h->on_weak_write(&v_, to_bits(before), to_bits(v), mo, WeakWrite::Store);
+  }
+  // After a read-modify-write that returned r (the value before it).
+  [[gnu::noinline]] T rmw_hooked(T r, std::memory_order mo) noexcept {
+    sync_done();
+    // relaxed: the value after, for a weak-memory hook's history only.
+    if (SyncHook* h = sync_weak_hook())
+      h->on_weak_write(&v_, to_bits(r), to_bits(v_.load(std::memory_order_relaxed)), mo, WeakWrite::Rmw);
+    return r;
+  }
+  [[gnu::noinline]] bool cas_hooked(T& expected, T desired, std::memory_order success,
+                                    std::memory_order failure) noexcept {
+    const T want = expected;
+    const bool ok = v_.compare_exchange_strong(expected, desired, success, failure);
+    sync_done();
+    if (SyncHook* h = sync_weak_hook())
+      h->on_weak_write(&v_, to_bits(ok ? want : expected), to_bits(ok ? desired : expected), ok ? success : failure,
+                       ok ? WeakWrite::Rmw : WeakWrite::CasFail);
+    return ok;
   }
 
   // A value as the weak-memory hook keeps it: its bytes, zero-extended.

@@ -25,12 +25,6 @@ FrameTable::FrameTable(const ModelConfig& cfg)
   }
 }
 
-ZoneType FrameTable::zone_of(Pfn p) const noexcept {
-  if (p < zones_[0].end) return ZoneType::Normal;
-  if (p < zones_[1].end) return ZoneType::Movable;
-  return ZoneType::Device;
-}
-
 MigrateType FrameTable::get_pfnblock_migratetype(Pfn p) const noexcept {
   // relaxed: written under zone->lock; readers either hold it or re-check
   // under it (the kernel reads pageblock bits without ordering too).

@@ -36,7 +36,11 @@ class FrameTable {
   const Frame& frame(Pfn p) const noexcept { return frames_[p]; }
 
   const ZoneSpan& zone(ZoneType z) const noexcept { return zones_[static_cast<unsigned>(z)]; }
-  ZoneType zone_of(Pfn p) const noexcept;
+  ZoneType zone_of(Pfn p) const noexcept {
+    if (p < zones_[0].end) return ZoneType::Normal;
+    if (p < zones_[1].end) return ZoneType::Movable;
+    return ZoneType::Device;
+  }
 
   unsigned pageblock_order() const noexcept { return pageblock_order_; }
   uint32_t pageblock_frames() const noexcept { return 1u << pageblock_order_; }

@@ -24,16 +24,13 @@ GmemState GuestMemfd::state_quiescent(uint32_t index) const noexcept {
   return static_cast<GmemState>(state_[index].peek());
 }
 
-GmemState GuestMemfd::page_state(Pfn page) const {
-  const Frame& f = m_.frame(page);
-  // relaxed (head, owner, index): the caller holds a reference on the folio,
-  // so its layout, owner and index are stable. The mapping is not: PUNCH_HOLE
-  // (truncate_folio) clears it under the folio lock and xa_lock, which a
-  // caller outside the PTL (GUP after it dropped the PTL, GUP-fast) does not
-  // hold; relaxed, because the entry re-check below decides.
-  const Pfn head = f.head.load(std::memory_order_relaxed);
+GmemState GuestMemfd::page_state_of_file(Pfn page, Pfn head) const {
   const Frame& h = m_.frame(head);
-  if (static_cast<OwnerId>(h.owner.load(std::memory_order_relaxed)) != OwnerId::Guestmem) return GmemState::Absent;
+  // relaxed (index): the caller holds a reference on the folio (page_state()),
+  // so its index is stable. The mapping is not: PUNCH_HOLE (truncate_folio)
+  // clears it under the folio lock and xa_lock, which a caller outside the
+  // PTL (GUP after it dropped the PTL, GUP-fast) does not hold; relaxed,
+  // because the entry re-check below decides.
   if (h.mapping.load(std::memory_order_relaxed) != cache_.id()) return GmemState::Absent;
   const uint32_t index = h.index.load(std::memory_order_relaxed) + (page - head);
   if (index >= nr_) return GmemState::Absent;
@@ -220,9 +217,8 @@ bool gmem_may_longterm_pin(Model& m, Pfn page) {
   return m.config().design.gmem_pin_policy != GmemPinPolicy::RefuseLongterm;
 }
 
-void gmem_check_host_access(Model& m, Pfn page, const char* site) {
-  if (m.gmem().page_state(page) == GmemState::Private)
-    m.report(ViolationKind::Security, page, site, "the host reached a private guest_memfd page");
+void gmem_report_host_access(Model& m, Pfn page, const char* site) {
+  m.report(ViolationKind::Security, page, site, "the host reached a private guest_memfd page");
 }
 
 }  // namespace core

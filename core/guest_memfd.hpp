@@ -34,6 +34,7 @@
 
 #include "core/atomic.hpp"
 #include "core/filemap.hpp"
+#include "core/model.hpp"
 #include "core/owner.hpp"
 #include "core/types.hpp"
 
@@ -80,6 +81,7 @@ class GuestMemfd final : public FolioOwnerOps {
   GmemState page_state(Pfn page) const;
 
  private:
+  GmemState page_state_of_file(Pfn page, Pfn head) const;  // page_state() past its owner check
   bool wait_for_expected_refs(Pfn head);
   Model& m_;
   uint32_t nr_;
@@ -93,6 +95,21 @@ class GuestMemfd final : public FolioOwnerOps {
 bool gmem_host_may_map(Model& m, Pfn page);
 bool gmem_may_longterm_pin(Model& m, Pfn page);
 // Reports a Security violation when the host touches a private page.
-void gmem_check_host_access(Model& m, Pfn page, const char* site);
+// Inline (with page_state()'s owner check): it sits on every GUP and host
+// access, and nearly all of them reach folios guest_memfd does not own.
+[[gnu::noinline, gnu::cold]] void gmem_report_host_access(Model& m, Pfn page, const char* site);
+inline void gmem_check_host_access(Model& m, Pfn page, const char* site) {
+  if (m.gmem().page_state(page) == GmemState::Private) [[unlikely]]
+    gmem_report_host_access(m, page, site);
+}
+
+inline GmemState GuestMemfd::page_state(Pfn page) const {
+  // relaxed (head, owner): the caller holds a reference on the folio, so its
+  // layout and owner are stable.
+  const Pfn head = m_.frame(page).head.load(std::memory_order_relaxed);
+  if (static_cast<OwnerId>(m_.frame(head).owner.load(std::memory_order_relaxed)) != OwnerId::Guestmem)
+    return GmemState::Absent;
+  return page_state_of_file(page, head);
+}
 
 }  // namespace core

@@ -129,9 +129,9 @@ inline void folio_ref_add(Model& m, Pfn head, int32_t nr) { folio_ref_add_site(m
   return true;
 }
 // Speculative get: add one unless zero.
-inline bool folio_try_get(Model& m, Pfn head) { return folio_ref_add_unless(m, head, 1, 0); }
+[[gnu::always_inline]] inline bool folio_try_get(Model& m, Pfn head) { return folio_ref_add_unless(m, head, 1, 0); }
 // Speculative add of nr references unless zero (GUP-fast's try_get_folio).
-inline bool folio_ref_try_add(Model& m, Pfn head, int32_t nr) { return folio_ref_add_unless(m, head, nr, 0); }
+[[gnu::always_inline]] inline bool folio_ref_try_add(Model& m, Pfn head, int32_t nr) { return folio_ref_add_unless(m, head, nr, 0); }
 // try_get_page() after CVE-2019-11487: a non-speculative get that refuses
 // when the count is not positive or would pass the limit.
 bool try_get_page(Model& m, Pfn head);
@@ -158,12 +158,12 @@ bool try_get_page(Model& m, Pfn head);
 }
 // Decrement; true when this put took the count to zero. Underflow is a
 // violation (and is undone).
-inline bool folio_put_testzero(Model& m, Pfn head) { return folio_ref_sub_return(m, head, 1, "folio_put") == 0; }
+[[gnu::always_inline]] inline bool folio_put_testzero(Model& m, Pfn head) { return folio_ref_sub_return(m, head, 1, "folio_put") == 0; }
 // Put; the put that reaches zero runs the owner's free path (__folio_put).
-inline void folio_put(Model& m, Pfn head) {
+[[gnu::always_inline]] inline void folio_put(Model& m, Pfn head) {
   if (folio_put_testzero(m, head)) __folio_put(m, head);
 }
-inline void folio_put_refs(Model& m, Pfn head, int32_t nr) {
+[[gnu::always_inline]] inline void folio_put_refs(Model& m, Pfn head, int32_t nr) {
   if (folio_ref_sub_return(m, head, nr, "folio_put_refs") == 0) __folio_put(m, head);
 }
 

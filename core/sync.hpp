@@ -91,15 +91,21 @@ inline constexpr uint64_t kIdleCountdown = UINT64_MAX;
 constinit inline thread_local SyncHook* tls_sync_hook = nullptr;
 constinit inline thread_local SyncHook* tls_actor_hook = nullptr;
 
+// The hook's call, out of line: the inlined sync_point() stays a TLS load,
+// a test and a decrement at every access.
+[[gnu::noinline]] inline bool sync_point_call(SyncHook* h, SyncOp op, const void* addr) noexcept {
+  h->on_sync(op, addr);
+  return h->wants_done;
+}
+
 // True when the hook wants sync_done() after the access.
-inline bool sync_point(SyncOp op, const void* addr) noexcept {
+[[gnu::always_inline]] inline bool sync_point(SyncOp op, const void* addr) noexcept {
   SyncHook* h = tls_sync_hook;
   if (h == nullptr) [[likely]]
     return false;
   if (--h->countdown != 0) [[likely]]
     return false;
-  h->on_sync(op, addr);
-  return h->wants_done;
+  return sync_point_call(h, op, addr);
 }
 
 // After the access of a sync point whose sync_point() returned true.
