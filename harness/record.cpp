@@ -100,7 +100,7 @@ void RecordingHook::on_sync(core::SyncOp op, const void* addr) {
   }
   if (current_ == nullptr || *current_ == -1 || log_ == nullptr) return;
   if (op == core::SyncOp::Spin || addr == nullptr) {
-    log_->push_back(SyncAccess{0, kNoStripe, static_cast<uint8_t>(op)});
+    log_->push_back(make_sync_access(0, kNoStripe, static_cast<uint8_t>(op)));
     return;
   }
   const uint16_t s = StripeTable::index(addr);
@@ -112,7 +112,7 @@ void RecordingHook::on_sync(core::SyncOp op, const void* addr) {
   }
   const uint32_t seq = t_.lock(s);
   held_ = s;
-  log_->push_back(SyncAccess{seq, s, static_cast<uint8_t>(op)});
+  log_->push_back(make_sync_access(seq, s, static_cast<uint8_t>(op)));
 }
 
 bool RecordingHook::on_load_done() {
@@ -121,7 +121,7 @@ bool RecordingHook::on_load_done() {
     read_word_ = t_.read_begin(reading_);  // a write overlapped: load again
     return false;
   }
-  log_->push_back(SyncAccess{static_cast<uint32_t>(read_word_ >> 1), reading_, read_op_});
+  log_->push_back(make_sync_access(static_cast<uint32_t>(read_word_ >> 1), reading_, read_op_));
   reading_ = kNoStripe;
   return true;
 }
