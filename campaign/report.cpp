@@ -121,37 +121,32 @@ std::vector<std::array<std::string, 3>> pair_rows(const Report& r, const PairRes
 
 // ---------------------------------------------------------------- escapes
 
-std::string html_escape(const std::string& s) {
+namespace {
+
+// `s` with the five markup characters as entities; `apos` is the single
+// quote's (HTML 4 has no &apos;). With `xml`, drops the control characters
+// XML 1.0 does not allow.
+std::string markup_escape(const std::string& s, const char* apos, bool xml) {
   std::string o;
   o.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
-
-std::string xml_escape(const std::string& s) {
-  std::string o;
   for (unsigned char c : s) {
-    if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') continue;  // not allowed in XML 1.0
+    if (xml && c < 0x20 && c != '\n' && c != '\t' && c != '\r') continue;
     switch (c) {
       case '&': o += "&amp;"; break;
       case '<': o += "&lt;"; break;
       case '>': o += "&gt;"; break;
       case '"': o += "&quot;"; break;
-      case '\'': o += "&apos;"; break;
+      case '\'': o += apos; break;
       default: o += static_cast<char>(c);
     }
   }
   return o;
 }
+
+}  // namespace
+
+std::string html_escape(const std::string& s) { return markup_escape(s, "&#39;", false); }
+std::string xml_escape(const std::string& s) { return markup_escape(s, "&apos;", true); }
 
 // ---------------------------------------------------------------- bugbench
 

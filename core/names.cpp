@@ -1,5 +1,11 @@
 // core names — printable names of the model's enums, and the frame history.
+//
+// One table per enum, indexed by the enumerator (as mm/page_alloc.c's
+// migratetype_names[MIGRATE_TYPES]); each table's size is checked against
+// its enum's count, so an enumerator added without its name fails to build.
 #include <algorithm>
+#include <cstddef>
+#include <iterator>
 
 #include "core/frame.hpp"
 #include "core/probe.hpp"
@@ -8,150 +14,157 @@
 
 namespace core {
 
-const char* zone_name(ZoneType z) noexcept {
-  switch (z) {
-    case ZoneType::Normal: return "Normal";
-    case ZoneType::Movable: return "Movable";
-    case ZoneType::Device: return "Device";
-  }
-  return "?";
+namespace {
+
+// names[e], or "?" for a value past the table (a corrupt byte).
+template <class E, size_t N>
+constexpr const char* name_in(const char* const (&names)[N], E e) noexcept {
+  const auto i = static_cast<size_t>(e);
+  return i < N ? names[i] : "?";
 }
 
-const char* migratetype_name(MigrateType mt) noexcept {
-  switch (mt) {
-    case MigrateType::Unmovable: return "Unmovable";
-    case MigrateType::Movable: return "Movable";
-    case MigrateType::Isolate: return "Isolate";
-  }
-  return "?";
-}
+constexpr const char* kZoneNames[] = {
+    "Normal",
+    "Movable",
+    "Device",
+};
 
-const char* page_type_name(PageType t) noexcept {
-  switch (t) {
-    case PageType::None: return "none";
-    case PageType::Buddy: return "buddy";
-    case PageType::Offline: return "offline";
-    case PageType::Hugetlb: return "hugetlb";
-    case PageType::Guestmem: return "guestmem";
-  }
-  return "?";
-}
+constexpr const char* kMigratetypeNames[] = {
+    "Unmovable",
+    "Movable",
+    "Isolate",
+};
 
-const char* owner_name(OwnerId o) noexcept {
-  switch (o) {
-    case OwnerId::Buddy: return "buddy";
-    case OwnerId::Hugetlb: return "hugetlb";
-    case OwnerId::DevicePgmap: return "device-pgmap";
-    case OwnerId::Offline: return "offline";
-    case OwnerId::Guestmem: return "guest_memfd";
-  }
-  return "?";
-}
+constexpr const char* kPageTypeNames[] = {
+    "none",
+    "buddy",
+    "offline",
+    "hugetlb",
+    "guestmem",
+};
 
-const char* ref_event_name(RefEvent e) noexcept {
-  switch (e) {
-    case RefEvent::Alloc: return "alloc";
-    case RefEvent::AllocFrozen: return "alloc_frozen";
-    case RefEvent::SetRefcounted: return "set_refcounted";
-    case RefEvent::Get: return "get";
-    case RefEvent::TryGet: return "try_get";
-    case RefEvent::TryGetFail: return "try_get_fail";
-    case RefEvent::Add: return "add";
-    case RefEvent::Put: return "put";
-    case RefEvent::PutLast: return "put_last";
-    case RefEvent::Freeze: return "freeze";
-    case RefEvent::FreezeFail: return "freeze_fail";
-    case RefEvent::Unfreeze: return "unfreeze";
-    case RefEvent::Free: return "free";
-    case RefEvent::Split: return "split";
-    case RefEvent::Violation: return "VIOLATION";
-    case RefEvent::OwnerFree: return "owner_free";
-    case RefEvent::SetCount: return "set_count";
-  }
-  return "?";
-}
+constexpr const char* kOwnerNames[] = {
+    "buddy",
+    "hugetlb",
+    "device-pgmap",
+    "offline",
+    "guest_memfd",
+};
 
-const char* violation_kind_name(ViolationKind k) noexcept {
-  switch (k) {
-    case ViolationKind::RefcountUnderflow: return "refcount-underflow";
-    case ViolationKind::RefcountOverflow: return "refcount-overflow";
-    case ViolationKind::GetOnFree: return "get-on-free";
-    case ViolationKind::GetOnFrozen: return "get-on-frozen";
-    case ViolationKind::GetOnTail: return "get-on-tail";
-    case ViolationKind::BadUnfreeze: return "bad-unfreeze";
-    case ViolationKind::BadSetRefcounted: return "bad-set-refcounted";
-    case ViolationKind::BadPageFree: return "bad-page-free";
-    case ViolationKind::DoubleFree: return "double-free";
-    case ViolationKind::Leak: return "leak";
-    case ViolationKind::RefcountDeficit: return "refcount-deficit";
-    case ViolationKind::HeldButFree: return "held-but-free";
-    case ViolationKind::LostFrame: return "lost-frame";
-    case ViolationKind::DoubleOwner: return "double-owner";
-    case ViolationKind::BuddyCorrupt: return "buddy-corrupt";
-    case ViolationKind::TailCorrupt: return "tail-corrupt";
-    case ViolationKind::MapcountMismatch: return "mapcount-mismatch";
-    case ViolationKind::PincountMismatch: return "pincount-mismatch";
-    case ViolationKind::UseAfterFree: return "use-after-free";
-    case ViolationKind::DataLoss: return "data-loss";
-    case ViolationKind::Security: return "security";
-    case ViolationKind::MappingCorrupt: return "mapping-corrupt";
-    case ViolationKind::Deadlock: return "deadlock";
-    case ViolationKind::FreeCallback: return "free-callback";
-    case ViolationKind::LongtermPinMovable: return "longterm-pin-movable";
-  }
-  return "?";
-}
+constexpr const char* kRefEventNames[] = {
+    "alloc",
+    "alloc_frozen",
+    "set_refcounted",
+    "get",
+    "try_get",
+    "try_get_fail",
+    "add",
+    "put",
+    "put_last",
+    "freeze",
+    "freeze_fail",
+    "unfreeze",
+    "free",
+    "split",
+    "VIOLATION",
+    "owner_free",
+    "set_count",
+};
 
-const char* probe_name(Probe p) noexcept {
-  switch (p) {
-    case Probe::TryGetSawZero: return "try_get saw zero (remover B before lookup 2)";
-    case Probe::TryGetRefusedAtLimit: return "get refused at the refcount limit";
-    case Probe::PutWasLast: return "put reached zero";
-    case Probe::PutLastByOwnerHook: return "zero transition went to a non-buddy owner";
-    case Probe::FreezeFailed: return "freeze found another reference (lookup 2 before remover B)";
-    case Probe::FreezeSucceeded: return "freeze succeeded";
-    case Probe::BuddyMerged: return "buddy merged";
-    case Probe::BuddySplit: return "buddy block split";
-    case Probe::AllocFellBack: return "MOVABLE allocation fell back to NORMAL";
-    case Probe::AllocFailed: return "allocation failed";
-    case Probe::FreeToIsolated: return "free landed on an ISOLATE list";
-    case Probe::IsolateBusy: return "pageblock already isolated";
-    case Probe::SplitRefused: return "split refused (extra refs or pins)";
-    case Probe::MapRaceTruncate: return "map found the file folio truncated";
-    case Probe::CacheLookupRetry: return "page-cache lookup retried (try_get failed or slot changed)";
-    case Probe::CacheLookupPutLast: return "page-cache lookup's backing-out put freed the folio";
-    case Probe::RcuWaitedForReader: return "synchronize_rcu waited for a reader";
-    case Probe::TruncateRetry: return "truncate found the folio moved and retried";
-    case Probe::GupFastNotPresent: return "GUP-fast found no present PTE";
-    case Probe::GupFastBackedOut: return "GUP-fast PTE re-check failed, grab undone";
-    case Probe::GupFastHeadChanged: return "GUP-fast folio re-check failed (split race)";
-    case Probe::GupRefusedOverflow: return "GUP grab refused at the refcount limit";
-    case Probe::LongtermMigrated: return "FOLL_LONGTERM migrated a folio out of ZONE_MOVABLE";
-    case Probe::MigrateFreedUnderUs: return "migration found the folio freed under it";
-    case Probe::MigrateExtraRefs: return "migration freeze failed: extra references or pins";
-    case Probe::MigrateLocked: return "migration could not lock the folio";
-    case Probe::MigrateSucceeded: return "migration succeeded";
-    case Probe::GmemConvertWaited: return "guest_memfd conversion waited for transient references";
-    case Probe::GmemConvertBusy: return "guest_memfd conversion busy (-EAGAIN)";
-    case Probe::GmemLongtermRefused: return "long-term pin on shared guest_memfd page refused (a)";
-    case Probe::HugetlbFreezeFailed: return "fresh huge folio: freeze(1) lost to a speculative reference";
-    case Probe::HugetlbDissolveRaceWindow: return "dissolve hit the free race window (refcount 0, !hugetlb_freed), retried";
-    case Probe::HugetlbDissolved: return "free huge folio dissolved to the buddy";
-    case Probe::HugetlbDemoted: return "free huge folio demoted";
-    case Probe::DevicePageFree: return "ZONE_DEVICE page_free ran";
-    case Probe::PgmapTeardownWaited: return "memunmap_pages waited for a referenced device folio";
-    case Probe::PgmapTeardownBusy: return "memunmap_pages gave up (-EBUSY)";
-    case Probe::OfflineGoingOfflineReferenced: return "GOING_OFFLINE: fake-offline page referenced (dec did not reach 0)";
-    case Probe::OfflineStrayPutKept: return "stray last put on a PageOffline page kept by the driver's hook";
-    case Probe::OfflinePassRetry: return "offlining pass found a busy page, retried";
-    case Probe::OfflineBusy: return "offlining gave up (-EBUSY)";
-    case Probe::OfflineSucceeded: return "memory block offlined";
-    case Probe::ReportIsolated: return "page reporting isolated a free block";
-    case Probe::ReportMarked: return "reported block put back and marked PageReported";
-    case Probe::ReportPutbackMerged: return "reported block merged or moved on putback: unmarked";
-  }
-  return "?";
-}
+constexpr const char* kViolationKindNames[] = {
+    "refcount-underflow",
+    "refcount-overflow",
+    "get-on-free",
+    "get-on-frozen",
+    "get-on-tail",
+    "bad-unfreeze",
+    "bad-set-refcounted",
+    "bad-page-free",
+    "double-free",
+    "leak",
+    "refcount-deficit",
+    "held-but-free",
+    "lost-frame",
+    "double-owner",
+    "buddy-corrupt",
+    "tail-corrupt",
+    "mapcount-mismatch",
+    "pincount-mismatch",
+    "use-after-free",
+    "data-loss",
+    "security",
+    "mapping-corrupt",
+    "deadlock",
+    "free-callback",
+    "longterm-pin-movable",
+};
+
+constexpr const char* kProbeNames[] = {
+    "try_get saw zero (remover B before lookup 2)",
+    "get refused at the refcount limit",
+    "put reached zero",
+    "zero transition went to a non-buddy owner",
+    "freeze found another reference (lookup 2 before remover B)",
+    "freeze succeeded",
+    "buddy merged",
+    "buddy block split",
+    "MOVABLE allocation fell back to NORMAL",
+    "allocation failed",
+    "free landed on an ISOLATE list",
+    "pageblock already isolated",
+    "split refused (extra refs or pins)",
+    "map found the file folio truncated",
+    "page-cache lookup retried (try_get failed or slot changed)",
+    "page-cache lookup's backing-out put freed the folio",
+    "synchronize_rcu waited for a reader",
+    "truncate found the folio moved and retried",
+    "GUP-fast found no present PTE",
+    "GUP-fast PTE re-check failed, grab undone",
+    "GUP-fast folio re-check failed (split race)",
+    "GUP grab refused at the refcount limit",
+    "FOLL_LONGTERM migrated a folio out of ZONE_MOVABLE",
+    "migration found the folio freed under it",
+    "migration freeze failed: extra references or pins",
+    "migration could not lock the folio",
+    "migration succeeded",
+    "guest_memfd conversion waited for transient references",
+    "guest_memfd conversion busy (-EAGAIN)",
+    "long-term pin on shared guest_memfd page refused (a)",
+    "fresh huge folio: freeze(1) lost to a speculative reference",
+    "dissolve hit the free race window (refcount 0, !hugetlb_freed), retried",
+    "free huge folio dissolved to the buddy",
+    "free huge folio demoted",
+    "ZONE_DEVICE page_free ran",
+    "memunmap_pages waited for a referenced device folio",
+    "memunmap_pages gave up (-EBUSY)",
+    "GOING_OFFLINE: fake-offline page referenced (dec did not reach 0)",
+    "stray last put on a PageOffline page kept by the driver's hook",
+    "offlining pass found a busy page, retried",
+    "offlining gave up (-EBUSY)",
+    "memory block offlined",
+    "page reporting isolated a free block",
+    "reported block put back and marked PageReported",
+    "reported block merged or moved on putback: unmarked",
+};
+
+}  // namespace
+
+// A name for every enumerator (the count constants, or the last enumerator).
+static_assert(std::size(kZoneNames) == kNrZoneTypes);
+static_assert(std::size(kMigratetypeNames) == kNrMigrateTypes);
+static_assert(std::size(kPageTypeNames) == static_cast<size_t>(PageType::Guestmem) + 1);
+static_assert(std::size(kOwnerNames) == kNrOwners);
+static_assert(std::size(kRefEventNames) == static_cast<size_t>(RefEvent::SetCount) + 1);
+static_assert(std::size(kViolationKindNames) == kNrViolationKinds);
+static_assert(std::size(kProbeNames) == kNrProbes);
+
+const char* zone_name(ZoneType z) noexcept { return name_in(kZoneNames, z); }
+const char* migratetype_name(MigrateType mt) noexcept { return name_in(kMigratetypeNames, mt); }
+const char* page_type_name(PageType t) noexcept { return name_in(kPageTypeNames, t); }
+const char* owner_name(OwnerId o) noexcept { return name_in(kOwnerNames, o); }
+const char* ref_event_name(RefEvent e) noexcept { return name_in(kRefEventNames, e); }
+const char* violation_kind_name(ViolationKind k) noexcept { return name_in(kViolationKindNames, k); }
+const char* probe_name(Probe p) noexcept { return name_in(kProbeNames, p); }
 
 std::vector<PageRefRecord> PageRefHistory::snapshot() const {
   std::vector<PageRefRecord> out;

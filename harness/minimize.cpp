@@ -126,6 +126,7 @@ class Minimizer {
       changed |= pass_ops();
       changed |= pass_args();
       changed |= pass_schedule();
+      changed |= pass_fewest_preemptions();
       changed |= pass_stale();
       // At a fixed point of the passes above, the two whole-program passes
       // again: a program they shrank may now have a short window that
@@ -203,6 +204,14 @@ class Minimizer {
     // Each program is explored once per bound: later rounds of the passes
     // propose the same candidates again.
     if (!first_time("explore", p, max_preemptions)) return false;
+    // Iterative context bounding first: a depth-first search at a high bound
+    // spends a small budget in one corner of the schedule space (every run
+    // shares a long prefix), while bounds 1 and 2 are nearly exhausted by it
+    // on a program this small, and most races need no more.
+    const uint64_t shallow = std::min<uint64_t>(max_preemptions, 2);
+    for (uint32_t c = 1; c <= shallow; ++c)
+      if (explore_and_accept(p, c, o_.explore_runs, max_preemptions)) return true;
+    if (max_preemptions <= shallow) return false;
     return explore_and_accept(p, static_cast<uint32_t>(std::min<uint64_t>(max_preemptions, 8)), o_.explore_runs,
                               max_preemptions);
   }
@@ -531,6 +540,23 @@ class Minimizer {
       }
     }
     return any;
+  }
+
+  // A small program whose schedule still has many preemptions (a recorded
+  // real-thread order, projected): dropping one context switch at a time
+  // rarely keeps the race, yet a schedule with far fewer often exists.
+  // Iterative context bounding (CHESS) over the program, bound 0, 1, ...
+  // below the current count, up to 3: the first bound with a failing
+  // schedule is the fewest preemptions this signature needs here.
+  bool pass_fewest_preemptions() {
+    if (cur_.preemptions <= 1 || cur_.program.total_ops() > o_.explore_max_ops || o_.explore_runs == 0) return false;
+    pass_ = "preemptions";
+    const uint64_t top = std::min<uint64_t>(cur_.preemptions - 1, 3);
+    for (uint32_t c = 0; c <= top && !out_of_budget(); ++c) {
+      if (!first_time("fewest", cur_.program, c)) continue;
+      if (explore_and_accept(cur_.program, c, o_.fewest_preemptions_runs, c)) return true;
+    }
+    return false;
   }
 
   // Weak memory: fewer stale reads, each reading a newer store. Each stale

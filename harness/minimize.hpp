@@ -36,6 +36,7 @@ struct MinimizeOptions {
   uint64_t max_candidates = 1'000'000;
   uint64_t explore_runs = 1500;    // bounded exploration per candidate that the projection misses
   size_t explore_max_ops = 10;     // ... only for programs this small
+  uint64_t fewest_preemptions_runs = 20'000;  // per bound, the search for the fewest preemptions of a small program
   size_t sample_max_ops = 40;      // longer ones up to this: random schedules with 1-3 switches instead
   uint32_t sample_runs = 120;      // ... per switch count
   // Real-thread delta debugging of long programs with many preemptions (a
@@ -47,7 +48,7 @@ struct MinimizeOptions {
   // it always replays: only deterministic failures are kept.)
   uint32_t thread_attempts = 48;
   double threads_share = 0.6;
-  size_t threads_min_ops = 24;     // programs at most this long skip it
+  size_t threads_min_ops = 10;     // programs at most this long skip it
   std::function<void(uint64_t candidates, size_t ops, uint64_t preemptions, const char* pass)> progress;
 };
 

@@ -233,9 +233,22 @@ class RunLengthCursor {
   uint32_t used_ = 0;
 };
 
-class RecordedSource final : public DecisionSource {
+// What both replaying sources share: the cursor over the recorded schedule,
+// and whether the run left it (a recorded actor was not runnable).
+class ReplaySource : public DecisionSource {
  public:
-  explicit RecordedSource(const Schedule& s) : cur_(s) {}
+  explicit ReplaySource(const Schedule& s) : cur_(s) {}
+  bool diverged() const override { return diverged_; }
+  bool replaying() const override { return cur_.more(); }
+
+ protected:
+  RunLengthCursor cur_;
+  bool diverged_ = false;
+};
+
+class RecordedSource final : public ReplaySource {
+ public:
+  using ReplaySource::ReplaySource;
   unsigned pick(const std::vector<unsigned>& c, int current, uint64_t) override {
     const int a = cur_.next();
     if (a >= 0) {
@@ -245,17 +258,11 @@ class RecordedSource final : public DecisionSource {
     return current >= 0 && has(c, static_cast<unsigned>(current)) ? static_cast<unsigned>(current) : c[0];
   }
   std::string describe() const override { return "recorded"; }
-  bool diverged() const override { return diverged_; }
-  bool replaying() const override { return cur_.more(); }
-
- private:
-  RunLengthCursor cur_;
-  bool diverged_ = false;
 };
 
-class OrderSource final : public DecisionSource {
+class OrderSource final : public ReplaySource {
  public:
-  explicit OrderSource(const Schedule& s) : cur_(s) {}
+  using ReplaySource::ReplaySource;
   bool follows_order() const override { return true; }
   unsigned pick(const std::vector<unsigned>& c, int current, uint64_t) override {
     const bool cur_ok = current >= 0 && has(c, static_cast<unsigned>(current));
@@ -274,12 +281,6 @@ class OrderSource final : public DecisionSource {
     return cur_ok ? static_cast<unsigned>(current) : c[0];
   }
   std::string describe() const override { return "recorded-order"; }
-  bool diverged() const override { return diverged_; }
-  bool replaying() const override { return cur_.more(); }
-
- private:
-  RunLengthCursor cur_;
-  bool diverged_ = false;
 };
 
 }  // namespace

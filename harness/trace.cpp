@@ -3,11 +3,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -15,13 +18,33 @@
 
 namespace refhammer::harness {
 
-const char* scheduler_name(SchedulerKind k) {
-  switch (k) {
-    case SchedulerKind::Deterministic: return "deterministic";
-    case SchedulerKind::Free: return "free";
-    case SchedulerKind::Perturb: return "perturb";
+namespace {
+
+// Indexed by SchedulerKind: the writer's names are the parser's.
+constexpr const char* kSchedulerNames[] = {"deterministic", "free", "perturb"};
+static_assert(std::size(kSchedulerNames) == static_cast<size_t>(SchedulerKind::Perturb) + 1);
+
+// Each name in `word`, a comma list ("a,b,c"; empty names skipped), through
+// `take`, which returns "" or an error: the first error, or "".
+template <class Take>
+std::string take_comma_list(std::string_view word, Take take) {
+  while (!word.empty()) {
+    const size_t comma = word.find(',');
+    const std::string name(word.substr(0, comma));
+    if (!name.empty()) {
+      std::string e = take(name);
+      if (!e.empty()) return e;
+    }
+    word = comma == std::string_view::npos ? std::string_view() : word.substr(comma + 1);
   }
-  return "?";
+  return {};
+}
+
+}  // namespace
+
+const char* scheduler_name(SchedulerKind k) {
+  const auto i = static_cast<size_t>(k);
+  return i < std::size(kSchedulerNames) ? kSchedulerNames[i] : "?";
 }
 
 std::string format_bugs(uint64_t bugs) {
@@ -40,15 +63,13 @@ std::string parse_bugs(std::string_view list, uint64_t& out) {
   std::string w;
   while (in >> w) {
     if (w == "none") continue;
-    for (char& c : w)
-      if (c == ',') c = ' ';
-    std::istringstream parts(w);
-    std::string name;
-    while (parts >> name) {
+    const std::string e = take_comma_list(w, [&out](const std::string& name) -> std::string {
       core::Bug b;
       if (!core::bug_by_name(name, b)) return "unknown bug '" + name + "' (see `refhammer bugs`)";
       out |= core::bug_bit(b);
-    }
+      return {};
+    });
+    if (!e.empty()) return e;
   }
   return {};
 }
@@ -126,16 +147,14 @@ std::string parse_faults(std::string_view text, core::FaultConfig& out) {
       else out.rate = static_cast<uint32_t>(v);
       continue;
     }
-    for (char& c : w)
-      if (c == ',') c = ' ';
-    std::istringstream parts(w);
-    std::string name;
-    while (parts >> name) {
+    const std::string e = take_comma_list(w, [&out](const std::string& name) -> std::string {
       core::FaultSite f;
       if (!core::fault_site_by_name(name, f))
         return "unknown fault site '" + name + "' (alloc-fail, spurious-cas, delayed-grace-period, late-pin-drop)";
       out.sites |= core::fault_bit(f);
-    }
+      return {};
+    });
+    if (!e.empty()) return e;
   }
   return {};
 }
@@ -343,10 +362,9 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
       if (w.size() != 2 || !parse_u64(w[1], out.seed)) return err("'seed' needs one number");
     } else if (key == "scheduler") {
       if (w.size() < 2) return err("'scheduler' needs deterministic, free or perturb");
-      if (w[1] == "deterministic") out.scheduler = SchedulerKind::Deterministic;
-      else if (w[1] == "free") out.scheduler = SchedulerKind::Free;
-      else if (w[1] == "perturb") out.scheduler = SchedulerKind::Perturb;
-      else return err("unknown scheduler '" + std::string(w[1]) + "'");
+      const auto* k = std::find(std::begin(kSchedulerNames), std::end(kSchedulerNames), w[1]);
+      if (k == std::end(kSchedulerNames)) return err("unknown scheduler '" + std::string(w[1]) + "'");
+      out.scheduler = static_cast<SchedulerKind>(k - std::begin(kSchedulerNames));
       const size_t src = line.find("source=");
       if (src != std::string_view::npos) out.source = std::string(line.substr(src + 7));
     } else if (key == "audit_every") {
