@@ -249,6 +249,7 @@ struct Sut {
 };
 
 using Cmd = rc::state::Command<State, Sut>;
+using FolioOp = FolioOpCmd<State, Sut>;
 
 // A PTE slot: mostly one that maps something.
 uint32_t pick_slot(const State& s) {
@@ -349,19 +350,14 @@ struct AddToFile : Cmd {
   void show(std::ostream& os) const override { os << "filemap_add_folio(#" << h << ", " << index << ")"; }
 };
 
-struct Put : Cmd {
-  uint32_t h;
-  explicit Put(const State& s) : h(pick(s.folios, [](const FolioM& f) { return f.held > 0; })) {}
+struct Put : FolioOp {
+  explicit Put(const State& s)
+      : FolioOp("folio_put", core::folio_put, pick(s.folios, [](const FolioM& f) { return f.held > 0; })) {}
   void checkPreconditions(const State& s) const override { RC_PRE(s.folios.count(h) && s.folios.at(h).held > 0); }
   void apply(State& s) const override {
     s.folios.at(h).held--;
     s.collect();
   }
-  void run(const State& s, Sut& sut) const override {
-    core::folio_put(sut.m, sut.pfn.at(h));
-    sut.check(nextState(s));
-  }
-  void show(std::ostream& os) const override { os << "folio_put(#" << h << ")"; }
 };
 
 // filemap_get_folio on the regular file or on guest_memfd's cache.
@@ -725,17 +721,13 @@ void run_property(GmemPinPolicy pol) {
                                                      Map, Unmap, FaultMap, FaultMap, Gup, Gup, Gup, Gup, Unpin,
                                                      Unpin, Migrate, Migrate, Truncate, Populate, Populate, Convert,
                                                      Convert, PunchHole, Write>());
-  const auto& p = sut.m.probes();
-  RC_CLASSIFY(p.count(core::Probe::MigrateSucceeded) > 0, "migrated");
-  RC_CLASSIFY(p.count(core::Probe::MigrateExtraRefs) > 0, "migration refused");
-  RC_CLASSIFY(p.count(core::Probe::LongtermMigrated) > 0, "long-term pin migrated first");
-  RC_CLASSIFY(p.count(core::Probe::GmemConvertBusy) > 0, "conversion busy");
-  RC_CLASSIFY(p.count(core::Probe::GmemLongtermRefused) > 0, "long-term pin refused");
-  RC_CLASSIFY(p.count(core::Probe::PutLastByOwnerHook) > 0, "guest_memfd folio freed by its owner");
-
-  sut.drain();
-  rc_assert_fully_merged(sut.m);
-  RC_ASSERT(sut.m.violation_count() == 0u);
+  rc_classify_probes(sut.m.probes(), {{Probe::MigrateSucceeded, "migrated"},
+                                      {Probe::MigrateExtraRefs, "migration refused"},
+                                      {Probe::LongtermMigrated, "long-term pin migrated first"},
+                                      {Probe::GmemConvertBusy, "conversion busy"},
+                                      {Probe::GmemLongtermRefused, "long-term pin refused"},
+                                      {Probe::PutLastByOwnerHook, "guest_memfd folio freed by its owner"}});
+  rc_drain_fully_merged(sut);
   rc_audit_clean(sut.m, core::HolderLedger(sut.m.frames().size()));
 }
 

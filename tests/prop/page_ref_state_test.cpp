@@ -100,6 +100,8 @@ struct Sut {
 };
 
 using Cmd = rc::state::Command<RefModel, Sut>;
+using FolioOp = FolioOpCmd<RefModel, Sut>;
+using FolioCount = FolioCountCmd<RefModel, Sut>;
 
 // Preconditions test a bool computed from this, never the pointer itself:
 // RC_PRE shows the operands of a failed condition, and would dereference it.
@@ -133,38 +135,29 @@ struct Alloc : Cmd {
 };
 
 // n --folio_get--> n+1 (n >= 1)
-struct Get : Cmd {
-  uint32_t h;
-  explicit Get(const RefModel& s) : h(pick(s.folios, [](const FolioState& f) { return !f.frozen; })) {}
+struct Get : FolioOp {
+  explicit Get(const RefModel& s)
+      : FolioOp("folio_get", core::folio_get, pick(s.folios, [](const FolioState& f) { return !f.frozen; })) {}
   void checkPreconditions(const RefModel& s) const override {
     const FolioState* f = find(s, h);
     const bool legal = f != nullptr && !f->frozen;
     RC_PRE(legal);
   }
   void apply(RefModel& s) const override { s.folios[h].refcount++; }
-  void run(const RefModel& s, Sut& sut) const override {
-    core::folio_get(sut.m, sut.pfn.at(h));
-    sut.check(nextState(s));
-  }
-  void show(std::ostream& os) const override { os << "folio_get(#" << h << ")"; }
 };
 
 // n --folio_ref_add(k)--> n+k (n >= 1)
-struct RefAdd : Cmd {
-  uint32_t h;
-  int32_t k = *rc::gen::inRange(1, 5);
-  explicit RefAdd(const RefModel& s) : h(pick(s.folios, [](const FolioState& f) { return !f.frozen; })) {}
+struct RefAdd : FolioCount {
+  explicit RefAdd(const RefModel& s)
+      : FolioCount("folio_ref_add", core::folio_ref_add, pick(s.folios, [](const FolioState& f) { return !f.frozen; })) {
+    k = *rc::gen::inRange(1, 5);
+  }
   void checkPreconditions(const RefModel& s) const override {
     const FolioState* f = find(s, h);
     const bool legal = f != nullptr && !f->frozen;
     RC_PRE(legal);
   }
   void apply(RefModel& s) const override { s.folios[h].refcount += k; }
-  void run(const RefModel& s, Sut& sut) const override {
-    core::folio_ref_add(sut.m, sut.pfn.at(h), k);
-    sut.check(nextState(s));
-  }
-  void show(std::ostream& os) const override { os << "folio_ref_add(#" << h << ", " << k << ")"; }
 };
 
 // n --folio_try_get--> n+1, or 0 (frozen) --folio_try_get--> 0, refused
@@ -259,10 +252,12 @@ struct Freeze : Cmd {
 };
 
 // 0 (frozen) --folio_ref_unfreeze(n)--> n
-struct Unfreeze : Cmd {
-  uint32_t h;
-  int32_t n = *rc::gen::inRange(1, 4);
-  explicit Unfreeze(const RefModel& s) : h(pick(s.folios, [](const FolioState& f) { return f.frozen; })) {}
+struct Unfreeze : FolioCount {
+  explicit Unfreeze(const RefModel& s)
+      : FolioCount("folio_ref_unfreeze", core::folio_ref_unfreeze,
+                   pick(s.folios, [](const FolioState& f) { return f.frozen; })) {
+    k = *rc::gen::inRange(1, 4);
+  }
   void checkPreconditions(const RefModel& s) const override {
     const FolioState* f = find(s, h);
     const bool legal = f != nullptr && f->frozen;
@@ -270,13 +265,8 @@ struct Unfreeze : Cmd {
   }
   void apply(RefModel& s) const override {
     s.folios[h].frozen = false;
-    s.folios[h].refcount = n;
+    s.folios[h].refcount = k;
   }
-  void run(const RefModel& s, Sut& sut) const override {
-    core::folio_ref_unfreeze(sut.m, sut.pfn.at(h), n);
-    sut.check(nextState(s));
-  }
-  void show(std::ostream& os) const override { os << "folio_ref_unfreeze(#" << h << ", " << n << ")"; }
 };
 
 // 0 (frozen) --free_frozen_pages--> buddy
@@ -304,16 +294,12 @@ RC_GTEST_PROP(PageRefState, LegalSequencesMatchTheSequentialModel, ()) {
   rc::state::check(RefModel{}, sut,
                    rc::state::gen::execOneOfWithArgs<Alloc, Get, RefAdd, TryGet, Put, PutRefs, Freeze, Unfreeze,
                                                      FreeFrozen>());
-  const auto& probes = sut.m.probes();
-  RC_CLASSIFY(probes.count(core::Probe::FreezeSucceeded) > 0, "a freeze succeeded");
-  RC_CLASSIFY(probes.count(core::Probe::FreezeFailed) > 0, "a freeze failed");
-  RC_CLASSIFY(probes.count(core::Probe::TryGetSawZero) > 0, "a try_get saw zero");
-  RC_CLASSIFY(probes.count(core::Probe::PutWasLast) > 0, "a put freed a folio");
-
+  rc_classify_probes(sut.m.probes(), {{Probe::FreezeSucceeded, "a freeze succeeded"},
+                                      {Probe::FreezeFailed, "a freeze failed"},
+                                      {Probe::TryGetSawZero, "a try_get saw zero"},
+                                      {Probe::PutWasLast, "a put freed a folio"}});
   // Whatever is still held goes back: everything merges.
-  sut.drain();
-  rc_assert_fully_merged(sut.m);
-  RC_ASSERT(sut.m.violation_count() == 0u);
+  rc_drain_fully_merged(sut);
 }
 
 }  // namespace

@@ -138,6 +138,7 @@ struct Sut {
 };
 
 using Cmd = rc::state::Command<State, Sut>;
+using FolioOp = FolioOpCmd<State, Sut>;
 
 // --- commands -------------------------------------------------------------------------
 
@@ -181,32 +182,22 @@ struct Alloc : Cmd {
 };
 
 // folio_get on an in-use folio the test holds (a stable reference).
-struct Get : Cmd {
-  uint32_t h;
-  explicit Get(const State& s) : h(pick(s.folios, [](uint32_t, const FolioM& f) { return f.held > 0; })) {}
+struct Get : FolioOp {
+  explicit Get(const State& s)
+      : FolioOp("folio_get", core::folio_get, pick(s.folios, [](uint32_t, const FolioM& f) { return f.held > 0; })) {}
   void checkPreconditions(const State& s) const override { RC_PRE(s.folios.count(h) && s.folios.at(h).held > 0); }
   void apply(State& s) const override { s.folios.at(h).held++; }
-  void run(const State& s, Sut& sut) const override {
-    core::folio_get(sut.m, sut.pfn.at(h));
-    sut.check(nextState(s));
-  }
-  void show(std::ostream& os) const override { os << "folio_get(#" << h << ")"; }
 };
 
 // folio_put: the last one goes through the owner hook (free_huge_folio) and
 // enqueues the folio.
-struct Put : Cmd {
-  uint32_t h;
-  explicit Put(const State& s) : h(pick(s.folios, [](uint32_t, const FolioM& f) { return f.held > 0; })) {}
+struct Put : FolioOp {
+  explicit Put(const State& s)
+      : FolioOp("folio_put", core::folio_put, pick(s.folios, [](uint32_t, const FolioM& f) { return f.held > 0; })) {}
   void checkPreconditions(const State& s) const override { RC_PRE(s.folios.count(h) && s.folios.at(h).held > 0); }
   void apply(State& s) const override {
     if (--s.folios.at(h).held == 0) s.free_list.push_back(h);
   }
-  void run(const State& s, Sut& sut) const override {
-    core::folio_put(sut.m, sut.pfn.at(h));
-    sut.check(nextState(s));
-  }
-  void show(std::ostream& os) const override { os << "folio_put(#" << h << ")"; }
 };
 
 // A pfn walker (compaction, offlining) on any frame of a pool folio, head or
@@ -323,15 +314,12 @@ void run_property(core::FreeDispatch d) {
                    rc::state::gen::execOneOfWithArgs<Grow, Alloc, Alloc, Get, Put, Put, Put, PfnWalk, PfnWalk,
                                                      TryGetRaw, Dissolve, Dissolve, DissolveNotHuge, Demote,
                                                      Demote>());
-  const auto& p = sut.m.probes();
-  RC_CLASSIFY(p.count(core::Probe::HugetlbDemoted) > 0, "demoted");
-  RC_CLASSIFY(p.count(core::Probe::HugetlbDissolved) > 0, "dissolved");
-  RC_CLASSIFY(p.count(core::Probe::TryGetSawZero) > 0, "speculative get saw 0");
+  rc_classify_probes(sut.m.probes(), {{Probe::HugetlbDemoted, "demoted"},
+                                      {Probe::HugetlbDissolved, "dissolved"},
+                                      {Probe::TryGetSawZero, "speculative get saw 0"}});
   RC_CLASSIFY(sut.commands >= 20, ">=20 commands");
-  sut.drain();
-  if (!sut.sink.got.empty()) RC_FAIL("violations at drain:" + describe(sut.sink.got));
+  const core::AuditReport r = rc_drain_audit_clean(sut);
   RC_ASSERT(sut.m.hugetlb().nr_free() == 0u);
-  const core::AuditReport r = rc_audit_clean(sut.m, core::HolderLedger(sut.m.frames().size()));
   RC_ASSERT(r.free_frames == kNormal + kMovable);
   // Whole again: only maximal blocks on the lists.
   RC_ASSERT(sut.m.buddy().zone(core::ZoneType::Normal).free_area[4][0].nr_free == kNormal / 16);

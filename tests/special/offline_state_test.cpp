@@ -215,6 +215,7 @@ struct Sut {
 };
 
 using Cmd = rc::state::Command<State, Sut>;
+using FolioOp = FolioOpCmd<State, Sut>;
 
 ZoneType gen_zone() { return *rc::gen::element(ZoneType::Normal, ZoneType::Movable); }
 
@@ -338,19 +339,14 @@ struct Unmap : Cmd {
   void show(std::ostream& os) const override { os << "unmap(#" << h << ")"; }
 };
 
-struct Put : Cmd {
-  uint32_t h;
-  explicit Put(const State& s) : h(pick(s.anon, [](const AnonM& a) { return a.held > 0; })) {}
+struct Put : FolioOp {
+  explicit Put(const State& s)
+      : FolioOp("folio_put", core::folio_put, pick(s.anon, [](const AnonM& a) { return a.held > 0; })) {}
   void checkPreconditions(const State& s) const override { RC_PRE(s.anon.count(h) && s.anon.at(h).held > 0); }
   void apply(State& s) const override {
     s.anon.at(h).held--;
     s.collect(h);
   }
-  void run(const State& s, Sut& sut) const override {
-    core::folio_put(sut.m, sut.pfn.at(h));
-    sut.check(nextState(s));
-  }
-  void show(std::ostream& os) const override { os << "folio_put(#" << h << ")"; }
 };
 
 // A pfn walker's speculative get on an anonymous page (kept: an extra
@@ -387,16 +383,11 @@ struct StrayGet : Cmd {
   void show(std::ostream& os) const override { os << (walk ? "pfn_walk_get" : "folio_try_get") << "(offline #" << h << ")"; }
 };
 
-struct StrayPut : Cmd {
-  uint32_t h;
-  explicit StrayPut(const State& s) : h(pick(s.off, [](const OffM& o) { return o.stray > 0; })) {}
+struct StrayPut : FolioOp {
+  explicit StrayPut(const State& s)
+      : FolioOp("folio_put", core::folio_put, pick(s.off, [](const OffM& o) { return o.stray > 0; }), "offline ") {}
   void checkPreconditions(const State& s) const override { RC_PRE(s.off.count(h) && s.off.at(h).stray > 0); }
   void apply(State& s) const override { s.off.at(h).stray--; }
-  void run(const State& s, Sut& sut) const override {
-    core::folio_put(sut.m, sut.pfn.at(h));
-    sut.check(nextState(s));
-  }
-  void show(std::ostream& os) const override { os << "folio_put(offline #" << h << ")"; }
 };
 
 struct BlockOffline : Cmd {
@@ -461,14 +452,11 @@ void run_property(OfflineRefcount o) {
                    rc::state::gen::execOneOfWithArgs<Alloc, Fault, Fault, OfflineAlloc, OfflineAlloc, OfflineFree, Map, Map,
                                                      Unmap, Put, Put, PfnWalk, StrayGet, StrayPut, BlockOffline,
                                                      BlockOffline, BlockOnline, BlockOnline>());
-  const auto& p = sut.m.probes();
-  RC_CLASSIFY(p.count(core::Probe::OfflineSucceeded) > 0, "offlined");
-  RC_CLASSIFY(p.count(core::Probe::OfflineBusy) > 0, "offline busy");
-  RC_CLASSIFY(p.count(core::Probe::MigrateSucceeded) > 0, "migrated");
-  RC_CLASSIFY(p.count(core::Probe::OfflineGoingOfflineReferenced) > 0, "going-offline found a stray ref");
-  sut.drain();
-  if (!sut.sink.got.empty()) RC_FAIL("violations at drain:" + describe(sut.sink.got));
-  const core::AuditReport r = rc_audit_clean(sut.m, core::HolderLedger(sut.m.frames().size()));
+  rc_classify_probes(sut.m.probes(), {{Probe::OfflineSucceeded, "offlined"},
+                                      {Probe::OfflineBusy, "offline busy"},
+                                      {Probe::MigrateSucceeded, "migrated"},
+                                      {Probe::OfflineGoingOfflineReferenced, "going-offline found a stray ref"}});
+  const core::AuditReport r = rc_drain_audit_clean(sut);
   RC_ASSERT(r.free_frames == 2 * kBlock);
 }
 

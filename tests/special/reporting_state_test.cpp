@@ -359,13 +359,10 @@ void run_property() {
   sut.check(initial);
   rc::state::check(initial, sut,
                    rc::state::gen::execOneOfWithArgs<Alloc, Alloc, Alloc, Free, Free, Report, Report, PfnWalk>());
-  const auto& p = sut.m.probes();
-  RC_CLASSIFY(p.count(core::Probe::ReportMarked) > 0, "marked reported");
-  RC_CLASSIFY(p.count(core::Probe::ReportPutbackMerged) > 0, "put back merged");
+  rc_classify_probes(sut.m.probes(),
+                     {{Probe::ReportMarked, "marked reported"}, {Probe::ReportPutbackMerged, "put back merged"}});
   RC_CLASSIFY(sut.hook_calls > 0, "checked in flight");
-  sut.drain();
-  if (!sut.sink.got.empty()) RC_FAIL("violations at drain:" + describe(sut.sink.got));
-  const core::AuditReport r = rc_audit_clean(sut.m, core::HolderLedger(sut.m.frames().size()));
+  const core::AuditReport r = rc_drain_audit_clean(sut);
   RC_ASSERT(r.free_frames == kFrames);
 }
 

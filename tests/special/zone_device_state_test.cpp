@@ -292,13 +292,10 @@ void run_property(ZoneDeviceRefcount design) {
   rc::state::check(initial, sut,
                    rc::state::gen::execOneOfWithArgs<Memremap, Memunmap, DevAlloc, DevAlloc, DevAlloc, Get, Put, Put,
                                                      Put, Speculative, Speculative>());
-  const auto& p = sut.m.probes();
-  RC_CLASSIFY(p.count(core::Probe::PgmapTeardownBusy) > 0, "teardown busy");
-  RC_CLASSIFY(p.count(core::Probe::DevicePageFree) > 0, "page_free");
+  rc_classify_probes(sut.m.probes(),
+                     {{Probe::PgmapTeardownBusy, "teardown busy"}, {Probe::DevicePageFree, "page_free"}});
   RC_CLASSIFY(sut.last.populated != true, "ends torn down");
-  sut.drain();
-  if (!sut.sink.got.empty()) RC_FAIL("violations at drain:" + describe(sut.sink.got));
-  const core::AuditReport r = rc_audit_clean(sut.m, core::HolderLedger(sut.m.frames().size()));
+  const core::AuditReport r = rc_drain_audit_clean(sut);
   RC_ASSERT(r.unpopulated_frames == kDeviceFrames);
 }
 
