@@ -53,8 +53,7 @@ TEST(FilemapAddFolio, TakesOneReferencePerPage) {
     EXPECT_EQ(entry(m, i), i == 3 ? p : (i >= 4 && i < 8) ? h : kNoPfn) << "index " << i;
   EXPECT_EQ(m.frame(h).mapcount.peek(), 0);
   EXPECT_FALSE(m.file().xa_lock.is_locked_quiescent());
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{p, 1}, {h, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{p, 1}, {h, 1}})));
 }
 
 struct AddErrorCase {
@@ -104,8 +103,7 @@ TEST(FilemapAddFolio, Refusals) {
     EXPECT_EQ(m.frame(h).mapping.peek(), mapping);
     for (uint32_t i = 0; i < m.file().size(); ++i) EXPECT_EQ(entry(m, i), before[i]) << "index " << i;
     EXPECT_FALSE(m.file().xa_lock.is_locked_quiescent());
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {{h, 1}, {other, 1}})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {{h, 1}, {other, 1}})));
   }
 }
 
@@ -134,8 +132,7 @@ TEST(FilemapGetFolio, ReturnsTheHeadWithAReference) {
   const uint32_t slot = m.rcu().rcu_read_lock();
   EXPECT_EQ(slot, 0u) << "a lookup left its RCU reader slot taken";
   m.rcu().rcu_read_unlock(slot);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{h, 2}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{h, 2}})));
 }
 
 // Step 2 loses to a migration that froze and freed the folio between the
@@ -170,8 +167,7 @@ TEST(FilemapGetFolio, RetriesWhenTheFolioWasMigratedAway) {
   EXPECT_EQ(m.probes().count(Probe::CacheLookupRetry), 1u);
   EXPECT_EQ(m.probes().count(Probe::CacheLookupPutLast), 0u);
   EXPECT_EQ(m.probes().count(Probe::MigrateSucceeded), 1u);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{got, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{got, 1}})));
 }
 
 // Step 3 catches a reused frame, and the speculative getter's put is the
@@ -211,8 +207,7 @@ TEST(FilemapGetFolio, SpeculativeGetterFreesAReusedFolio) {
   EXPECT_EQ(m.probes().count(Probe::CacheLookupRetry), 1u);
   EXPECT_EQ(m.probes().count(Probe::CacheLookupPutLast), 1u);
   EXPECT_EQ(m.probes().count(Probe::PutWasLast), 2u);  // migration freed src, the lookup freed q
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{got, 1}, {pin_buddy, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{got, 1}, {pin_buddy, 1}})));
 }
 
 // --- truncate_folio -----------------------------------------------------------
@@ -240,8 +235,7 @@ TEST(TruncateFolio, UnmapsRemovesWaitsAndFrees) {
   EXPECT_EQ(m.probes().count(Probe::PutWasLast), 1u);
   EXPECT_EQ(m.probes().count(Probe::TruncateRetry), 0u);
   EXPECT_TRUE(fully_merged(m));
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 TEST(TruncateFolio, NothingThere) {
@@ -253,8 +247,7 @@ TEST(TruncateFolio, NothingThere) {
   EXPECT_EQ(core::truncate_folio(m, m.file(), 0), 0);
   EXPECT_EQ(core::truncate_folio(m, m.file(), 0), -ENOENT);
   EXPECT_EQ(refcount(m, p), 1);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{p, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{p, 1}})));
 }
 
 // Another holder keeps a truncated folio alive; it leaves the cache (no
@@ -278,8 +271,7 @@ TEST(TruncateFolio, ReferencedFolioSurvivesUntilTheLastPut) {
   core::folio_put(m, p);
   core::folio_put(m, p);
   EXPECT_TRUE(fully_merged(m));
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // --- RCU ----------------------------------------------------------------------
@@ -421,8 +413,7 @@ TEST(Rcu, TruncateWaitsForALookupOnAnotherThread) {
   EXPECT_EQ(m.probes().count(Probe::CacheLookupRetry), 1u);
   EXPECT_EQ(refcount(m, p), 0);
   EXPECT_TRUE(fully_merged(m));
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // The free-path check: a folio removed from a page cache under grace period

@@ -102,8 +102,7 @@ TEST(GmemPopulate, BacksAHugeUnitAllShared) {
     EXPECT_EQ(m.gmem().populate(7), -EEXIST);
     EXPECT_EQ(m.gmem().populate(16), -EINVAL);
     EXPECT_EQ(m.buddy().nr_free_pages(ZoneType::Normal), kZoneFrames - 4);
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
   }
 }
 
@@ -136,8 +135,7 @@ TEST(GmemFault, MapsSharedPages) {
     EXPECT_EQ(m.gmem().fault_map(m.mm(0), 16, 0), -EINVAL);  // map_page: bad slot
     EXPECT_EQ(refcount(m, h1), cache_refs(m, 1) + 2);
     EXPECT_EQ(refcount(m, head_of(m, 3)), split(pol) ? 1 : 6);
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
   }
 }
 
@@ -161,8 +159,7 @@ TEST(GmemFault, PrivatePagesAreRefused) {
     EXPECT_EQ(pte(m, 0, 0), 0u);
     EXPECT_EQ(refcount(m, head_of(m, 2)), before);
     EXPECT_EQ(mapcount(m, head_of(m, 2)), 0);
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
   }
 }
 
@@ -197,8 +194,7 @@ TEST(GmemConvert, SharedToPrivateUnmapsAndScrubs) {
     EXPECT_EQ(m.probes().count(Probe::GmemConvertWaited), 0u);
     EXPECT_EQ(m.probes().count(Probe::GmemConvertBusy), 0u);
     EXPECT_EQ(head_of(m, 1), split(pol) ? page_of(m, 1) : page_of(m, 0)) << "the backing did not move";
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
   }
 }
 
@@ -225,8 +221,7 @@ TEST(GmemConvert, MappingOfAnotherPageOfTheUnit) {
     EXPECT_EQ(pte(m, 0, 1), 0u);
     EXPECT_EQ(pte(m, 0, 2), core::pte::mk(page_of(m, 2)));
     EXPECT_EQ(state(m, 2), GmemState::Shared);
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
   }
 }
 
@@ -267,8 +262,7 @@ TEST(GmemConvert, BusyWhileAShortTermPinIsHeld) {
       EXPECT_EQ(m.frame(page_of(m, 3)).payload.peek(), kGmemScrubbed);
       EXPECT_EQ(refcount(m, h), cache_refs(m, 3));
       EXPECT_EQ(m.probes().count(Probe::GmemConvertBusy), 1u);
-      EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-      EXPECT_TRUE(no_violations(m));
+      EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
     }
   }
 }
@@ -297,8 +291,7 @@ TEST(GmemConvert, PrivateToShared) {
     uint64_t v = 0;
     EXPECT_EQ(core::mm_read(m, m.mm(1), 4, v), 0);
     EXPECT_EQ(v, kGmemScrubbed);
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
   }
 }
 
@@ -309,8 +302,7 @@ TEST(GmemConvert, BadRanges) {
   EXPECT_EQ(m.gmem().convert(0, 0, true), -EINVAL);
   EXPECT_EQ(m.gmem().convert(14, 3, false), -EINVAL);
   for (uint32_t i = 0; i < 4; ++i) EXPECT_EQ(state(m, i), GmemState::Shared);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // --- policy (a): RefuseLongterm ----------------------------------------------------
@@ -339,8 +331,7 @@ TEST(GmemPolicyRefuseLongterm, LongtermPinIsRefused) {
   EXPECT_EQ(refcount(m, h), 6);
   EXPECT_EQ(pincount(m, h), 1);
   core::unpin_user_page(m, r.page);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // One folio per huge unit: a short-term pin on page 0 holds up conversion of
@@ -369,8 +360,7 @@ TEST(GmemPolicyRefuseLongterm, PinOnPage0BlocksConversionOfPage1) {
   EXPECT_TRUE(core::unmap_slot(m, m.mm(0), 0));
   EXPECT_EQ(m.gmem().convert(1, 1, true), 0);
   EXPECT_EQ(state(m, 1), GmemState::Private);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // --- policy (b): SplitSmallFolios --------------------------------------------------
@@ -407,8 +397,7 @@ TEST(GmemPolicySplitSmallFolios, LongtermPinBlocksOnlyItsPage) {
     core::unpin_user_page(m, r.page);
     EXPECT_EQ(m.gmem().convert(0, 1, true), 0);
     EXPECT_EQ(state(m, 0), GmemState::Private);
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
   }
 }
 
@@ -449,8 +438,7 @@ TEST(GmemPunchHole, FreesEverythingThroughTheOwnerHook) {
 
     EXPECT_EQ(m.gmem().punch_hole(15), 0);
     EXPECT_TRUE(fully_merged(m));
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
   }
 }
 
@@ -482,8 +470,7 @@ TEST(GmemPunchHole, PinnedFolioIsFreedByTheUnpin) {
     EXPECT_EQ(m.probes().count(Probe::PutLastByOwnerHook), split(pol) ? 4u : 1u);
     EXPECT_EQ(m.frame(r.page).payload.peek(), kGmemScrubbed);
     EXPECT_TRUE(fully_merged(m));
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
   }
 }
 

@@ -103,8 +103,7 @@ TEST(Gup, GrabAccounting) {
     EXPECT_FALSE(core::folio_maybe_dma_pinned(s.m, s.h));
     EXPECT_EQ(s.m.probes().count(Probe::GupFastBackedOut), 0u);
     EXPECT_EQ(s.m.probes().count(Probe::LongtermMigrated), 0u);
-    EXPECT_TRUE(audit_clean(s.m, ledger_of(s.m, s.h, 1)));
-    EXPECT_TRUE(no_violations(s.m));
+    EXPECT_TRUE(all_clean(s.m, ledger_of(s.m, s.h, 1)));
   }
 }
 
@@ -127,8 +126,7 @@ TEST(Gup, PinsOutliveTheMapping) {
   EXPECT_EQ(refcount(s.m, s.h), kBias);
   core::unpin_user_page(s.m, s.page);
   EXPECT_TRUE(fully_merged(s.m));
-  EXPECT_TRUE(audit_clean(s.m, ledger_of(s.m, kNoPfn, 0)));
-  EXPECT_TRUE(no_violations(s.m));
+  EXPECT_TRUE(all_clean(s.m, ledger_of(s.m, kNoPfn, 0)));
 }
 
 // --- GUP-fast -------------------------------------------------------------------
@@ -147,8 +145,7 @@ TEST(GupFast, EmptySlot) {
     EXPECT_EQ(gup(s.m, true, 1, 3, flags).err, -EFAULT);  // the other mm maps nothing
   }
   EXPECT_EQ(refcount(s.m, s.h), 2);
-  EXPECT_TRUE(audit_clean(s.m, ledger_of(s.m, s.h, 1)));
-  EXPECT_TRUE(no_violations(s.m));
+  EXPECT_TRUE(all_clean(s.m, ledger_of(s.m, s.h, 1)));
 }
 
 struct BackOutCase {
@@ -201,8 +198,7 @@ TEST(GupFast, BacksOutWhenThePteChangesAfterTheGrab) {
     EXPECT_EQ(refcount(s.m, other), c.remap ? 2 : 1);
     HolderLedger l = ledger_of(s.m, s.h, 1);
     l.add_ref(other, 1);
-    EXPECT_TRUE(audit_clean(s.m, l));
-    EXPECT_TRUE(no_violations(s.m));
+    EXPECT_TRUE(all_clean(s.m, l));
   }
 }
 
@@ -295,8 +291,7 @@ TEST(GupFast, BacksOutWhenThePageLeftTheFolio) {
   EXPECT_EQ(refcount(s.m, q), 1);
   EXPECT_EQ(pincount(s.m, q), 0);
   EXPECT_EQ(refcount(s.m, s.page), 0);
-  EXPECT_TRUE(audit_clean(s.m, ledger_of(s.m, q, 1)));
-  EXPECT_TRUE(no_violations(s.m));
+  EXPECT_TRUE(all_clean(s.m, ledger_of(s.m, q, 1)));
 }
 
 // --- FOLL_LONGTERM ------------------------------------------------------------
@@ -394,8 +389,7 @@ TEST(GupLongterm, GivesUpWhenMigrationKeepsFailing) {
   EXPECT_EQ(s.m.frame(s.h).payload.peek(), 5u);
   EXPECT_EQ(s.m.frames().zone_of(s.h), ZoneType::Movable);
   EXPECT_EQ(flags(s.m, s.h) & core::pg::locked, 0u);
-  EXPECT_TRUE(audit_clean(s.m, ledger_of(s.m, s.h, 1)));
-  EXPECT_TRUE(no_violations(s.m));
+  EXPECT_TRUE(all_clean(s.m, ledger_of(s.m, s.h, 1)));
 }
 
 // The mapping goes away between the long-term path's unpin and its
@@ -429,8 +423,7 @@ TEST(GupLongterm, FreedUnderUsIsNotCountedAsMigrated) {
   EXPECT_EQ(s.m.probes().count(Probe::MigrateFreedUnderUs), 1u);
   EXPECT_EQ(s.m.probes().count(Probe::MigrateSucceeded), 0u);
   EXPECT_TRUE(fully_merged(s.m));
-  EXPECT_TRUE(audit_clean(s.m, ledger_of(s.m, kNoPfn, 0)));
-  EXPECT_TRUE(no_violations(s.m));
+  EXPECT_TRUE(all_clean(s.m, ledger_of(s.m, kNoPfn, 0)));
   EXPECT_EQ(s.m.probes().count(Probe::LongtermMigrated), 0u)
       << "LongtermMigrated was hit although the folio was freed, not migrated";
 }
@@ -489,8 +482,7 @@ TEST(GupOverflow, SmallFolioPinsAndGetsAreRefusedAtTheLimit) {
   for (int i = 0; i < gets; ++i) core::put_user_page(s.m, s.page);
   for (int i = 0; i < 3; ++i) core::unpin_user_page(s.m, s.page);
   EXPECT_EQ(refcount(s.m, s.h), 2);
-  EXPECT_TRUE(audit_clean(s.m, ledger_of(s.m, s.h, 1)));
-  EXPECT_TRUE(no_violations(s.m));
+  EXPECT_TRUE(all_clean(s.m, ledger_of(s.m, s.h, 1)));
 }
 
 // A large folio pins one reference at a time: pins are refused exactly at
@@ -514,8 +506,7 @@ TEST(GupOverflow, LargeFolioPinsStopAtTheLimit) {
   for (int i = 0; i < pins; ++i) core::unpin_user_page(s.m, s.page);
   EXPECT_EQ(refcount(s.m, s.h), 2);
   EXPECT_EQ(pincount(s.m, s.h), 0);
-  EXPECT_TRUE(audit_clean(s.m, ledger_of(s.m, s.h, 1)));
-  EXPECT_TRUE(no_violations(s.m));
+  EXPECT_TRUE(all_clean(s.m, ledger_of(s.m, s.h, 1)));
 }
 
 // --- flag validation ------------------------------------------------------------
@@ -545,8 +536,7 @@ TEST(GupFlags, SlowPathRejectsInvalidCombinations) {
     EXPECT_EQ(r.err, -EINVAL);
     EXPECT_EQ(refcount(s.m, s.h), 2);
     EXPECT_EQ(pincount(s.m, s.h), 0);
-    EXPECT_TRUE(audit_clean(s.m, ledger_of(s.m, s.h, 1)));
-    EXPECT_TRUE(no_violations(s.m));
+    EXPECT_TRUE(all_clean(s.m, ledger_of(s.m, s.h, 1)));
   }
 }
 

@@ -68,8 +68,7 @@ TEST(MigrateFolio, AnonSmallFolioWithOneMapping) {
   EXPECT_EQ(m.probes().count(Probe::MigrateSucceeded), 1u);
   EXPECT_EQ(m.probes().count(Probe::FreezeSucceeded), 1u);
   EXPECT_EQ(m.probes().count(Probe::MigrateExtraRefs), 0u);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // An order-2 folio mapped at pages 0, 2 and 3 (page 3 in both mms): every
@@ -100,8 +99,7 @@ TEST(MigrateFolio, LargeFolioWithMappingsOfSeveralPages) {
   EXPECT_EQ(refcount(m, src), 0);
   EXPECT_EQ(m.probes().count(Probe::MigrateSucceeded), 1u);
   EXPECT_EQ(nr_free(m, ZoneType::Movable), kZoneFrames - 4);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // A page-cache folio: folio_expected_refs counts the cache's references, the
@@ -139,8 +137,7 @@ TEST(MigrateFolio, PageCacheFolioMovesItsEntries) {
 
   EXPECT_EQ(core::filemap_get_folio(m, m.file(), 7), dst);
   EXPECT_EQ(refcount(m, dst), 4);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{dst, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{dst, 1}})));
 }
 
 TEST(MigrateFolio, ExpectedRefs) {
@@ -152,8 +149,7 @@ TEST(MigrateFolio, ExpectedRefs) {
   EXPECT_EQ(core::folio_expected_refs(m, cached), 1 + 4);
   ASSERT_EQ(core::truncate_folio(m, m.file(), 12), 0);
   EXPECT_EQ(core::folio_expected_refs(m, cached), 1);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{anon, 1}, {cached, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{anon, 1}, {cached, 1}})));
 }
 
 // --- refusals -----------------------------------------------------------------
@@ -233,8 +229,7 @@ TEST(MigrateFolio, RefusedByAnExtraReferenceOrAPin) {
     EXPECT_FALSE(m.file().xa_lock.is_locked_quiescent());
     EXPECT_EQ(nr_free(m, ZoneType::Normal), normal_free) << "dst was not given back";
     EXPECT_EQ(nr_free(m, ZoneType::Movable), movable_free);
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {{src, refs}}, {{src, pins}})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {{src, refs}}, {{src, pins}})));
   }
 }
 
@@ -255,8 +250,7 @@ TEST(MigrateFolio, RefusedWhenTheFolioIsLocked) {
   EXPECT_NE(flags(m, src) & core::pg::locked, 0u) << "migration released a lock it did not take";
   core::folio_unlock(m, src);
   EXPECT_EQ(nr_free(m, ZoneType::Normal), kZoneFrames);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{src, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{src, 1}})));
 }
 
 // Only the isolation reference is left: the folio was freed under us;
@@ -274,8 +268,7 @@ TEST(MigrateFolio, FreedUnderUs) {
   EXPECT_EQ(m.probes().count(Probe::AllocFailed) + m.probes().count(Probe::FreezeSucceeded), 0u);
   EXPECT_EQ(nr_free(m, ZoneType::Normal), kZoneFrames) << "nothing was allocated";
   EXPECT_TRUE(fully_merged(m));
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // guest_memfd folios are not migratable (owner not the buddy): -EBUSY, and
@@ -292,8 +285,7 @@ TEST(MigrateFolio, GuestMemfdFolioIsBusy) {
   EXPECT_EQ(m.gmem().cache().entry(1).peek(), h);
   EXPECT_EQ(flags(m, h) & core::pg::locked, 0u);
   EXPECT_EQ(m.probes().count(Probe::MigrateExtraRefs) + m.probes().count(Probe::MigrateSucceeded), 0u);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // --- races, forced at sync points ----------------------------------------------
@@ -342,8 +334,7 @@ TEST(MigrateFolio, MigrationEntriesWhileMigrating) {
   EXPECT_NE(dst, src);
   EXPECT_EQ(refcount(m, dst), 1);
   EXPECT_EQ(refcount(m, other), 1);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{other, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{other, 1}})));
 }
 
 // A pfn walker that grabs src just before the freeze makes the freeze fail
@@ -394,8 +385,7 @@ TEST(MigrateFolio, AGrabDuringTheFreezeSeesZero) {
   EXPECT_EQ(m.probes().count(Probe::TryGetSawZero), 1u);
   EXPECT_EQ(m.probes().count(Probe::MigrateSucceeded), 1u);
   EXPECT_EQ(refcount(m, src), 0);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // Truncation racing with the migration of a mapped page-cache folio. Once
@@ -449,8 +439,7 @@ TEST(MigrateFolio, TruncateDuringMigrationLeavesNoMapping) {
   EXPECT_EQ(refcount(m, src), 0);
   EXPECT_EQ(pte(m, 0, 1), 0u) << "a folio truncated during its migration is still mapped after truncate returned";
   EXPECT_EQ(refcount(m, dst_in_window), 0);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // --- pfn_walk_get ---------------------------------------------------------------
@@ -486,8 +475,7 @@ TEST(PfnWalkGet, FreeTailAndLiveFolios) {
 
   HolderLedger l = ledger_of(m, {{small, 2}, {large, 3}});
   l.add_frozen(frozen, "test");
-  EXPECT_TRUE(audit_clean(m, l));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, l));
 }
 
 // The re-check: between page_folio() and the get, the order-1 folio was
@@ -514,8 +502,7 @@ TEST(PfnWalkGet, BacksOutWhenThePageLeftTheFolio) {
   EXPECT_EQ(refcount(m, q), 1);
   EXPECT_EQ(refcount(m, h + 1), 0);
   EXPECT_EQ(m.probes().count(Probe::TryGetSawZero), 0u);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{q, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{q, 1}})));
 }
 
 }  // namespace

@@ -47,8 +47,7 @@ TEST(MapPage, TakesAReferenceAndAMapcount) {
   EXPECT_EQ(m.frame(p).pincount.peek(), 0);
   EXPECT_FALSE(m.mm(0).ptl.is_locked_quiescent());
   EXPECT_FALSE(m.mm(1).ptl.is_locked_quiescent());
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{p, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{p, 1}})));
 }
 
 // A tail page is mapped as itself; the reference and mapcount go to the head.
@@ -62,8 +61,7 @@ TEST(MapPage, TailPageChargesTheHead) {
   EXPECT_EQ(mapcount(m, h), 1);
   EXPECT_EQ(refcount(m, h + 2), 0);
   EXPECT_EQ(mapcount(m, h + 2), 0);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{h, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{h, 1}})));
 }
 
 struct MapErrorCase {
@@ -99,8 +97,7 @@ TEST(MapPage, ErrorsLeaveEverythingUnchanged) {
     EXPECT_EQ(pte(m, 0, 5), before);
     EXPECT_EQ(refcount(m, other), c.slot_used ? 2 : 1);
     EXPECT_EQ(mapcount(m, other), c.slot_used ? 1 : 0);
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {{p, 1}, {other, 1}})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {{p, 1}, {other, 1}})));
   }
 }
 
@@ -116,8 +113,7 @@ TEST(MapPage, FileFolioIsMappedUnderTheFolioLock) {
   EXPECT_EQ(mapcount(m, p), 1);
   EXPECT_EQ(flags(m, p) & core::pg::locked, 0u);
   EXPECT_EQ(m.probes().count(Probe::MapRaceTruncate), 0u);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{p, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{p, 1}})));
 }
 
 // map_page reads folio->mapping as a hint, takes the folio lock and checks
@@ -155,8 +151,7 @@ TEST(MapPage, FileFolioTruncatedUnderTheFolioLockIsRefused) {
   // The grace period truncate waited for is over: the last put is legal.
   core::folio_put(m, p);
   EXPECT_TRUE(fully_merged(m));
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // --- unmap_slot ---------------------------------------------------------------
@@ -178,8 +173,7 @@ TEST(UnmapSlot, LastPutFreesToTheBuddy) {
   EXPECT_EQ(mapcount(m, h), 0);
   EXPECT_EQ(m.probes().count(Probe::PutWasLast), 1u);
   EXPECT_TRUE(fully_merged(m));
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // Not the last reference: the folio survives with one reference less.
@@ -195,8 +189,7 @@ TEST(UnmapSlot, DropsOneReferenceAndOneMapcount) {
   EXPECT_EQ(pte(m, 0, 4), 0u);
   EXPECT_EQ(pte(m, 1, 4), core::pte::mk(p));
   EXPECT_EQ(m.probes().count(Probe::PutWasLast), 0u);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{p, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{p, 1}})));
 }
 
 TEST(UnmapSlot, NothingToUnmap) {
@@ -211,8 +204,7 @@ TEST(UnmapSlot, NothingToUnmap) {
   EXPECT_TRUE(core::unmap_slot(m, m.mm(0), 0));
   EXPECT_FALSE(core::unmap_slot(m, m.mm(0), 0));    // twice
   EXPECT_EQ(refcount(m, p), 1);
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{p, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{p, 1}})));
 }
 
 // --- reverse map --------------------------------------------------------------
@@ -279,8 +271,7 @@ TEST(RmapWalk, FindsEveryMappingOfALargeFolioAcrossMms) {
   // The walk changes nothing.
   EXPECT_EQ(refcount(s.m, s.h), 6);
   EXPECT_EQ(mapcount(s.m, s.h), 5);
-  EXPECT_TRUE(audit_clean(s.m, ledger_of(s.m, {{s.h, 1}, {s.q, 1}})));
-  EXPECT_TRUE(no_violations(s.m));
+  EXPECT_TRUE(all_clean(s.m, ledger_of(s.m, {{s.h, 1}, {s.q, 1}})));
 }
 
 // fn returning false stops the walk, and every PTL is released.
@@ -315,8 +306,7 @@ TEST(RmapWalk, TryToUnmapZapsEveryMapping) {
 
   core::folio_put(s.m, s.h);
   EXPECT_EQ(s.m.buddy().nr_free_pages(ZoneType::Normal), kZoneFrames - 1);
-  EXPECT_TRUE(audit_clean(s.m, ledger_of(s.m, {{s.q, 1}})));
-  EXPECT_TRUE(no_violations(s.m));
+  EXPECT_TRUE(all_clean(s.m, ledger_of(s.m, {{s.q, 1}})));
 }
 
 // unmap_page_everywhere zaps only the PTEs that map exactly that page.
@@ -338,8 +328,7 @@ TEST(RmapWalk, UnmapPageEverywhereZapsOnlyThatPage) {
   EXPECT_EQ(refcount(s.m, s.h), 3);
   EXPECT_EQ(mapcount(s.m, s.h), 2);
   EXPECT_EQ(refcount(s.m, s.q), 3);
-  EXPECT_TRUE(audit_clean(s.m, ledger_of(s.m, {{s.h, 1}, {s.q, 1}})));
-  EXPECT_TRUE(no_violations(s.m));
+  EXPECT_TRUE(all_clean(s.m, ledger_of(s.m, {{s.h, 1}, {s.q, 1}})));
 }
 
 // The last mapping's reference dropped by the batch put frees the folio.
@@ -353,8 +342,7 @@ TEST(RmapWalk, TryToUnmapCanDropTheLastReference) {
   EXPECT_EQ(core::try_to_unmap(m, h), 2u);
   EXPECT_EQ(m.probes().count(Probe::PutWasLast), 1u);
   EXPECT_TRUE(fully_merged(m));
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {})));
 }
 
 // --- user accesses ------------------------------------------------------------
@@ -381,8 +369,7 @@ TEST(MmAccess, WriteThenReadRoundTrips) {
   EXPECT_EQ(refcount(m, h), 4);
   EXPECT_EQ(mapcount(m, h), 3);
   EXPECT_FALSE(m.mm(0).ptl.is_locked_quiescent());
-  EXPECT_TRUE(audit_clean(m, ledger_of(m, {{h, 1}})));
-  EXPECT_TRUE(no_violations(m));
+  EXPECT_TRUE(all_clean(m, ledger_of(m, {{h, 1}})));
 }
 
 struct AccessErrorCase {
@@ -413,8 +400,7 @@ TEST(MmAccess, EmptyOrBadSlot) {
     EXPECT_EQ(v, 1234u) << "a failed read leaves the value alone";
     EXPECT_EQ(m.frame(p).payload.peek(), 7u);
     EXPECT_EQ(refcount(m, p), 2);
-    EXPECT_TRUE(audit_clean(m, ledger_of(m, {{p, 1}})));
-    EXPECT_TRUE(no_violations(m));
+    EXPECT_TRUE(all_clean(m, ledger_of(m, {{p, 1}})));
   }
 }
 

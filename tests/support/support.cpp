@@ -91,6 +91,17 @@ std::string describe(const std::vector<core::Violation>& vs) {
   return ::testing::AssertionFailure() << r.summary() << describe(r.violations);
 }
 
+::testing::AssertionResult all_clean(Model& m, const HolderLedger& ledger) {
+  const ::testing::AssertionResult audit = audit_clean(m, ledger);
+  const ::testing::AssertionResult quiet = no_violations(m);
+  if (audit && quiet) return ::testing::AssertionSuccess();
+  ::testing::AssertionResult r = ::testing::AssertionFailure();
+  if (!audit) r << "audit: " << audit.message() << "\n";
+  if (!quiet) r << quiet.message();
+  return r;
+}
+::testing::AssertionResult all_clean(Model& m) { return all_clean(m, HolderLedger(m.frames().size())); }
+
 std::string audit_text(Model& m, const HolderLedger& l) {
   const core::AuditReport r = core::audit(m, l, /*report=*/false);
   std::string s;

@@ -112,6 +112,10 @@ std::string describe(const std::vector<core::Violation>& vs);
 
 // core::audit against `ledger` is clean.
 ::testing::AssertionResult audit_clean(Model& m, const HolderLedger& ledger);
+// Both of the above: the audit against `ledger` (without one: nothing held)
+// is clean, and the model reported no violation.
+::testing::AssertionResult all_clean(Model& m, const HolderLedger& ledger);
+::testing::AssertionResult all_clean(Model& m);
 // The audit's verdict, as text: "" when clean (without a ledger: nothing held).
 std::string audit_text(Model& m, const HolderLedger& l);
 std::string audit_text(Model& m);
