@@ -688,6 +688,19 @@ TEST(Fiber, RejectsBadArguments) {
   EXPECT_THROW(Fiber(return_at_once, nullptr, 1024), std::invalid_argument);
 }
 
+// A sanitizer's handle on the running context (ASan's fake stack, TSan's
+// fiber), as `Current` reads it: a fiber runs with a handle of its own, not
+// `main`'s, and the switch back restores `main`.
+template <void* (*Current)()>
+void expect_fiber_has_its_own(void* const main) {
+  void* in_fiber = nullptr;
+  Fiber f([](void* p) { *static_cast<void**>(p) = Current(); }, &in_fiber);
+  f.resume();
+  EXPECT_NE(in_fiber, nullptr);
+  EXPECT_NE(in_fiber, main);
+  EXPECT_EQ(Current(), main);
+}
+
 // --- ASan still sees memory errors on fiber stacks ------------------------------
 
 #if FIBER_TEST_ASAN
@@ -730,17 +743,10 @@ TEST(FiberDeathTest, AsanKnowsTheFiberStackBounds) {
   EXPECT_EXIT(throw_in_fiber_and_exit(), testing::ExitedWithCode(0), lacks("__asan_handle_no_return"));
 }
 
-void record_fake_stack(void* p) { *static_cast<void**>(p) = __asan_get_current_fake_stack(); }
-
 TEST(Fiber, AsanGivesEachFiberItsOwnFakeStack) {
   void* const main_fake = __asan_get_current_fake_stack();
   if (main_fake == nullptr) GTEST_SKIP() << "needs ASAN_OPTIONS=detect_stack_use_after_return=1";
-  void* fiber_fake = nullptr;
-  Fiber f(record_fake_stack, &fiber_fake);
-  f.resume();
-  EXPECT_NE(fiber_fake, nullptr);
-  EXPECT_NE(fiber_fake, main_fake);
-  EXPECT_EQ(__asan_get_current_fake_stack(), main_fake);
+  expect_fiber_has_its_own<__asan_get_current_fake_stack>(main_fake);
 }
 
 void use_after_free(void*) {
@@ -788,16 +794,8 @@ TEST(FiberDeathTest, AsanReportsStackOverflowInAFrameLiveAcrossYields) {
 // --- TSan sees each fiber as a fiber ---------------------------------------------
 
 #if FIBER_TEST_TSAN
-void record_tsan_fiber(void* p) { *static_cast<void**>(p) = __tsan_get_current_fiber(); }
-
 TEST(Fiber, TsanRunsEachFiberAsItsOwnTsanFiber) {
-  void* const main_fiber = __tsan_get_current_fiber();
-  void* in_fiber = nullptr;
-  Fiber f(record_tsan_fiber, &in_fiber);
-  f.resume();
-  EXPECT_NE(in_fiber, nullptr);
-  EXPECT_NE(in_fiber, main_fiber);
-  EXPECT_EQ(__tsan_get_current_fiber(), main_fiber);
+  expect_fiber_has_its_own<__tsan_get_current_fiber>(__tsan_get_current_fiber());
 }
 #endif
 

@@ -233,22 +233,18 @@ std::vector<Op> gen_ops(bool with_isolation) {
   return *rc::gen::scale(4.0, rc::gen::container<std::vector<Op>>(gen_op(with_isolation)));
 }
 
-const char* tag(const World& w) { return w.failed_allocs() > 0 ? "a zone ran out" : "no zone ran out"; }
-
-RC_GTEST_PROP(BuddyProps, AllocFreeKeepsTheAllocatorConsistent, ()) {
-  const auto ops = gen_ops(false);
+// Runs a generated sequence (World::run checks the allocator after each op),
+// tags whether a zone ran out, and drains: everything merges back.
+void run_ops(bool with_isolation) {
+  const auto ops = gen_ops(with_isolation);
   World w;
   for (const Op& op : ops) w.run(op);
-  RC_TAG(tag(w));
+  RC_TAG(w.failed_allocs() > 0 ? "a zone ran out" : "no zone ran out");
   w.drain();
 }
 
-RC_GTEST_PROP(BuddyProps, IsolatedPageblocksAreNeverHandedOut, ()) {
-  const auto ops = gen_ops(true);
-  World w;
-  for (const Op& op : ops) w.run(op);
-  RC_TAG(tag(w));
-  w.drain();
-}
+RC_GTEST_PROP(BuddyProps, AllocFreeKeepsTheAllocatorConsistent, ()) { run_ops(false); }
+
+RC_GTEST_PROP(BuddyProps, IsolatedPageblocksAreNeverHandedOut, ()) { run_ops(true); }
 
 }  // namespace
