@@ -62,15 +62,17 @@ core::ModelConfig bench_config() {
       "gmem_huge_order=2");
 }
 
-bool make_program(const core::ModelConfig& cfg, const std::vector<std::vector<const char*>>& text, Program& p,
-                  std::string& err) {
+// `p` from op lines, one list per actor; false, with the benchmark skipped
+// naming the line, when a line does not parse.
+bool make_program(benchmark::State& state, const core::ModelConfig& cfg,
+                  const std::vector<std::vector<const char*>>& text, Program& p) {
   p.actors.assign(text.size(), {});
   for (size_t a = 0; a < text.size(); ++a)
     for (const char* line : text[a]) {
       Op op;
       const std::string e = parse_op(line, cfg, op);
       if (!e.empty()) {
-        err = std::string(line) + ": " + e;
+        state.SkipWithError((std::string(line) + ": " + e).c_str());
         return false;
       }
       p.actors[a].push_back(op);
@@ -108,11 +110,7 @@ std::string describe(const RunResult& r) {
 void random_runs(benchmark::State& state, const std::vector<std::vector<const char*>>& text) {
   const core::ModelConfig cfg = bench_config();
   Program p;
-  std::string err;
-  if (!make_program(cfg, text, p, err)) {
-    state.SkipWithError(err.c_str());
-    return;
-  }
+  if (!make_program(state, cfg, text, p)) return;
   RunOptions o;
   o.weak_memory = state.range(0) != 0;
   uint64_t seed = 1, steps = 0, execs = 0;
@@ -142,11 +140,7 @@ void BM_BoundedRacy(benchmark::State& state) {
   const bool bug = state.range(0) != 0;
   if (bug) cfg.bugs = core::bug_bit(core::Bug::TruncateSkipsGracePeriod);
   Program p;
-  std::string err;
-  if (!make_program(cfg, kRacy, p, err)) {
-    state.SkipWithError(err.c_str());
-    return;
-  }
+  if (!make_program(state, cfg, kRacy, p)) return;
   BoundedOptions o;
   o.bound = 2;
   uint64_t runs = 0, explorations = 0, failing = 0;

@@ -200,66 +200,68 @@ struct Put : FolioOp {
   }
 };
 
+// A command on one frame of a pool folio, head or tail: `h` any folio, `off`
+// the frame within it (any, or with `ends_and_middle` the head, the last
+// tail or the middle one).
+struct FrameCmd : Cmd {
+  uint32_t h, off;
+  explicit FrameCmd(const State& s, bool ends_and_middle = false)
+      : h(pick(s.folios, [](uint32_t, const FolioM&) { return true; })) {
+    const uint32_t nr = s.folios.at(h).nr();
+    off = ends_and_middle ? *rc::gen::element(0u, nr - 1, nr / 2) : *rc::gen::inRange<uint32_t>(0, nr);
+  }
+  void checkPreconditions(const State& s) const override { RC_PRE(s.folios.count(h) && off < s.folios.at(h).nr()); }
+  Pfn frame(const Sut& sut) const { return sut.pfn.at(h) + off; }
+  void show_call(std::ostream& os, const char* name) const { os << name << "(#" << h << "+" << off << ")"; }
+};
+
 // A pfn walker (compaction, offlining) on any frame of a pool folio, head or
 // tail: succeeds (resolving to the head) iff the folio is in use. The walker
 // keeps the reference (a later Put drops it, maybe the last one).
-struct PfnWalk : Cmd {
-  uint32_t h, off;
-  explicit PfnWalk(const State& s) : h(pick(s.folios, [](uint32_t, const FolioM&) { return true; })) {
-    off = *rc::gen::inRange<uint32_t>(0, s.folios.at(h).nr());
-  }
-  void checkPreconditions(const State& s) const override { RC_PRE(s.folios.count(h) && off < s.folios.at(h).nr()); }
+struct PfnWalk : FrameCmd {
+  using FrameCmd::FrameCmd;
   void apply(State& s) const override {
     if (!s.is_free(h)) s.folios.at(h).held++;
   }
   void run(const State& s, Sut& sut) const override {
-    const Pfn got = core::pfn_walk_get(sut.m, sut.pfn.at(h) + off);
+    const Pfn got = core::pfn_walk_get(sut.m, frame(sut));
     RC_ASSERT(got == (s.is_free(h) ? kNoPfn : sut.pfn.at(h)));
     sut.check(nextState(s));
   }
-  void show(std::ostream& os) const override { os << "pfn_walk_get(#" << h << "+" << off << ")"; }
+  void show(std::ostream& os) const override { show_call(os, "pfn_walk_get"); }
 };
 
 // folio_try_get straight on a frame (a walker that did not resolve the
 // head): on a tail it must fail and leave the tail at 0 (HVO: tails are
 // never written); on the head it behaves as add-unless-zero.
-struct TryGetRaw : Cmd {
-  uint32_t h, off;
-  explicit TryGetRaw(const State& s) : h(pick(s.folios, [](uint32_t, const FolioM&) { return true; })) {
-    const uint32_t nr = s.folios.at(h).nr();
-    off = *rc::gen::element(0u, nr - 1, nr / 2);
-  }
+struct TryGetRaw : FrameCmd {
+  explicit TryGetRaw(const State& s) : FrameCmd(s, /*ends_and_middle=*/true) {}
   bool succeeds(const State& s) const { return off == 0 && !s.is_free(h); }
-  void checkPreconditions(const State& s) const override { RC_PRE(s.folios.count(h) && off < s.folios.at(h).nr()); }
   void apply(State& s) const override {
     if (succeeds(s)) s.folios.at(h).held++;
   }
   void run(const State& s, Sut& sut) const override {
-    RC_ASSERT(core::folio_try_get(sut.m, sut.pfn.at(h) + off) == succeeds(s));
+    RC_ASSERT(core::folio_try_get(sut.m, frame(sut)) == succeeds(s));
     sut.check(nextState(s));
   }
-  void show(std::ostream& os) const override { os << "folio_try_get(#" << h << "+" << off << ")"; }
+  void show(std::ostream& os) const override { show_call(os, "folio_try_get"); }
 };
 
 // dissolve_free_hugetlb_folio on any frame of a pool folio: a free one goes
 // back to the buddy, an in-use one is -EBUSY.
-struct Dissolve : Cmd {
-  uint32_t h, off;
-  explicit Dissolve(const State& s) : h(pick(s.folios, [](uint32_t, const FolioM&) { return true; })) {
-    off = *rc::gen::inRange<uint32_t>(0, s.folios.at(h).nr());
-  }
-  void checkPreconditions(const State& s) const override { RC_PRE(s.folios.count(h) && off < s.folios.at(h).nr()); }
+struct Dissolve : FrameCmd {
+  using FrameCmd::FrameCmd;
   void apply(State& s) const override {
     if (!s.is_free(h)) return;
     s.unlink(h);
     s.folios.erase(h);
   }
   void run(const State& s, Sut& sut) const override {
-    const int rc = sut.m.hugetlb().dissolve_free_hugetlb_folio(sut.pfn.at(h) + off);
+    const int rc = sut.m.hugetlb().dissolve_free_hugetlb_folio(frame(sut));
     RC_ASSERT(rc == (s.is_free(h) ? 0 : -EBUSY));
     sut.check(nextState(s));
   }
-  void show(std::ostream& os) const override { os << "dissolve_free_hugetlb_folio(#" << h << "+" << off << ")"; }
+  void show(std::ostream& os) const override { show_call(os, "dissolve_free_hugetlb_folio"); }
 };
 
 // dissolve on memory that is not hugetlb: a frame of the (untouched) MOVABLE
@@ -276,17 +278,14 @@ struct DissolveNotHuge : Cmd {
 // demote_free_hugetlb_folio: a free folio of order o > 0 becomes two free
 // folios of order o - 1 (lower half enqueued first); in use: -ENOENT; order
 // 0: -EINVAL.
-struct Demote : Cmd {
-  uint32_t h, off;
-  explicit Demote(const State& s) : h(pick(s.folios, [](uint32_t, const FolioM&) { return true; })) {
-    off = *rc::gen::inRange<uint32_t>(0, s.folios.at(h).nr());
-  }
+struct Demote : FrameCmd {
+  using FrameCmd::FrameCmd;
   int expect(const State& s) const {
     if (!s.is_free(h)) return -ENOENT;
     return s.folios.at(h).order == 0 ? -EINVAL : 0;
   }
   void checkPreconditions(const State& s) const override {
-    RC_PRE(s.folios.count(h) && off < s.folios.at(h).nr());
+    FrameCmd::checkPreconditions(s);
     RC_PRE(expect(s) != 0 || s.folios.size() < kMaxFolios);
   }
   void apply(State& s) const override {
@@ -299,11 +298,11 @@ struct Demote : Cmd {
     s.free_list.push_back(s.next_handle++);
   }
   void run(const State& s, Sut& sut) const override {
-    RC_ASSERT(sut.m.hugetlb().demote_free_hugetlb_folio(sut.pfn.at(h) + off) == expect(s));
+    RC_ASSERT(sut.m.hugetlb().demote_free_hugetlb_folio(frame(sut)) == expect(s));
     if (expect(s) == 0) sut.pfn[s.next_handle] = sut.pfn.at(h) + (s.folios.at(h).nr() / 2);
     sut.check(nextState(s));
   }
-  void show(std::ostream& os) const override { os << "demote_free_hugetlb_folio(#" << h << "+" << off << ")"; }
+  void show(std::ostream& os) const override { show_call(os, "demote_free_hugetlb_folio"); }
 };
 
 void run_property(core::FreeDispatch d) {
