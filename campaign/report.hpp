@@ -129,12 +129,12 @@ struct Report {
   unsigned cores = 0;
   Config config;
   double seconds = 0;            // wall time of the campaign
-  std::vector<PhaseTime> phases;
-  std::vector<FuzzRun> fuzz;
-  std::vector<StressRun> stress;
-  std::vector<Finding> findings;
-  std::vector<PairResult> compare;
-  std::vector<BugbenchRow> bugbench;
+  std::vector<PhaseTime> phases;      // in the order they ran
+  std::vector<FuzzRun> fuzz;          // one per fuzz target and round
+  std::vector<StressRun> stress;      // one per profile and scheduler
+  std::vector<Finding> findings;      // deduplicated by signature, in the order found
+  std::vector<PairResult> compare;    // one per design pair
+  std::vector<BugbenchRow> bugbench;  // one per mutant (--bugbench)
   std::string bugbench_source;
   std::string bugbench_error;
   std::vector<std::string> notes;  // skipped phases and why
