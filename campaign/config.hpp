@@ -48,7 +48,7 @@ struct StressConfig {
   std::vector<std::string> schedulers = {"free", "perturb"};
   unsigned threads = 0;                  // 0: every core (at most 8)
   uint32_t frames = 128;
-  double repro_seconds = 10;             // deterministic reproduction search per violation
+  double repro_seconds = 30;             // deterministic reproduction search per violation (stress::ReproOptions)
   double min_seconds = 1;
 };
 

@@ -470,15 +470,18 @@ StressResult run_stress(const StressOptions& o, std::ostream* progress) {
   StressResult rerun;
   if (!r.repro.found && o.record == RecordMode::Repro && o.fresh_worlds) {
     const double budget = o.repro.seconds * o.repro.record_share;
+    // The short rings' quarter is of this phase's own time (it starts after
+    // the program re-runs), not of the whole reproduction's.
+    const double short_until = repro_elapsed() + (budget - repro_elapsed()) / 4;
     while (repro_elapsed() < budget) {
       StressOptions ro = o;
       ro.record = RecordMode::Always;
-      const bool short_rings = o.repro.rerun_ring != 0 && o.repro.rerun_ring < o.ring && repro_elapsed() < budget / 4;
+      const bool short_rings = o.repro.rerun_ring != 0 && o.repro.rerun_ring < o.ring && repro_elapsed() < short_until;
       if (short_rings) ro.ring = o.repro.rerun_ring;
       ro.write_traces = false;
       ro.reproduce = true;
       ro.repro.seconds = 0;  // the order only, no search
-      ro.seconds = std::max(0.05, (short_rings ? budget / 4 : budget) - repro_elapsed());
+      ro.seconds = std::max(0.05, (short_rings ? short_until : budget) - repro_elapsed());
       ro.progress_every = 0;
       StressResult rr = run_stress(ro, nullptr);
       ++r.record_runs;
