@@ -409,6 +409,12 @@ std::string parse_trace(std::string_view text, const std::string& filename, Trac
     lineno = stale_line;
     return err("'stale' reads need 'memory weak'" + std::string(memory_line != 0 ? " (the trace says 'memory sc')" : ""));
   }
+  if (out.weak_memory && out.scheduler != SchedulerKind::Deterministic) {
+    // Real threads run the hardware's memory model; only the deterministic
+    // scheduler's weak-memory hook lets a load read an older store.
+    lineno = memory_line;
+    return err("'memory weak' needs 'scheduler deterministic': free and perturbed threads run the hardware's memory model");
+  }
   lineno = 0;
   if (!seen_version) return err("empty trace: no 'refhammer-trace 1' line");
   if (!seen_model) return err("no 'model' line");
