@@ -549,7 +549,7 @@ class Minimizer {
   // below the current count, up to 3: the first bound with a failing
   // schedule is the fewest preemptions this signature needs here.
   bool pass_fewest_preemptions() {
-    if (cur_.preemptions <= 1 || cur_.program.total_ops() > o_.explore_max_ops || o_.explore_runs == 0) return false;
+    if (cur_.preemptions <= 3 || cur_.program.total_ops() > o_.explore_max_ops || o_.explore_runs == 0) return false;
     pass_ = "preemptions";
     const uint64_t top = std::min<uint64_t>(cur_.preemptions - 1, 3);
     // A quarter of the budget at most, spread over the bounds.

@@ -9,7 +9,7 @@
 //  4. schedule: drop context switches (a slice of steps joins its actor's
 //     previous or next slice), so fewer preemptions remain to read;
 //  5. preemptions: a program of at most explore_max_ops ops whose schedule
-//     still has 2 or more preemptions is explored with bounds 0, 1, 2, 3
+//     still has more than 3 preemptions is explored with bounds 0, 1, 2, 3
 //     (iterative context bounding, as CHESS does); the first bound that
 //     fails the same way replaces the schedule.
 // Then a last sweep checks 1-minimality: no single op and no single context
