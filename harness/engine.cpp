@@ -48,27 +48,38 @@ struct Run {
     gate.reopen();
   }
 
-  void actor_body(Actor& a) {
-    while (!a.done() && !sink.stopped()) {
-      gate.enter();
-      if (sink.stopped()) {
-        gate.leave();
-        break;
-      }
-      w.step(a);
-      if (o.on_op) o.on_op(a.id, a.pc);
-      gate.leave();
-      last_progress.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
-      if (o.audit_every != 0 && a.pc % o.audit_every == 0) {
-        if (scheduler_audits) {
-          // Deterministic: the scheduler audits at the next moment no actor
-          // is inside an op; nobody waits for it.
-          if (audit_due < 0) audit_due = a.id;
-        } else {
-          audit_now(a.id);
-        }
+  // A program-driven actor's op source for actor_loop(): its own ops, one
+  // per gate hold, to the end of its program.
+  struct ProgramOps {
+    Run& run;
+    Actor& a;
+    bool more() const { return !a.done(); }
+    bool prepare() const { return true; }
+    void begin() const {}
+    uint32_t batch() const { return 1; }
+    bool next() {
+      if (a.done()) return false;
+      run.w.step(a);
+      if (run.o.on_op) run.o.on_op(a.id, a.pc);
+      return true;
+    }
+    void end(uint32_t n) {
+      if (n == 0) return;
+      run.last_progress.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistic
+      if (run.o.audit_every == 0 || a.pc % run.o.audit_every != 0) return;
+      if (run.scheduler_audits) {
+        // Deterministic: the scheduler audits at the next moment no actor
+        // is inside an op; nobody waits for it.
+        if (run.audit_due < 0) run.audit_due = a.id;
+      } else {
+        run.audit_now(a.id);
       }
     }
+  };
+
+  void actor_body(Actor& a) {
+    ProgramOps ops{*this, a};
+    actor_loop(gate, sink, ops);
   }
 
   // Deterministic runs: an audit that is due runs from the scheduler's

@@ -10,10 +10,13 @@
 //   teardown_world() oracle level 3: release everything, then every frame
 //                   must be free again.
 //
+//   actor_loop()    the one actor loop: gate, a batch of ops from an op
+//                   source, leave, audits; a program or a generator.
+//
 // What stays with each runner: how actors are scheduled (fibers and a
-// DecisionSource, OS threads, a TBB arena), where their ops come from (a
-// program, or a generator with a ring of recorded ops) and when audits fall
-// due (per actor op count, or the whole run's).
+// DecisionSource, OS threads, a TBB arena), its op source (a program, or a
+// generator with a ring of recorded ops) and when audits fall due (per actor
+// op count, or the whole run's), which the op source decides.
 #pragma once
 
 #include <atomic>
@@ -124,6 +127,35 @@ class FirstViolation final : public core::ViolationSink {
   Clock::time_point when_{};
   std::atomic<bool> stop_{false};
 };
+
+// The actor loop every runner shares: the deterministic engine's fibers,
+// free and perturbed OS threads (harness/engine.cpp) and the TBB stress
+// workers (stress/stress.cpp). Until the run stops or the source has no more:
+// enter the gate, run up to batch() ops, leave it, and let the source count
+// them and audit. Its sync points are the gate's enter and leave around the
+// ops' own: recorded schedules depend on that order, so keep it.
+//
+// An op source (a program's ops, or a generator's until the time is up):
+//   bool more()          another batch may start (outside the gate)
+//   bool prepare()       outside the gate, before entering it; false: look
+//                        again (the stress source starts a fresh world here)
+//   void begin()         inside the gate, before the batch's first op
+//   uint32_t batch()     ops per gate hold
+//   bool next()          runs one op inside the gate; false: none now
+//   void end(uint32_t n) outside the gate after a batch of n >= 0 ops:
+//                        counters, audits that fall due
+template <class OpSource>
+void actor_loop(QuiesceGate& gate, const FirstViolation& sink, OpSource& ops) {
+  while (!sink.stopped() && ops.more()) {
+    if (!ops.prepare()) continue;
+    gate.enter();
+    ops.begin();
+    uint32_t n = 0;
+    while (n < ops.batch() && !sink.stopped() && ops.next()) ++n;
+    gate.leave();
+    ops.end(n);
+  }
+}
 
 // Oracle level 2 at quiescence (no actor inside an op): audits the model
 // against the actors' ledgers; the first finding goes to `sink` as the

@@ -180,6 +180,62 @@ struct Shared {
     return Clock::now() >= deadline;
   }
 
+  // A worker's op source for harness::actor_loop(): the profile's generator,
+  // `batch` ops per gate hold, until the time or the op budget is up; every
+  // op goes into the worker's ring first.
+  struct GeneratorOps {
+    Shared& s;
+    Worker& w;
+    harness::RecordingHook* recorder;
+    bool circular;  // a ring of the last `cap` ops, else the whole world's history
+    size_t cap;
+    World* world = nullptr;
+    Actor* a = nullptr;
+
+    bool ring_full() const { return !circular && w.ring.size() >= cap; }
+    bool more() const { return !s.time_is_up(); }
+    bool prepare() {
+      s.catch_up(w);
+      if (!ring_full()) return true;
+      // Our ring is full: a fresh world for everyone. If another worker is
+      // auditing, wait for it and look again (it may have reset).
+      if (s.gate.close()) {
+        s.quiescent(w.id, true);
+        s.gate.reopen();
+      } else {
+        core::cpu_relax();
+      }
+      return false;
+    }
+    void begin() {
+      s.catch_up(w);  // a fresh world may have come between prepare() and the gate
+      world = s.world.get();
+      a = &world->actors()[w.id];
+      if (recorder != nullptr) recorder->watch(&a->current);
+    }
+    uint32_t batch() const { return s.o.batch; }
+    bool next() {
+      if (ring_full()) return false;
+      const Op op = s.gen.next(w.rng);
+      w.record(op, circular, cap);
+      ++w.ops;
+      world->exec(*a, op);
+      return true;
+    }
+    void end(uint32_t n) {
+      if (recorder != nullptr) recorder->watch(nullptr);  // the world may be replaced from here on
+      // relaxed: a counter; the audit's ordering comes from the gate.
+      const uint64_t before = s.ops_total.fetch_add(n, std::memory_order_relaxed);
+      if (s.o.audit_every != 0 && before / s.o.audit_every != (before + n) / s.o.audit_every && !s.sink.stopped()) {
+        // Someone else auditing already covers this mark.
+        if (s.gate.close()) {
+          s.quiescent(w.id, false);
+          s.gate.reopen();
+        }
+      }
+    }
+  };
+
   void worker_main(Worker& w) {
     const bool record = o.record == RecordMode::Always;
     const uint64_t hook_seed = o.seed * 0x9e3779b97f4a7c15ull + w.id;
@@ -194,47 +250,8 @@ struct Shared {
     }
     hook->actor = static_cast<uint8_t>(w.id);
     core::ScopedSyncHook installed(hook.get());
-    const bool circular = !o.fresh_worlds;
-    const size_t cap = o.ring;
-    while (!sink.stopped() && !time_is_up()) {
-      catch_up(w);
-      if (!circular && w.ring.size() >= cap) {
-        // Our ring is full: a fresh world for everyone. If another worker is
-        // auditing, wait for it and look again (it may have reset).
-        if (gate.close()) {
-          quiescent(w.id, true);
-          gate.reopen();
-        } else {
-          core::cpu_relax();
-        }
-        continue;
-      }
-      gate.enter();
-      catch_up(w);  // a fresh world may have come between the check above and the gate
-      World& world_now = *world;
-      Actor& a = world_now.actors()[w.id];
-      if (recorder != nullptr) recorder->watch(&a.current);
-      uint32_t n = 0;
-      while (n < o.batch && !sink.stopped()) {
-        if (!circular && w.ring.size() >= cap) break;
-        const Op op = gen.next(w.rng);
-        w.record(op, circular, cap);
-        ++n;
-        ++w.ops;
-        world_now.exec(a, op);
-      }
-      gate.leave();
-      if (recorder != nullptr) recorder->watch(nullptr);  // the world may be replaced from here on
-      // relaxed: a counter; the audit's ordering comes from the gate.
-      const uint64_t before = ops_total.fetch_add(n, std::memory_order_relaxed);
-      if (o.audit_every != 0 && before / o.audit_every != (before + n) / o.audit_every && !sink.stopped()) {
-        // Someone else auditing already covers this mark.
-        if (gate.close()) {
-          quiescent(w.id, false);
-          gate.reopen();
-        }
-      }
-    }
+    GeneratorOps ops{*this, w, recorder, !o.fresh_worlds, o.ring};
+    harness::actor_loop(gate, sink, ops);
     if (recorder != nullptr) recorder->release();
     finished.fetch_add(1, std::memory_order_release);  // release: pairs with the main thread's acquire
   }
