@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 
 #include "core/sync.hpp"
@@ -165,6 +166,24 @@ class SpinLock {
 
  private:
   Atomic<uint32_t> locked_{0};
+};
+
+// A fixed array of atomics, one per slot, made before any other thread sees
+// it: an xarray's entries, a page table's PTEs. Every slot starts at `init`
+// (its init(): relaxed, published with the whole object).
+template <class T>
+class AtomicSlots {
+ public:
+  AtomicSlots(uint32_t n, T init) : n_(n), v_(std::make_unique<Atomic<T>[]>(n)) {
+    for (uint32_t i = 0; i < n; ++i) v_[i].init(init);
+  }
+  uint32_t size() const noexcept { return n_; }
+  Atomic<T>& operator[](uint32_t i) noexcept { return v_[i]; }
+  const Atomic<T>& operator[](uint32_t i) const noexcept { return v_[i]; }
+
+ private:
+  uint32_t n_;
+  std::unique_ptr<Atomic<T>[]> v_;
 };
 
 class SpinGuard {

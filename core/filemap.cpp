@@ -8,9 +8,7 @@
 namespace core {
 
 PageCache::PageCache(uint16_t id, uint32_t nr_indices)
-    : id_(id), nr_(nr_indices), slots_(std::make_unique<Atomic<Pfn>[]>(nr_indices)) {
-  for (uint32_t i = 0; i < nr_; ++i) slots_[i].init(kNoPfn);
-}
+    : id_(id), slots_(nr_indices, kNoPfn) {}
 
 int filemap_add_folio(Model& m, PageCache& pc, Pfn head, uint32_t index) {
   const uint32_t nr = folio_nr_pages(m, head);

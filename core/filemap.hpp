@@ -37,7 +37,7 @@ class PageCache {
   PageCache& operator=(const PageCache&) = delete;
 
   uint16_t id() const noexcept { return id_; }
-  uint32_t size() const noexcept { return nr_; }
+  uint32_t size() const noexcept { return slots_.size(); }
   // The entry at an index: a folio head or kNoPfn. Written under xa_lock;
   // read under RCU by lookups.
   Atomic<Pfn>& entry(uint32_t index) noexcept { return slots_[index]; }
@@ -47,8 +47,7 @@ class PageCache {
 
  private:
   uint16_t id_;
-  uint32_t nr_;
-  std::unique_ptr<Atomic<Pfn>[]> slots_;
+  AtomicSlots<Pfn> slots_;
 };
 
 // Inserts the folio at `head` (the caller holds a reference) at `index`

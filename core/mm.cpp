@@ -9,7 +9,7 @@
 namespace core {
 
 Mm::Mm(uint32_t id, uint32_t nr_slots)
-    : id_(id), nr_(nr_slots), ptes_(std::make_unique<Atomic<uint64_t>[]>(nr_slots)),
+    : id_(id), ptes_(nr_slots, 0),
       user_data_(std::make_unique<uint64_t[]>(nr_slots)) {
   for (uint32_t s = 0; s < nr_slots; ++s) user_data_[s] = kNoUserWrite;
 }

@@ -54,7 +54,7 @@ class Mm {
   Mm& operator=(const Mm&) = delete;
 
   uint32_t id() const noexcept { return id_; }
-  uint32_t nr_slots() const noexcept { return nr_; }
+  uint32_t nr_slots() const noexcept { return ptes_.size(); }
   // The PTE of a slot. Written under ptl; read locklessly by GUP-fast.
   Atomic<uint64_t>& pte(uint32_t slot) noexcept { return ptes_[slot]; }
   const Atomic<uint64_t>& pte(uint32_t slot) const noexcept { return ptes_[slot]; }
@@ -71,8 +71,7 @@ class Mm {
 
  private:
   uint32_t id_;
-  uint32_t nr_;
-  std::unique_ptr<Atomic<uint64_t>[]> ptes_;
+  AtomicSlots<uint64_t> ptes_;
   std::unique_ptr<uint64_t[]> user_data_;
 };
 
