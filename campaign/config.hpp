@@ -54,7 +54,7 @@ struct StressConfig {
 
 struct MinimizeConfig {
   bool enabled = true;
-  double seconds_per_finding = 20;       // upper bound; the phase's share is split over the findings
+  double seconds_per_finding = 60;       // upper bound; the phase's share is split over the findings
   double min_seconds = 3;
 };
 

@@ -119,28 +119,35 @@ class Minimizer {
 
     pass_threads();
     pass_windows();
-    bool changed = true;
-    while (changed && !out_of_budget()) {
-      changed = false;
+    // A fixed point only when a whole round ran to its end inside the budget
+    // and changed nothing: a pass that the budget cut short also reports "no
+    // change", and a round like that proves nothing (a loaded machine's
+    // campaign called 51 ops a fixed point that 60 s took to 10).
+    bool fixed = false;
+    while (!out_of_budget()) {
+      bool changed = false;
       changed |= pass_actors();
       changed |= pass_ops();
       changed |= pass_args();
       changed |= pass_schedule();
       changed |= pass_fewest_preemptions();
       changed |= pass_stale();
+      if (out_of_budget()) break;
       // At a fixed point of the passes above, the two whole-program passes
       // again: a program they shrank may now have a short window that
       // races within 2 preemptions, or race on real threads without ops
       // the projected schedule still needed.
-      if (!changed && !out_of_budget()) changed = pass_windows() || pass_threads();
-      if (!changed && !out_of_budget()) {
-        // 1-minimality: the passes above already tried every single op and
-        // every single context switch on their last round without success.
-        res.one_minimal = true;
+      if (!changed) changed = pass_windows() || pass_threads();
+      if (out_of_budget()) break;
+      if (!changed) {
+        // 1-minimality: the passes above tried every single op and every
+        // single context switch on this last round without success.
+        fixed = true;
+        break;
       }
     }
-    res.fixed_point = !changed;
-    if (!res.fixed_point) res.one_minimal = false;
+    res.fixed_point = fixed;
+    res.one_minimal = fixed;
     res.ok = true;
     res.trace = base_;
     res.trace.program = cur_.program;
