@@ -24,6 +24,7 @@ void FirstViolation::record(const core::Violation& v, const char* op, int actor)
       r_.op_text = "t" + std::to_string(a.id) + " " + format_op(*in_progress);
     }
   }
+  if (op_name.empty() && phase_ != nullptr) op_name = phase_;
   if (op_name.empty()) op_name = "unknown";
   r_.signature = make_signature(v, op_name);
   when_ = Clock::now();
@@ -38,7 +39,11 @@ void audit_world(World& w, FirstViolation& sink, int auditor) {
 
 bool teardown_world(World& w, FirstViolation& sink) {
   core::ScopedSyncHook none(nullptr);
+  // A violation while the actors release what they hold (a put that frees,
+  // a callback) is the teardown's, not an unknown op's.
+  sink.set_phase("teardown");
   w.teardown_all();
+  sink.set_phase(nullptr);
   if (sink.has()) return false;
   if (auto v = w.final_audit()) {
     sink.record(*v, "teardown", -1);

@@ -100,6 +100,10 @@ class FirstViolation final : public core::ViolationSink {
 
   // The world whose actors name the ops. Set at quiescence only.
   void set_world(World* w) noexcept { w_ = w; }
+  // What a report names when no actor is inside an op ("teardown" while
+  // teardown_world() releases everything; nullptr: "unknown"). Set at
+  // quiescence only, single-threaded.
+  void set_phase(const char* phase) noexcept { phase_ = phase; }
   void report(const core::Violation& v) override { record(v, "", -1); }
   // `op` overrides the op name (audit, teardown); `actor` names the auditor.
   void record(const core::Violation& v, const char* op, int actor);
@@ -121,6 +125,7 @@ class FirstViolation final : public core::ViolationSink {
 
  private:
   World* w_ = nullptr;
+  const char* phase_ = nullptr;
   mutable std::mutex mu_;
   bool has_ = false;
   Report r_;
