@@ -274,17 +274,29 @@ class Minimizer {
     if (!first_time("sample", p, max_preemptions)) return false;
     const uint64_t k = std::max<uint64_t>(64, schedule_steps(cur_.schedule));
     for (uint32_t c = 1; c <= std::min<uint64_t>(3, std::max<uint64_t>(1, max_preemptions)); ++c)
-      for (uint32_t i = 0; i < o_.sample_runs; ++i) {
-        if (out_of_budget()) return false;
-        ++candidates_;
-        auto src = make_switch_random_source(++sample_seed_, c, k);
-        RunResult r = run_deterministic(base_.model, p, *src, candidate_options());
-        if (!fails(r) || r.preemptions > max_preemptions) continue;
-        RunResult again = execute(p, r.schedule, false, &r.stale);  // the schedule as a replayable trace runs it
-        if (!fails(again) || again.preemptions > max_preemptions) continue;
-        accept(p, again);
-        return true;
-      }
+      if (try_switch_schedules(p, c, k, max_preemptions, o_.sample_runs, kNoDeadline)) return true;
+    return false;
+  }
+
+  static constexpr double kNoDeadline = 1e300;
+
+  // Up to `runs` random schedules of `p` with exactly c context switches at
+  // uniform steps below k (make_switch_random_source), while the budget and
+  // `until` (elapsed seconds) last. The first that fails the same way with
+  // at most `max_preemptions`, and still does as a replayable trace runs
+  // it, is accepted.
+  bool try_switch_schedules(const Program& p, uint32_t c, uint64_t k, uint64_t max_preemptions, uint64_t runs,
+                            double until) {
+    for (uint64_t i = 0; i < runs && !out_of_budget() && elapsed() < until; ++i) {
+      ++candidates_;
+      auto src = make_switch_random_source(++sample_seed_, c, k);
+      RunResult r = run_deterministic(base_.model, p, *src, candidate_options());
+      if (!fails(r) || r.preemptions > max_preemptions) continue;
+      RunResult again = execute(p, r.schedule, false, &r.stale);  // the schedule as a replayable trace runs it
+      if (!fails(again) || again.preemptions > max_preemptions) continue;
+      accept(p, again);
+      return true;
+    }
     return false;
   }
 
@@ -570,16 +582,7 @@ class Minimizer {
       // c = 3, none of the first 20 000 depth-first ones).
       const double bound_until = elapsed() + (until - elapsed()) / static_cast<double>(top + 1 - c);
       const uint64_t k = std::max<uint64_t>(64, schedule_steps(cur_.schedule));
-      for (uint64_t i = 0; c > 0 && i < o_.fewest_preemptions_runs && !out_of_budget() && elapsed() < bound_until; ++i) {
-        ++candidates_;
-        auto src = make_switch_random_source(++sample_seed_, c, k);
-        RunResult r = run_deterministic(base_.model, cur_.program, *src, candidate_options());
-        if (!fails(r) || r.preemptions > c) continue;
-        RunResult again = execute(cur_.program, r.schedule, false, &r.stale);  // as a replayable trace runs it
-        if (!fails(again) || again.preemptions > c) continue;
-        accept(cur_.program, again);
-        return true;
-      }
+      if (c > 0 && try_switch_schedules(cur_.program, c, k, c, o_.fewest_preemptions_runs, bound_until)) return true;
     }
     return false;
   }
