@@ -17,6 +17,7 @@
 #include <ostream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "campaign/dedup.hpp"
 #include "campaign/fuzz_runner.hpp"
@@ -662,13 +663,17 @@ void Campaign::phase_compare(double budget) {
 
 void Campaign::phase_minimize(double budget) {
   // New findings and regressions first, then design-variant ones; known ones already have
-  // their regression trace.
+  // their regression trace. Within a rank the shortest trace first: each finding's share is
+  // what is left over the findings still to do, so the time a short one does not need goes to
+  // the long ones after it (a 5-min campaign gave the 512-op PageOffline race 10 s of its
+  // 30 s while two 4-op device findings took milliseconds).
   std::sort(pending_.begin(), pending_.end(), [&](const Pending& x, const Pending& y) {
     auto rank = [&](const Pending& p) {
       const std::string& s = rep_.findings[p.index].status;
       return s == "new" || s == "regression" ? 0 : s == "variant" ? 1 : 2;
     };
-    return std::pair(rank(x), x.index) < std::pair(rank(y), y.index);
+    return std::tuple(rank(x), x.trace.program.total_ops(), x.index) <
+           std::tuple(rank(y), y.trace.program.total_ops(), y.index);
   });
   size_t todo = 0;
   for (const auto& p : pending_) todo += rep_.findings[p.index].status != "known";
