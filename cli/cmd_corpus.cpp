@@ -103,6 +103,15 @@ std::string program_dict(const FuzzTargetSpec& t, const core::ModelConfig& cfg) 
         const std::vector<uint8_t> b = {static_cast<uint8_t>(delta), static_cast<uint8_t>(delta >> 8), actor};
         out += "switch_" + std::to_string(delta) + "_t" + std::to_string(actor) + "=" + escape_dict(b) + "\n";
       }
+  // Anchored switches: (anchor actor, anchor op, sync point in the op, target).
+  if (t.sched == FuzzSched::Anchor)
+    for (uint8_t actor : {0, 1})
+      for (uint8_t op : {0, 1, 2, 3})
+        for (uint8_t j : {0, 1, 3, 6, 12}) {
+          const std::vector<uint8_t> b = {actor, op, j, 0};
+          out += "anchor_t" + std::to_string(actor) + "_op" + std::to_string(op) + "_at" + std::to_string(j) + "=" +
+                 escape_dict(b) + "\n";
+        }
   return out;
 }
 
@@ -178,6 +187,17 @@ int run_corpus(const CorpusArgs& a) {
       files[root / ft.name / ("seed-" + name)] = std::string(bytes.begin(), bytes.end());
       ++per_target[ft.name];
       ++encoded;
+      // Anchored switches: the seed once more with two switches (t0 is
+      // preempted at its first op's first sync point, t1 at its first op's
+      // third), so the input already has a schedule part whose bytes the
+      // mutator changes one at a time; without it the schedule has to be
+      // grown past libFuzzer's length limit first, which starts at the
+      // longest seed.
+      if (ft.sched == FuzzSched::Anchor &&
+          encode_fuzz_input(ft, prog, {0, 0, 0, 0, 1, 0, 2, 0}, cfg, bytes).empty()) {
+        files[root / ft.name / ("seed-" + name + "-switched")] = std::string(bytes.begin(), bytes.end());
+        ++per_target[ft.name];
+      }
     }
     if (encoded == 0) {
       std::fprintf(stderr, "refhammer corpus: %s: no fuzz target can express this program\n", p.string().c_str());

@@ -142,7 +142,7 @@ int run_minimize(const MinimizeArgs& a) {
   std::printf("  %llu candidate run(s), %llu kept, %.2f s, %s%s\n", static_cast<unsigned long long>(m.candidates),
               static_cast<unsigned long long>(m.accepted), m.seconds,
               m.fixed_point ? "fixed point" : "budget ran out before the fixed point",
-              m.one_minimal ? ", 1-minimal (no single op or context switch can go)" : "");
+              m.fixed_point ? ", 1-minimal (no single op or context switch can go)" : "");
   if (!explore) std::printf("  %s\n", not_explored.c_str());
   else std::printf("  depth %llu: %llu of %llu run(s) within the bound fail this way (%.3f%%)%s%s\n",
               static_cast<unsigned long long>(m.preemptions_after), static_cast<unsigned long long>(same),

@@ -144,11 +144,11 @@ class DetHook final : public core::SyncHook {
   std::vector<std::vector<const void*>> reads, watched;
   SchedView view;                     // in_op per actor, for order-following sources
   std::vector<Actor>* actors = nullptr;
-  // With interleaving coverage: per actor, the op its sync points belong to,
-  // their index within it, and the pending access's site.
-  bool sites = false;
-  std::vector<int> site_op;
-  std::vector<uint32_t> site_step, pending_site;
+  // With interleaving coverage (sites) or a source that anchors on op steps
+  // (op_steps): per actor, the op its pending sync point belongs to and its
+  // index within it (view.op, view.op_step), and the pending access's site.
+  bool sites = false, op_steps = false;
+  std::vector<uint32_t> next_step, pending_site;
   WeakMemory* weak = nullptr;  // RunOptions::weak_memory
   uint64_t on_weak_load(const void* addr, uint64_t latest, std::memory_order mo) override {
     if (weak == nullptr || !Fiber::in_fiber()) return latest;
@@ -165,15 +165,18 @@ class DetHook final : public core::SyncHook {
       spinning[actor] = op == core::SyncOp::Spin;
       pending[actor] = op;
       pending_addr[actor] = addr;
-      if (sites) {
+      if (op_steps) {
         const Actor& act = (*actors)[actor];
-        if (act.current != site_op[actor]) {
-          site_op[actor] = act.current;
-          site_step[actor] = 0;
+        if (act.current != view.op[actor]) {
+          view.op[actor] = act.current;
+          next_step[actor] = 0;
         }
-        const uint32_t code = act.current >= 0 ? act.program[static_cast<size_t>(act.current)].code : 0xffu;
-        pending_site[actor] = code << 16 | std::min<uint32_t>(site_step[actor]++, 0xfff) << 4 |
-                              static_cast<uint32_t>(op);
+        view.op_step[actor] = next_step[actor]++;
+        if (sites) {
+          const uint32_t code = act.current >= 0 ? act.program[static_cast<size_t>(act.current)].code : 0xffu;
+          pending_site[actor] = code << 16 | std::min<uint32_t>(view.op_step[actor], 0xfff) << 4 |
+                                static_cast<uint32_t>(op);
+        }
       }
       if (op == core::SyncOp::Spin) {
         watched[actor].swap(reads[actor]);
@@ -276,10 +279,14 @@ RunResult run_deterministic(const core::ModelConfig& cfg, const Program& p, Deci
   hook.view.in_op.assign(n, 0);
   hook.actors = &run->w.actors();
   InterleavingCoverage* const icov = o.interleaving;
+  hook.op_steps = icov != nullptr || src.wants_op_steps();
+  if (hook.op_steps) {
+    hook.view.op.assign(n, -1);
+    hook.view.op_step.assign(n, 0);
+    hook.next_step.assign(n, 0);
+  }
   if (icov != nullptr) {
     hook.sites = true;
-    hook.site_op.assign(n, -1);
-    hook.site_step.assign(n, 0);
     hook.pending_site.assign(n, 0);
     icov->used = 0;
     if (++icov->gen == 0) {  // wrapped: old entries could match again

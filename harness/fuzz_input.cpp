@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include "harness/rng.hpp"
 #include "harness/sched.hpp"
 
 namespace refhammer::harness {
@@ -49,31 +50,31 @@ std::vector<FuzzTargetSpec> make_targets() {
   // Focused targets: one subsystem's ops plus the generic references and
   // pfn walkers that race with them.
   t.push_back({"fuzz_offline", "PageOffline and memory offlining against speculative references and migration", 2, 3,
-               FuzzSched::Switch, 12, 0,
+               FuzzSched::Anchor, 12, 0,
                codes({"offline_alloc", "offline_free", "block_offline", "block_online", "try_get", "pfn_walk", "put",
                       "get", "alloc", "map", "unmap", "migrate", "try_get_recent", "pfn_walk_recent", "compact_recent",
                       "block_offline_recent"})});
-  t.push_back({"fuzz_device", "ZONE_DEVICE folios: get/put, mappings, pins, pgmap teardown", 2, 3, FuzzSched::Switch, 12, 0,
+  t.push_back({"fuzz_device", "ZONE_DEVICE folios: get/put, mappings, pins, pgmap teardown", 2, 3, FuzzSched::Anchor, 12, 0,
                codes({"dev_alloc", "pgmap_map", "pgmap_teardown", "get", "put", "try_get", "pfn_walk", "map", "get_user",
                       "gup_fast", "pin", "unpin", "unmap", "try_get_recent", "pfn_walk_recent"})});
   t.push_back({"fuzz_hugetlb", "hugetlb pool: alloc, dissolve, demote against speculative gets on heads and tails", 2, 3,
-               FuzzSched::Switch, 12, 0,
+               FuzzSched::Anchor, 12, 0,
                codes({"huge_alloc", "huge_dissolve", "huge_dissolve_pfn", "huge_demote", "try_get", "pfn_walk", "get",
                       "put", "map", "unmap", "pin", "unpin", "migrate", "huge_dissolve_recent", "try_get_recent",
                       "pfn_walk_recent", "compact_recent"})});
   t.push_back({"fuzz_reporting", "free page reporting against allocation, writes and speculative references", 2, 3,
-               FuzzSched::Switch, 12, 0,
+               FuzzSched::Anchor, 12, 0,
                codes({"report_cycle", "alloc", "put", "write", "read", "map", "unmap", "get", "try_get", "pfn_walk",
                       "split", "try_get_recent", "pfn_walk_recent", "compact_recent"})});
-  t.push_back({"fuzz_gmem", "guest_memfd: populate, map, convert, punch against (long-term) pins", 2, 3, FuzzSched::Switch,
+  t.push_back({"fuzz_gmem", "guest_memfd: populate, map, convert, punch against (long-term) pins", 2, 3, FuzzSched::Anchor,
                12, 0,
                codes({"gmem_populate", "gmem_map", "gmem_convert", "gmem_punch", "pin", "pin_longterm", "unpin",
                       "get_user", "gup_fast", "put", "unmap", "write"})});
-  t.push_back({"fuzz_gup", "GUP pins and fast-GUP against unmap, migration and freezing", 2, 3, FuzzSched::Switch, 12, 0,
+  t.push_back({"fuzz_gup", "GUP pins and fast-GUP against unmap, migration and freezing", 2, 3, FuzzSched::Anchor, 12, 0,
                codes({"alloc", "map", "unmap", "write", "read", "get_user", "gup_fast", "pin", "pin_longterm", "unpin",
                       "migrate", "freeze", "unfreeze", "put", "try_get", "split", "pin_fast_longterm", "isolate",
                       "unisolate", "try_get_recent", "migrate_recent", "compact_recent"})});
-  t.push_back({"fuzz_filemap", "page cache: insert, RCU lookup, truncate against references", 2, 3, FuzzSched::Switch, 12, 0,
+  t.push_back({"fuzz_filemap", "page cache: insert, RCU lookup, truncate against references", 2, 3, FuzzSched::Anchor, 12, 0,
                codes({"alloc", "cache_insert", "cache_lookup", "cache_truncate", "put", "get", "try_get", "map",
                       "unmap", "pfn_walk", "try_get_recent", "pfn_walk_recent", "migrate_recent"})});
   return t;
@@ -212,6 +213,11 @@ std::unique_ptr<DecisionSource> make_source(const FuzzTargetSpec& t, const FuzzC
     case FuzzSched::Raw: return make_bytes_source(c.sched.data(), c.sched.size());
     case FuzzSched::Pct: return make_pct_bytes_source(c.sched.data(), c.sched.size(), n, k_estimate(c.program));
     case FuzzSched::Switch: return make_switch_bytes_source(c.sched.data(), c.sched.size());
+    case FuzzSched::Anchor: {
+      std::vector<size_t> ops;
+      for (const auto& a : c.program.actors) ops.push_back(a.size());
+      return make_anchor_bytes_source(c.sched.data(), c.sched.size(), ops);
+    }
     case FuzzSched::None: break;
   }
   return make_bytes_source(nullptr, 0);  // one actor: the schedule is trivial
@@ -240,6 +246,7 @@ Trace fuzz_case_trace(const FuzzTargetSpec& t, const FuzzCase& c, const core::Mo
   tr.source = std::string(t.name) + (t.sched == FuzzSched::Pct      ? " pct-bytes"
                                      : t.sched == FuzzSched::Raw    ? " raw-bytes"
                                      : t.sched == FuzzSched::Switch ? " switch-bytes"
+                                     : t.sched == FuzzSched::Anchor ? " anchor-bytes"
                                                                     : "");
   if (t.sched == FuzzSched::Pct) tr.source += " d=" + std::to_string(r.d);
   tr.audit_every = t.audit_every;
@@ -251,6 +258,187 @@ Trace fuzz_case_trace(const FuzzTargetSpec& t, const FuzzCase& c, const core::Mo
   tr.weak_memory = r.weak_memory;
   tr.stale = r.stale;  // the stale reads the run took
   return tr;
+}
+
+// --- structure-aware mutation ----------------------------------------------------
+
+namespace {
+
+// A random op of the target's op set (code fixed when `code` >= 0), with
+// arguments uniform in their ranges: decoded from random bytes, so it is
+// exactly what the byte encoding can express.
+bool random_op(const FuzzTargetSpec& t, const core::ModelConfig& cfg, Rng& rng, int code, Op& out) {
+  const size_t nops = t.ops.empty() ? op_table().size() : t.ops.size();
+  uint8_t bytes[16];
+  for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng.below(256));
+  if (code >= 0) {
+    size_t sel = static_cast<size_t>(code);
+    if (!t.ops.empty()) {
+      const auto it = std::find(t.ops.begin(), t.ops.end(), static_cast<uint8_t>(code));
+      if (it == t.ops.end()) return false;
+      sel = static_cast<size_t>(it - t.ops.begin());
+    }
+    bytes[0] = static_cast<uint8_t>(sel);
+  } else {
+    bytes[0] = static_cast<uint8_t>(rng.below(static_cast<uint32_t>(nops)));
+  }
+  const Program p = decode_program(bytes, sizeof bytes, 1, cfg, t.ops, 1);
+  if (p.actors[0].empty()) return false;
+  out = p.actors[0][0];
+  return true;
+}
+
+// Arguments that name a shared object: the same value in two actors' ops
+// makes them meet. (Slots are an actor's own ledger; zones and orders are
+// not objects.)
+bool meets(ArgKind k) {
+  return k == ArgKind::Pfn || k == ArgKind::Mm || k == ArgKind::Pte || k == ArgKind::FileIndex ||
+         k == ArgKind::GmemIndex;
+}
+
+struct ArgRef {
+  unsigned actor;
+  size_t op;
+  unsigned arg;
+};
+
+std::vector<ArgRef> meeting_args(const Program& p) {
+  std::vector<ArgRef> out;
+  for (unsigned a = 0; a < p.actors.size(); ++a)
+    for (size_t i = 0; i < p.actors[a].size(); ++i) {
+      const OpSpec& s = op_spec(p.actors[a][i].code);
+      for (unsigned k = 0; k < s.nargs; ++k)
+        if (meets(s.args[k].kind)) out.push_back({a, i, k});
+    }
+  return out;
+}
+
+ArgKind kind_of(const Program& p, const ArgRef& r) {
+  return op_spec(p.actors[r.actor][r.op].code).args[r.arg].kind;
+}
+
+// Gives one shared-object argument the value of another op's argument of
+// the same kind, preferring another actor's.
+bool meet_args(Program& p, Rng& rng) {
+  const std::vector<ArgRef> args = meeting_args(p);
+  if (args.size() < 2) return false;
+  const ArgRef to = args[rng.below(static_cast<uint32_t>(args.size()))];
+  std::vector<ArgRef> from, other;
+  for (const ArgRef& r : args) {
+    if ((r.actor == to.actor && r.op == to.op) || kind_of(p, r) != kind_of(p, to)) continue;
+    (r.actor != to.actor ? other : from).push_back(r);
+  }
+  const std::vector<ArgRef>& pool = !other.empty() ? other : from;
+  if (pool.empty()) return false;
+  const ArgRef f = pool[rng.below(static_cast<uint32_t>(pool.size()))];
+  uint32_t& v = p.actors[to.actor][to.op].a[to.arg];
+  const uint32_t nv = p.actors[f.actor][f.op].a[f.arg];
+  if (v == nv) return false;
+  v = nv;
+  return true;
+}
+
+}  // namespace
+
+bool structured_mutation_applies(const FuzzTargetSpec& t) { return t.sched != FuzzSched::None && !t.weak; }
+
+bool mutate_fuzz_case(const FuzzTargetSpec& t, const core::ModelConfig& cfg, FuzzCase& c, uint64_t seed) {
+  if (!structured_mutation_applies(t)) return false;
+  Rng rng(seed);
+  Program& p = c.program;
+  const unsigned n = static_cast<unsigned>(p.actors.size());
+  if (n == 0) return false;
+  const bool anchors = t.sched == FuzzSched::Anchor;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const unsigned a = rng.below(n);
+    std::vector<Op>& ops = p.actors[a];
+    switch (rng.below(anchors ? 9 : 6)) {
+      case 0: {  // insert a random op
+        Op op;
+        if (ops.size() >= t.max_ops_per_actor || !random_op(t, cfg, rng, -1, op)) break;
+        ops.insert(ops.begin() + rng.below(static_cast<uint32_t>(ops.size() + 1)), op);
+        if (rng.chance(1, 2)) meet_args(p, rng);
+        return true;
+      }
+      case 1:  // delete an op
+        if (ops.empty() || p.total_ops() < 2) break;
+        ops.erase(ops.begin() + rng.below(static_cast<uint32_t>(ops.size())));
+        return true;
+      case 2:  // two shared-object arguments meet
+        if (meet_args(p, rng)) return true;
+        break;
+      case 3: {  // copy an op to another actor
+        if (ops.empty() || n < 2) break;
+        const unsigned b = (a + 1 + rng.below(n - 1)) % n;
+        if (p.actors[b].size() >= t.max_ops_per_actor) break;
+        const Op op = ops[rng.below(static_cast<uint32_t>(ops.size()))];
+        p.actors[b].insert(p.actors[b].begin() + rng.below(static_cast<uint32_t>(p.actors[b].size() + 1)), op);
+        return true;
+      }
+      case 4: {  // move an op within its actor
+        if (ops.size() < 2) break;
+        const uint32_t from = rng.below(static_cast<uint32_t>(ops.size()));
+        const Op op = ops[from];
+        ops.erase(ops.begin() + from);
+        ops.insert(ops.begin() + rng.below(static_cast<uint32_t>(ops.size() + 1)), op);
+        return true;
+      }
+      case 5: {  // new arguments for one op (same code)
+        if (ops.empty()) break;
+        Op& op = ops[rng.below(static_cast<uint32_t>(ops.size()))];
+        Op fresh;
+        if (op_spec(op.code).nargs == 0 || !random_op(t, cfg, rng, op.code, fresh)) break;
+        op = fresh;
+        return true;
+      }
+      case 6:
+      case 7: {  // add an anchored switch: early sync points of an op are the usual windows
+        if (c.sched.size() >= 64) break;
+        const uint8_t j = static_cast<uint8_t>(rng.chance(3, 4) ? rng.below(12) : rng.below(64));
+        const uint8_t add[4] = {static_cast<uint8_t>(a), static_cast<uint8_t>(rng.below(t.max_ops_per_actor)), j,
+                                static_cast<uint8_t>(rng.below(256))};
+        const size_t at = 4 * rng.below(static_cast<uint32_t>(c.sched.size() / 4 + 1));
+        c.sched.resize(c.sched.size() / 4 * 4);  // whole switches only
+        c.sched.insert(c.sched.begin() + static_cast<std::ptrdiff_t>(std::min(at, c.sched.size())), add, add + 4);
+        return true;
+      }
+      case 8: {  // drop an anchored switch, or move one by a few sync points
+        const size_t nsw = c.sched.size() / 4;
+        if (nsw == 0) break;
+        const size_t i = 4 * rng.below(static_cast<uint32_t>(nsw));
+        if (rng.chance(1, 3)) {
+          c.sched.erase(c.sched.begin() + static_cast<std::ptrdiff_t>(i),
+                        c.sched.begin() + static_cast<std::ptrdiff_t>(i + 4));
+        } else {
+          const int delta = static_cast<int>(rng.below(5)) - 2;
+          c.sched[i + 2] = static_cast<uint8_t>((c.sched[i + 2] % 64 + 64 + delta) % 64);
+        }
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool cross_fuzz_cases(const FuzzTargetSpec& t, const FuzzCase& a, const FuzzCase& b, FuzzCase& out, uint64_t seed) {
+  if (!structured_mutation_applies(t)) return false;
+  Rng rng(seed);
+  const size_t n = std::max(a.program.actors.size(), b.program.actors.size());
+  if (n < 2) return false;
+  out = FuzzCase{};
+  out.program.actors.resize(n);
+  bool from_a = false, from_b = false;
+  for (size_t i = 0; i < n; ++i) {
+    const bool take_a = i >= b.program.actors.size() || (i < a.program.actors.size() && rng.chance(1, 2));
+    out.program.actors[i] = take_a ? a.program.actors[i] : b.program.actors[i];
+    (take_a ? from_a : from_b) = true;
+  }
+  if (!from_a || !from_b) {  // all from one parent: take one actor from the other
+    const size_t i = rng.below(static_cast<uint32_t>(std::min(a.program.actors.size(), b.program.actors.size())));
+    out.program.actors[i] = from_a ? b.program.actors[i] : a.program.actors[i];
+  }
+  out.sched = rng.chance(1, 2) ? a.sched : b.sched;
+  return out.program.total_ops() > 0;
 }
 
 std::string read_file_bytes(const std::string& path, std::vector<uint8_t>& out) {

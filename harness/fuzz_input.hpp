@@ -40,7 +40,7 @@
 
 namespace refhammer::harness {
 
-enum class FuzzSched : uint8_t { None, Raw, Pct, Switch };
+enum class FuzzSched : uint8_t { None, Raw, Pct, Switch, Anchor };
 
 struct FuzzTargetSpec {
   const char* name;              // "fuzz_schedule": the binary and corpora/<name>/
@@ -81,6 +81,21 @@ FuzzCase decode_fuzz_input(const FuzzTargetSpec& t, const uint8_t* data, size_t 
 // `stale`: a weak-memory target's stale reads (ascending loads, at most 3).
 std::string encode_fuzz_input(const FuzzTargetSpec& t, const Program& p, const std::vector<uint8_t>& sched,
                               const core::ModelConfig& cfg, std::vector<uint8_t>& out, const StaleScript& stale = {});
+
+// Structure-aware mutation (docs/fuzzing.md, "Structured mutations"): one
+// change at the level of the program and its anchored switches, which a
+// byte mutation rarely makes: insert, delete, move or copy an op to another
+// actor, give an argument the value another op has for the same kind of
+// argument (so two actors meet on one frame, file index or PTE), or add,
+// drop or move an anchored switch. For the concurrent targets without weak
+// memory; false when the case has nothing to change (the caller then
+// mutates the bytes). `seed` makes it deterministic.
+bool mutate_fuzz_case(const FuzzTargetSpec& t, const core::ModelConfig& cfg, FuzzCase& c, uint64_t seed);
+// Crossover by actors: each actor's ops from `a` or `b`, the schedule from
+// one of them. False when the targets' shapes do not allow it.
+bool cross_fuzz_cases(const FuzzTargetSpec& t, const FuzzCase& a, const FuzzCase& b, FuzzCase& out, uint64_t seed);
+// Whether mutate_fuzz_case applies to the target.
+bool structured_mutation_applies(const FuzzTargetSpec& t);
 
 // `icov`: count interleaving pairs there (the fuzz targets' extra counters,
 // see InterleavingCoverage); the verdict does not depend on it.

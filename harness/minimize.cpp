@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <set>
 #include <utility>
@@ -147,7 +148,6 @@ class Minimizer {
       }
     }
     res.fixed_point = fixed;
-    res.one_minimal = fixed;
     res.ok = true;
     res.trace = base_;
     res.trace.program = cur_.program;
@@ -278,7 +278,7 @@ class Minimizer {
     return false;
   }
 
-  static constexpr double kNoDeadline = 1e300;
+  static constexpr double kNoDeadline = std::numeric_limits<double>::infinity();
 
   // Up to `runs` random schedules of `p` with exactly c context switches at
   // uniform steps below k (make_switch_random_source), while the budget and

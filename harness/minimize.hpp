@@ -68,8 +68,10 @@ struct MinimizeResult {
   uint64_t candidates = 0;         // runs tried
   uint64_t accepted = 0;           // of which kept
   double seconds = 0;
-  bool fixed_point = false;        // reached (false: budget ran out first)
-  bool one_minimal = false;        // the final sweep removed nothing
+  // A whole round of passes ran inside the budget and changed nothing: the
+  // trace is a fixed point and 1-minimal (no single op or context switch can
+  // go). False: the budget ran out first.
+  bool fixed_point = false;
 };
 
 // `failing` must fail deterministically with its recorded schedule (or, with

@@ -150,6 +150,80 @@ class SwitchBytesSource final : public DecisionSource {
   size_t next_ = 0;
 };
 
+// Context switches anchored in the program: four bytes per switch, the
+// anchor actor (modulo the actors), the anchor op (modulo that actor's ops),
+// the sync-point index j within that op (modulo 64) and the target (modulo
+// the other candidates). When the running actor is the anchor actor and its
+// pending sync point is the j-th of the anchor op, another candidate runs;
+// otherwise the current actor keeps running, as with SwitchBytes. A switch
+// fires at most once, and of two switches with one anchor the first in the
+// bytes wins. Unlike a step number, an anchor does not move when an earlier
+// switch or another actor's ops change, and it always names a point of the
+// program: with step numbers, most 16-bit values lie past the end of a
+// short run and a mutation of one switch moves every later one.
+class AnchorBytesSource final : public DecisionSource {
+ public:
+  AnchorBytesSource(const uint8_t* d, size_t size, const std::vector<size_t>& ops) {
+    if (ops.empty()) return;
+    for (size_t i = 0; i + 4 <= size; i += 4) {
+      const uint32_t actor = d[i] % ops.size();
+      if (ops[actor] == 0) continue;
+      const uint32_t op = d[i + 1] % ops[actor];
+      const uint32_t j = d[i + 2] % kMaxStep;
+      points_.push_back({key(actor, op, j), d[i + 3]});
+    }
+    // Of two switches with one anchor, the first in the bytes wins: sort by
+    // anchor, keeping the bytes' order within one, then drop the later ones.
+    std::vector<size_t> idx(points_.size());
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+      return points_[a].first != points_[b].first ? points_[a].first < points_[b].first : a < b;
+    });
+    std::vector<std::pair<uint64_t, uint8_t>> sorted;
+    for (size_t i : idx)
+      if (sorted.empty() || sorted.back().first != points_[i].first) sorted.push_back(points_[i]);
+    points_.swap(sorted);
+    fired_.assign(points_.size(), 0);
+  }
+  bool wants_op_steps() const override { return true; }
+  unsigned pick(const std::vector<unsigned>& c, int current, uint64_t) override {
+    const bool runs = current >= 0 && has(c, static_cast<unsigned>(current));
+    if (runs && c.size() > 1 && !points_.empty()) {
+      const auto a = static_cast<size_t>(current);
+      const int op = a < view_->op.size() ? view_->op[a] : -1;
+      if (op >= 0 && view_->op_step[a] < kMaxStep) {
+        const uint64_t k = key(static_cast<uint32_t>(a), static_cast<uint32_t>(op), view_->op_step[a]);
+        const auto it = std::lower_bound(points_.begin(), points_.end(), k,
+                                         [](const auto& p, uint64_t v) { return p.first < v; });
+        if (it != points_.end() && it->first == k && !fired_[static_cast<size_t>(it - points_.begin())]) {
+          fired_[static_cast<size_t>(it - points_.begin())] = 1;
+          // The target among the other candidates, so every switch is a
+          // preemption.
+          unsigned t = it->second % static_cast<unsigned>(c.size() - 1);
+          for (unsigned x : c) {
+            if (x == static_cast<unsigned>(current)) continue;
+            if (t-- == 0) return x;
+          }
+        }
+      }
+    }
+    if (runs) return static_cast<unsigned>(current);
+    for (unsigned a : c)
+      if (static_cast<int>(a) > current) return a;
+    return c[0];
+  }
+  std::string describe() const override { return "anchor-bytes c=" + std::to_string(points_.size()); }
+
+ private:
+  static constexpr uint32_t kMaxStep = 64;
+  static uint64_t key(uint32_t actor, uint32_t op, uint32_t j) {
+    return uint64_t{actor} << 40 | uint64_t{op} << 8 | j;
+  }
+  std::vector<std::pair<uint64_t, uint8_t>> points_;
+  std::vector<uint8_t> fired_;  // per point: it switched already (an anchor is pending at most once, but a
+                                // pick() with the same view, e.g. in a test, must not switch twice)
+};
+
 // Random switch points for `explore --mode switch`: c switches at uniform
 // steps in [0, k), each to a uniform candidate.
 class SwitchRandomSource final : public DecisionSource {
@@ -299,6 +373,10 @@ std::unique_ptr<DecisionSource> make_pct_bytes_source(const uint8_t* data, size_
 std::unique_ptr<DecisionSource> make_recorded_source(const Schedule& s) { return std::make_unique<RecordedSource>(s); }
 std::unique_ptr<DecisionSource> make_switch_bytes_source(const uint8_t* data, size_t size) {
   return std::make_unique<SwitchBytesSource>(data, size);
+}
+std::unique_ptr<DecisionSource> make_anchor_bytes_source(const uint8_t* data, size_t size,
+                                                         const std::vector<size_t>& ops_per_actor) {
+  return std::make_unique<AnchorBytesSource>(data, size, ops_per_actor);
 }
 std::unique_ptr<DecisionSource> make_switch_random_source(uint64_t seed, uint32_t c, uint64_t k) {
   return std::make_unique<SwitchRandomSource>(seed, c, k);

@@ -17,6 +17,11 @@
 //  - SwitchBytes: context switches from fuzzer bytes (step, actor); the
 //    current actor keeps running in between: a point of the
 //    context-bounded search space, moved one preemption at a time.
+//  - AnchorBytes: context switches from fuzzer bytes, each anchored at a
+//    sync point of the program (actor, op, index within the op) rather
+//    than at a step of the run, so a mutation of the program elsewhere or
+//    of another switch does not move it, and every anchor names a point
+//    the run can reach.
 //  - Recorded: a schedule from a trace, replayed step by step.
 //  - Order: a recorded sync-point order of a real-thread run (record.hpp):
 //    the order in which the actors' sync points inside ops happened. Steps
@@ -54,6 +59,12 @@ uint64_t schedule_steps(const Schedule& s);
 // point it yielded at). Written by the engine before every pick().
 struct SchedView {
   std::vector<uint8_t> in_op;  // per actor: the pending sync point is inside an op
+  // Filled only for sources that ask (DecisionSource::wants_op_steps()) or
+  // when interleaving coverage runs: per actor, the op (index into its
+  // program, -1 outside ops) its pending sync point belongs to, and that
+  // sync point's index within the op (0 = the op's first).
+  std::vector<int> op;
+  std::vector<uint32_t> op_step;
 };
 
 class DecisionSource {
@@ -68,6 +79,8 @@ class DecisionSource {
   // The engine's view of the actors' pending steps, for order-following
   // sources; set by the engine before the first pick().
   void attach(const SchedView* v) { view_ = v; }
+  // True when pick() reads SchedView::op and op_step.
+  virtual bool wants_op_steps() const { return false; }
   // candidates: non-empty, ascending actor ids. current: last actor run, or -1.
   virtual unsigned pick(const std::vector<unsigned>& candidates, int current, uint64_t step) = 0;
   // "pct d=3 seed=7", for traces and reports.
@@ -94,6 +107,13 @@ std::unique_ptr<DecisionSource> make_order_source(const Schedule& order);
 // Context switches from bytes (3 per switch: 16-bit step delta, actor byte);
 // otherwise the current actor keeps running.
 std::unique_ptr<DecisionSource> make_switch_bytes_source(const uint8_t* data, size_t size);
+// Context switches anchored in the program (4 bytes per switch: anchor
+// actor, anchor op, sync-point index within that op, target): when the
+// anchor actor runs and its pending sync point is the j-th of its op i, the
+// scheduler switches to another candidate. ops_per_actor: the program's
+// shape, to take the anchor bytes modulo.
+std::unique_ptr<DecisionSource> make_anchor_bytes_source(const uint8_t* data, size_t size,
+                                                         const std::vector<size_t>& ops_per_actor);
 // c switches at uniform random steps in [0, k).
 std::unique_ptr<DecisionSource> make_switch_random_source(uint64_t seed, uint32_t c, uint64_t k);
 

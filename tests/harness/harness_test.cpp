@@ -24,6 +24,7 @@
 #include "core/violation.hpp"
 #include "harness/bounded.hpp"
 #include "harness/engine.hpp"
+#include "harness/fuzz_input.hpp"
 #include "harness/op.hpp"
 #include "harness/rng.hpp"
 #include "harness/sched.hpp"
@@ -170,6 +171,48 @@ TEST(Schedulers, BytesSourcePicksCandidatesByByteModuloAndStopsPreemptingWhenByt
   EXPECT_EQ(src->pick({0, 3}, 2, 4), 0u);  // current not runnable: the lowest
 }
 
+TEST(Schedulers, AnchorBytesSourceSwitchesOnceAtItsAnchorAndOtherwiseKeepsTheCurrentActor) {
+  // Two switches: (actor 0, op 1, sync point 2) -> the other candidate, and
+  // (actor 1, op 5 % 2 = 1, sync point 64 + 3 = 3 after the modulo) -> the
+  // other; a third with the first's anchor comes later in the bytes and is
+  // dropped.
+  const std::vector<uint8_t> bytes = {0, 1, 2, 7, 1, 5, 64 + 3, 0, 2, 1, 2, 9};
+  auto src = make_anchor_bytes_source(bytes.data(), bytes.size(), {3, 2});
+  EXPECT_TRUE(src->wants_op_steps());
+  EXPECT_EQ(src->describe(), "anchor-bytes c=2");
+  SchedView v;
+  v.in_op = {1, 1};
+  v.op = {1, 0};
+  v.op_step = {0, 0};
+  src->attach(&v);
+  const std::vector<unsigned> both = {0, 1};
+  EXPECT_EQ(src->pick(both, -1, 0), 0u);  // no current actor: the lowest
+  v.op_step[0] = 1;
+  EXPECT_EQ(src->pick(both, 0, 1), 0u);  // not the anchor: keep running
+  v.op_step[0] = 2;
+  EXPECT_EQ(src->pick(both, 0, 2), 1u);  // the anchor: switch to the other
+  v.op_step[1] = 3;
+  EXPECT_EQ(src->pick(both, 1, 3), 1u);  // actor 1's op 0, not its op 1
+  v.op = {1, 1};
+  EXPECT_EQ(src->pick(both, 1, 4), 0u);  // actor 1, op 1, sync point 3
+  EXPECT_EQ(src->pick({0}, 0, 5), 0u);   // one candidate: nothing to switch to
+  v.op = {-1, 1};
+  EXPECT_EQ(src->pick(both, 0, 6), 0u);  // outside an op: no anchor
+  // Three candidates: the target byte picks among the two others.
+  v.op = {1, 0, 0};
+  v.op_step = {2, 0, 0};
+  v.in_op = {1, 1, 1};
+  const std::vector<uint8_t> three = {0, 1, 2, 1};
+  auto s3 = make_anchor_bytes_source(three.data(), three.size(), {2, 1, 1});
+  s3->attach(&v);
+  EXPECT_EQ(s3->pick({0, 1, 2}, 0, 0), 2u);  // others {1, 2}, 1 % 2 = 1 -> 2
+  EXPECT_EQ(s3->pick({0, 1, 2}, 0, 1), 0u);  // fired once
+  // No program shape, or no bytes: never a switch.
+  auto none = make_anchor_bytes_source(bytes.data(), bytes.size(), {});
+  none->attach(&v);
+  EXPECT_EQ(none->pick({0, 1, 2}, 0, 0), 0u);
+}
+
 TEST(Schedulers, RecordedSourceFollowsTheScheduleAndReportsDivergence) {
   Schedule s;
   ASSERT_EQ(parse_schedule("1x2 0x1", s), "");
@@ -305,6 +348,46 @@ TEST(RacyTrace, PctFindsItWithin2000SeedsAndTheScheduleReplays100Times) {
   const RunResult rc = run_trace(fixed);
   EXPECT_TRUE(rc.clean()) << describe(rc);
   EXPECT_FALSE(verdict_matches(fixed, rc));
+}
+
+TEST(RacyTrace, TwoAnchoredSwitchesReachTheRaceAndItsScheduleReplays) {
+  // Every pair of anchors (actor, op, sync point < 12) on the racy program:
+  // some pair reaches the race, every failure has its signature, the clean
+  // core is clean on all of them, and a failing run's schedule replays.
+  const Trace t = racy_trace();
+  const core::ModelConfig clean = racy_trace_config();
+  std::vector<size_t> ops;
+  for (const auto& a : t.program.actors) ops.push_back(a.size());
+  std::vector<std::vector<uint8_t>> anchors;
+  for (uint8_t a = 0; a < 2; ++a)
+    for (uint8_t op = 0; op < ops[a]; ++op)
+      for (uint8_t j = 0; j < 12; ++j) anchors.push_back({a, op, j, 0});
+  unsigned failing = 0, runs = 0;
+  RunResult fail;
+  for (const auto& x : anchors)
+    for (const auto& y : anchors) {
+      std::vector<uint8_t> bytes = x;
+      bytes.insert(bytes.end(), y.begin(), y.end());
+      auto src = make_anchor_bytes_source(bytes.data(), bytes.size(), ops);
+      RunResult r = run_deterministic(t.model, t.program, *src);
+      ++runs;
+      if (!r.clean()) {
+        ASSERT_EQ(r.report.signature, kRacySignature) << describe(r);
+        if (failing++ == 0) fail = std::move(r);
+      }
+      auto again = make_anchor_bytes_source(bytes.data(), bytes.size(), ops);
+      const RunResult rc = run_deterministic(clean, t.program, *again);
+      ASSERT_TRUE(rc.clean()) << describe(rc);
+    }
+  ASSERT_GT(failing, 0u) << "no pair of anchored switches of " << runs << " reached the race";
+  RecordProperty("anchor_pairs_failing", std::to_string(failing) + " of " + std::to_string(runs));
+  for (int i = 0; i < 10; ++i) {
+    auto rec = make_recorded_source(fail.schedule);
+    const RunResult r = run_deterministic(t.model, t.program, *rec);
+    ASSERT_EQ(r.report.signature, fail.report.signature) << "replay " << i;
+    ASSERT_EQ(r.schedule, fail.schedule) << "replay " << i;
+    ASSERT_FALSE(r.diverged) << "replay " << i;
+  }
 }
 
 TEST(RacyTrace, BoundedExplorationWithBoundOneFindsItAndIsExhausted) {
@@ -860,6 +943,81 @@ TEST(InterleavingCoverage, CountsCrossActorPairsDeterministically) {
 
 // The *_recent ops name the folio touched n-th most recently, by any actor:
 // t1 meets the folio t0 allocated without knowing its pfn.
+TEST(StructuredMutation, EveryMutantStaysEncodableWithinTheTargetsShapeAndActorsComeToMeet) {
+  const core::ModelConfig cfg = fuzz_model();
+  for (const char* name : {"fuzz_gup", "fuzz_filemap", "fuzz_offline", "fuzz_schedule", "fuzz_schedule_switch"}) {
+    SCOPED_TRACE(name);
+    const FuzzTargetSpec* t = fuzz_target(name);
+    ASSERT_NE(t, nullptr);
+    ASSERT_TRUE(structured_mutation_applies(*t));
+    FuzzCase c;
+    c.program = program_of(cfg, {{"alloc zone=movable order=0", "map slot=0 mm=0 pte=0 page=0", "put slot=0"},
+                                 {"try_get pfn=40", "put slot=0"}});
+    if (std::string(name) == "fuzz_filemap")
+      c.program = program_of(cfg, {{"alloc zone=normal order=0", "cache_insert slot=0 index=1", "put slot=0"},
+                                   {"cache_lookup index=3", "put slot=0"}});
+    if (std::string(name) == "fuzz_offline")
+      c.program = program_of(cfg, {{"offline_alloc zone=movable", "block_offline pfn=32"}, {"try_get pfn=50"}});
+    unsigned changed = 0, met = 0, anchors_added = 0;
+    for (uint64_t seed = 1; seed <= 3000; ++seed) {
+      FuzzCase m = c;
+      if (!mutate_fuzz_case(*t, cfg, m, seed)) continue;
+      ++changed;
+      // Deterministic in the seed.
+      FuzzCase again = c;
+      ASSERT_TRUE(mutate_fuzz_case(*t, cfg, again, seed));
+      ASSERT_EQ(again.program, m.program);
+      ASSERT_EQ(again.sched, m.sched);
+      // Within the target's shape, and the bytes decode to the same case.
+      ASSERT_GE(m.program.actors.size(), t->min_actors);
+      ASSERT_LE(m.program.actors.size(), t->max_actors);
+      for (const auto& a : m.program.actors) ASSERT_LE(a.size(), t->max_ops_per_actor);
+      std::vector<uint8_t> bytes;
+      ASSERT_EQ(encode_fuzz_input(*t, m.program, m.sched, cfg, bytes), "") << "seed " << seed;
+      const FuzzCase back = decode_fuzz_input(*t, bytes.data(), bytes.size(), cfg);
+      ASSERT_EQ(back.program, m.program) << "seed " << seed;
+      ASSERT_EQ(back.sched, m.sched) << "seed " << seed;
+      if (m.sched.size() > c.sched.size()) ++anchors_added;
+      // The two actors name one pfn / file index: the meeting mutation.
+      for (const Op& x : m.program.actors[1])
+        for (const Op& y : m.program.actors[0]) {
+          const OpSpec& sx = op_spec(x.code);
+          const OpSpec& sy = op_spec(y.code);
+          for (unsigned i = 0; i < sx.nargs; ++i)
+            for (unsigned j = 0; j < sy.nargs; ++j)
+              if ((sx.args[i].kind == ArgKind::Pfn || sx.args[i].kind == ArgKind::FileIndex) &&
+                  sx.args[i].kind == sy.args[j].kind && x.a[i] == y.a[j])
+                ++met;
+        }
+    }
+    EXPECT_GT(changed, 2500u);
+    EXPECT_GT(met, 0u) << "no mutation made the actors name one object";
+    if (t->sched == FuzzSched::Anchor) EXPECT_GT(anchors_added, 100u);
+    else EXPECT_EQ(anchors_added, 0u);
+  }
+  // Not for the sequential and the weak-memory targets.
+  EXPECT_FALSE(structured_mutation_applies(*fuzz_target("fuzz_program")));
+  EXPECT_FALSE(structured_mutation_applies(*fuzz_target("fuzz_weak")));
+}
+
+TEST(StructuredMutation, CrossoverTakesActorsFromBothParents) {
+  const core::ModelConfig cfg = fuzz_model();
+  const FuzzTargetSpec* t = fuzz_target("fuzz_gup");
+  FuzzCase a, b;
+  a.program = program_of(cfg, {{"alloc zone=movable order=0", "put slot=0"}, {"try_get pfn=40"}});
+  b.program = program_of(cfg, {{"gup_fast mm=0 pte=1"}, {"migrate pfn=33 zone=movable", "unpin slot=0"}});
+  b.sched = {0, 0, 1, 0};
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    FuzzCase c;
+    ASSERT_TRUE(cross_fuzz_cases(*t, a, b, c, seed));
+    ASSERT_EQ(c.program.actors.size(), 2u);
+    const bool a0 = c.program.actors[0] == a.program.actors[0], a1 = c.program.actors[1] == a.program.actors[1];
+    const bool b0 = c.program.actors[0] == b.program.actors[0], b1 = c.program.actors[1] == b.program.actors[1];
+    ASSERT_TRUE((a0 && b1) || (b0 && a1)) << "seed " << seed;
+    ASSERT_TRUE(c.sched == a.sched || c.sched == b.sched);
+  }
+}
+
 TEST(RecentOps, ASecondActorMeetsTheFolioTheFirstTouched) {
   const core::ModelConfig cfg = racy_trace_config();
   const Program p = program_of(cfg, {{"alloc zone=normal order=1", "alloc zone=movable order=0"},
