@@ -12,10 +12,13 @@
 // Design variants and catalog bugs come from the environment
 // (REFHAMMER_DESIGN, REFHAMMER_BUGS): the default is the new designs and no
 // bug, on which a finding is a bug in the core.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "core/violation.hpp"
 #include "harness/fuzz_input.hpp"
@@ -39,7 +42,54 @@ __attribute__((section("__libfuzzer_extra_counters"), used)) uint8_t g_interleav
 refhammer::harness::InterleavingCoverage g_icov;
 bool g_icov_on = true;
 
+// Structure-aware mutation (harness::mutate_fuzz_case, docs/fuzzing.md):
+// half of the mutations change the program or its anchored switches as a
+// whole op or switch, the other half are libFuzzer's byte mutations (which
+// keep the dictionary and comparison hints working).
+// REFHAMMER_STRUCTURED=0 leaves every mutation to libFuzzer.
+bool g_structured = true;
+
+// Re-encodes a mutated case into libFuzzer's buffer; 0 when it does not fit.
+size_t emit(const refhammer::harness::FuzzCase& c, uint8_t* out, size_t max_size) {
+  std::vector<uint8_t> bytes;
+  if (!refhammer::harness::encode_fuzz_input(*g_target, c.program, c.sched, g_cfg, bytes).empty()) return 0;
+  if (bytes.empty() || bytes.size() > max_size) return 0;
+  std::memcpy(out, bytes.data(), bytes.size());
+  return bytes.size();
+}
+
 }  // namespace
+
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
+
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned int seed) {
+  using namespace refhammer::harness;
+  if (g_structured && structured_mutation_applies(*g_target) && (seed & 1) == 0) {
+    FuzzCase c = decode_fuzz_input(*g_target, data, size, g_cfg);
+    if (mutate_fuzz_case(*g_target, g_cfg, c, seed >> 1))
+      if (const size_t n = emit(c, data, max_size); n > 0) return n;
+  }
+  return LLVMFuzzerMutate(data, size, max_size);
+}
+
+extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* d1, size_t s1, const uint8_t* d2, size_t s2, uint8_t* out,
+                                            size_t max_out, unsigned int seed) {
+  using namespace refhammer::harness;
+  if (g_structured && structured_mutation_applies(*g_target)) {
+    const FuzzCase a = decode_fuzz_input(*g_target, d1, s1, g_cfg);
+    const FuzzCase b = decode_fuzz_input(*g_target, d2, s2, g_cfg);
+    FuzzCase c;
+    if (cross_fuzz_cases(*g_target, a, b, c, seed))
+      if (const size_t n = emit(c, out, max_out); n > 0) return n;
+  }
+  // Byte crossover: a prefix of the first, the rest from the second.
+  const size_t cut = s1 == 0 ? 0 : seed % (s1 + 1);
+  size_t n = std::min(cut, max_out);
+  std::memcpy(out, d1, n);
+  const size_t rest = std::min(s2 > cut ? s2 - cut : 0, max_out - n);
+  if (rest > 0) std::memcpy(out + n, d2 + cut, rest);
+  return n + rest;
+}
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   using namespace refhammer::harness;
@@ -55,6 +105,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   }
   const char* ic = std::getenv("REFHAMMER_INTERLEAVING");
   g_icov_on = ic == nullptr || std::string(ic) != "0";
+  const char* st = std::getenv("REFHAMMER_STRUCTURED");
+  g_structured = st == nullptr || std::string(st) != "0";
   g_icov.counters = g_interleaving_counters;
   g_icov.size = kInterleavingCounters;
   return 0;
