@@ -185,22 +185,44 @@ TEST(StressRecord, TheSeed000RaceOnPerturbedThreadsReplaysFromItsOrder) {
 // a followed order: by default from a recorded re-run of the failing world's
 // own program on real threads; with those off, from a recorded re-run of the
 // whole stress.
-void expect_reproduced_by_rerun(const char* dir, bool program_reruns) {
+// Which of the two re-run kinds matches first is a race on real threads: the
+// program re-runs usually match within a second, but a loaded CI machine has
+// seen 4158 of them in 6 s miss and the stress re-runs match after them
+// (stop 28's CI). So each attempt must reproduce and take the path its
+// options allow, and the program re-runs must be the ones that matched in at
+// least one of three attempts (a miss rate of p per attempt flakes at p^3).
+// Returns whether the reproduction came from a program re-run.
+bool reproduced_by_rerun_once(const char* dir, bool program_reruns) {
   StressOptions o = two_workers("device", 30, 3, dir);
   o.model.design.zone_device = core::ZoneDeviceRefcount::LegacyOneBased;
   o.repro.seconds = 30;
   if (!program_reruns) o.repro.program_rerun_share = 0;
   const StressResult r = refhammer::stress::run_stress(o);
   SCOPED_TRACE(refhammer::stress::describe(o, r));
-  ASSERT_FALSE(r.clean());
+  EXPECT_FALSE(r.clean());
+  if (r.clean()) return false;
   expect_stress_trace(r);
   EXPECT_FALSE(r.recorded);
   EXPECT_EQ(r.program_reruns >= 1, program_reruns);
-  EXPECT_EQ(r.from_program_rerun, program_reruns);
-  EXPECT_EQ(r.from_rerun, !program_reruns);
-  EXPECT_EQ(r.record_runs >= 1, !program_reruns);
+  EXPECT_TRUE(r.from_program_rerun || r.from_rerun);
+  EXPECT_FALSE(r.from_program_rerun && r.from_rerun);
+  if (!program_reruns) EXPECT_FALSE(r.from_program_rerun);
+  // A stress re-run is recorded; none ran when a program re-run matched.
+  EXPECT_EQ(r.record_runs >= 1, r.from_rerun);
   expect_recorded_finding_replays(r);
   std::filesystem::remove_all(o.out_dir);
+  return r.from_program_rerun;
+}
+
+void expect_reproduced_by_rerun(const char* dir, bool program_reruns) {
+  if (!program_reruns) {
+    EXPECT_FALSE(reproduced_by_rerun_once(dir, false));
+    return;
+  }
+  bool matched = false;
+  for (int attempt = 0; attempt < 3 && !matched && !::testing::Test::HasFailure(); ++attempt)
+    matched = reproduced_by_rerun_once(dir, true);
+  EXPECT_TRUE(matched) << "no program re-run matched in 3 attempts";
 }
 
 TEST(StressRecord, ARaceFoundUnrecordedIsReproducedByARecordedRerun) {
