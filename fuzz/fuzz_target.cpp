@@ -49,6 +49,7 @@ bool g_icov_on = true;
 // comparison hints working).
 // REFHAMMER_STRUCTURED=0 leaves every mutation to libFuzzer.
 bool g_structured = true;
+bool g_byte_crossover = false;
 
 // Re-encodes a mutated case into libFuzzer's buffer; 0 when it does not fit.
 [[maybe_unused]] size_t emit(const refhammer::harness::FuzzCase& c, uint8_t* out, size_t max_size) {
@@ -90,6 +91,14 @@ extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* d1, size_t s1, const 
     FuzzCase c;
     if (cross_fuzz_cases(*g_target, a, b, c, seed >> 1))
       if (const size_t n = emit(c, out, max_out); n > 0) return n;
+  }
+  if (g_byte_crossover) {  // A/B knob (REFHAMMER_CROSSOVER=bytes): a prefix of one, the rest of the other
+    const size_t cut = s1 == 0 ? 0 : seed % (s1 + 1);
+    const size_t n = std::min(cut, max_out);
+    std::memcpy(out, d1, n);
+    const size_t rest = std::min(s2 > cut ? s2 - cut : 0, max_out - n);
+    if (rest > 0) std::memcpy(out + n, d2 + cut, rest);
+    return n + rest;
   }
   const size_t n = std::min(s1, max_out);
   if (n == 0) return 0;
@@ -147,6 +156,8 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   g_icov_on = ic == nullptr || std::string(ic) != "0";
   const char* st = std::getenv("REFHAMMER_STRUCTURED");
   g_structured = st == nullptr || std::string(st) != "0";
+  const char* xo = std::getenv("REFHAMMER_CROSSOVER");
+  g_byte_crossover = xo != nullptr && std::string(xo) == "bytes";
   g_icov.counters = g_interleaving_counters;
   g_icov.size = kInterleavingCounters;
   return 0;
