@@ -206,7 +206,9 @@ bool reproduced_by_rerun_once(const char* dir, bool program_reruns) {
   EXPECT_EQ(r.program_reruns >= 1, program_reruns);
   EXPECT_TRUE(r.from_program_rerun || r.from_rerun);
   EXPECT_FALSE(r.from_program_rerun && r.from_rerun);
-  if (!program_reruns) EXPECT_FALSE(r.from_program_rerun);
+  if (!program_reruns) {
+    EXPECT_FALSE(r.from_program_rerun);
+  }
   // A stress re-run is recorded; none ran when a program re-run matched.
   EXPECT_EQ(r.record_runs >= 1, r.from_rerun);
   expect_recorded_finding_replays(r);
